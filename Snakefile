@@ -1,0 +1,26 @@
+# medflow: medical images, biological sequences and molecule libraries, from raw input to results.
+# This file is the table of contents; each branch lives in workflow/rules/<branch>.smk.
+from snakemake.utils import min_version, validate
+
+min_version("9.20")
+
+
+configfile: "config.yaml"
+
+
+validate(config, schema="workflow/schemas/config.schema.yaml")
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/molecules.smk"
+include: "workflow/rules/sequences.smk"
+include: "workflow/rules/imaging.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        get_final_output(),

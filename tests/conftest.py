@@ -1,0 +1,65 @@
+"""Shared fixtures: the repository's paths and a runner for the workflow on small configs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+CONFIGS = REPO / "tests" / "configs"
+BIN = Path(sys.executable).parent
+SNAKEMAKE = str(BIN / "snakemake")
+
+
+def snakemake_cmd(
+    workdir: Path, *configfiles: Path | str, extra: list[str] | None = None
+) -> list[str]:
+    """The command running medflow in `workdir` with config.yaml plus `configfiles`."""
+    configs = [
+        str(REPO / "config.yaml"),
+        *[str(CONFIGS / c) if not os.path.isabs(str(c)) else str(c) for c in configfiles],
+    ]
+    return [
+        SNAKEMAKE,
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        *configs,
+        *(extra or ["--cores", "2"]),
+    ]
+
+
+def run_workflow(
+    workdir: Path,
+    *configfiles: Path | str,
+    extra: list[str] | None = None,
+    check: bool = True,
+    timeout: int = 1800,
+) -> subprocess.CompletedProcess:
+    """Run the workflow; on failure show Snakemake's output so the test report says why."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    proc = subprocess.run(
+        snakemake_cmd(workdir, *configfiles, extra=extra),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
+    if check and proc.returncode != 0:
+        pytest.fail(
+            f"snakemake exited {proc.returncode}\n--- stdout ---\n{proc.stdout[-6000:]}"
+            f"\n--- stderr ---\n{proc.stderr[-10000:]}"
+        )
+    return proc
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO

@@ -1,0 +1,1 @@
+# The imaging branch: see README.md.

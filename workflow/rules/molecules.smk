@@ -1,0 +1,1 @@
+# The molecules branch: see README.md.

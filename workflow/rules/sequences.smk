@@ -1,0 +1,1 @@
+# The sequences branch: see README.md.
