@@ -18,6 +18,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/molecules.smk"
 include: "workflow/rules/sequences.smk"
 include: "workflow/rules/imaging.smk"
+include: "workflow/rules/provenance.smk"
 
 
 rule all:

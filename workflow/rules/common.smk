@@ -51,6 +51,12 @@ def get_final_output():
     return targets
 
 
+def get_input_files():
+    """Every input file of every enabled branch (user files or made examples), for provenance."""
+    files = []
+    return sorted(set(files))
+
+
 # --- molecules helpers (owned by workflow/rules/molecules.smk) ---
 def get_molecules_final_output():
     return []

@@ -1,0 +1,137 @@
+"""Write results/provenance.json: what produced these results, so a reviewer can rerun them.
+
+medflow's version and commit, library versions, the config as run with its hash, the sha256 of
+every input file and the platform. No timestamps, so reruns are byte-identical.
+"""
+
+import argparse
+import hashlib
+import json
+import platform
+import subprocess
+import tomllib
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from medflow_cli import add_common_args, run_step
+
+KEY_LIBRARIES = (
+    "snakemake",
+    "snakemake-executor-plugin-slurm",
+    "biopython",
+    "keras",
+    "matplotlib",
+    "numpy",
+    "pandas",
+    "pyopal",
+    "rdkit",
+    "scikit-learn",
+    "scipy",
+    "tensorflow-cpu",
+)
+
+
+def sha256_of(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    """A stable hash of the config as run: sorted keys, compact JSON."""
+    canonical = json.dumps(config, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def library_versions(names: tuple[str, ...] = KEY_LIBRARIES) -> dict[str, str]:
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed in this environment"
+    return versions
+
+
+def medflow_version(repo: Path) -> dict[str, Any]:
+    """medflow's version from pyproject.toml, and the git commit when run from a checkout."""
+    info: dict[str, Any] = {"version": "unknown", "git_commit": None, "git_dirty": None}
+    pyproject = repo / "pyproject.toml"
+    if pyproject.is_file():
+        info["version"] = tomllib.loads(pyproject.read_text())["project"]["version"]
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True
+        )
+        if commit.returncode == 0:
+            info["git_commit"] = commit.stdout.strip()
+            status = subprocess.run(
+                ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
+                capture_output=True,
+                text=True,
+            )
+            info["git_dirty"] = bool(status.stdout.strip())
+    except FileNotFoundError:
+        pass
+    return info
+
+
+def pinned_requirements(repo: Path) -> dict[str, str]:
+    """The exact pins of requirements.txt (the conda envs pin the same versions)."""
+    path = repo / "requirements.txt"
+    if not path.is_file():
+        return {}
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
+    return dict(line.split("==", 1) for line in lines if "==" in line)
+
+
+def build_provenance(config: dict, inputs: list[str], repo: Path) -> dict[str, Any]:
+    return {
+        "medflow": medflow_version(repo),
+        "pinned_requirements": pinned_requirements(repo),
+        "config_sha256": config_hash(config),
+        "config": config,
+        "inputs": {str(p): sha256_of(p) for p in sorted(set(inputs))},
+        "libraries": library_versions(),
+        "platform": {
+            "python": platform.python_version(),
+            "system": platform.system(),
+            "machine": platform.machine(),
+        },
+    }
+
+
+def main(inputs: list[str], config: str | dict, repo: str, output: str) -> None:
+    if isinstance(config, str):
+        config = yaml.safe_load(Path(config).read_text())
+    record = build_provenance(config, inputs, Path(repo))
+    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    Path(output).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--config", required=True, help="the config file the run used (YAML)")
+    parser.add_argument("--repo", default=".", help="medflow's checkout (for version and commit)")
+    parser.add_argument("--output", default="results/provenance.json", help="where to write")
+    parser.add_argument("inputs", nargs="*", help="input files to checksum")
+    add_common_args(parser, threads=False)
+    return parser
+
+
+def from_snakemake(smk) -> dict:
+    return {
+        "inputs": list(smk.input),
+        "config": smk.params.config,
+        "repo": smk.params.repo,
+        "output": smk.output[0],
+    }
+
+
+if __name__ == "__main__":
+    run_step(main, build_parser, from_snakemake, globals().get("snakemake"))

@@ -1,0 +1,86 @@
+"""Quality gates: lint, format, a dry run reaching every branch, config checked at start-up."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+import yaml
+from conftest import BIN, REPO, snakemake_cmd
+
+BRANCHES = ("molecules", "sequences", "imaging")
+
+
+def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600, **kwargs)
+
+
+def rule_names(smk_file: str) -> list[str]:
+    text = (REPO / "workflow" / "rules" / smk_file).read_text()
+    return re.findall(r"^rule (\w+):", text, flags=re.MULTILINE)
+
+
+def test_ruff_is_clean():
+    proc = run([str(BIN / "ruff"), "check", "."])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_ruff_format_is_clean():
+    proc = run([str(BIN / "ruff"), "format", "--check", "."])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_snakefmt_is_clean():
+    proc = run([str(BIN / "snakefmt"), "--check", "Snakefile", "workflow"])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_snakemake_lint_is_clean():
+    proc = run([str(BIN / "snakemake"), "--lint", "--cores", "1"])
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output
+    assert "Lints for" not in output, output
+
+
+def test_dry_run_of_default_config_lists_every_branch(tmp_path):
+    proc = run(snakemake_cmd(tmp_path, extra=["-n", "--cores", "2", "--quiet", "rules"]))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for branch in BRANCHES:
+        rules = rule_names(f"{branch}.smk")
+        assert rules, f"workflow/rules/{branch}.smk defines no rule"
+        planned = [name for name in rules if re.search(rf"\b{name}\b", proc.stdout)]
+        assert planned, f"the dry run plans no job of the {branch} branch:\n{proc.stdout}"
+
+
+@pytest.mark.parametrize("smk_file", ["common.smk", *[f"{b}.smk" for b in BRANCHES]])
+def test_every_rule_declares_log_benchmark_and_conda(smk_file):
+    text = (REPO / "workflow" / "rules" / smk_file).read_text()
+    blocks = re.split(r"^(?=rule \w+:)", text, flags=re.MULTILINE)[1:]
+    for block in blocks:
+        name = block.split(":", 1)[0].removeprefix("rule ")
+        for directive in ("log:", "benchmark:", "conda:"):
+            assert f"    {directive}" in block, f"rule {name} in {smk_file} lacks {directive}"
+
+
+def bad_config_run(tmp_path, override: dict) -> str:
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(override))
+    proc = run(snakemake_cmd(tmp_path, path, extra=["-n", "--cores", "1"]))
+    assert proc.returncode != 0, "a bad config was accepted"
+    return proc.stdout + proc.stderr
+
+
+def test_unknown_key_fails_naming_it(tmp_path):
+    output = bad_config_run(tmp_path, {"molecules": {"chunk_sise": 10}})
+    assert "chunk_sise" in output
+
+
+def test_wrong_type_fails_naming_the_key(tmp_path):
+    output = bad_config_run(tmp_path, {"seed": "forty-two"})
+    assert "seed" in output and "forty-two" in output
+
+
+def test_unknown_top_level_key_fails_naming_it(tmp_path):
+    output = bad_config_run(tmp_path, {"imagin": {"enabled": False}})
+    assert "imagin" in output

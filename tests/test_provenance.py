@@ -1,0 +1,45 @@
+"""provenance.py: checksums, config hash and version record."""
+
+import hashlib
+import json
+import subprocess
+import sys
+
+import provenance
+from conftest import REPO
+
+
+def test_sha256_matches_hashlib(tmp_path):
+    path = tmp_path / "x.txt"
+    path.write_bytes(b"medflow\n" * 1000)
+    assert provenance.sha256_of(path) == hashlib.sha256(b"medflow\n" * 1000).hexdigest()
+
+
+def test_config_hash_ignores_key_order_but_not_values():
+    a = provenance.config_hash({"seed": 1, "molecules": {"enabled": True}})
+    b = provenance.config_hash({"molecules": {"enabled": True}, "seed": 1})
+    c = provenance.config_hash({"molecules": {"enabled": False}, "seed": 1})
+    assert a == b != c
+
+
+def test_record_names_commit_versions_and_inputs(tmp_path):
+    data = tmp_path / "in.smi"
+    data.write_text("CCO ethanol\n")
+    record = provenance.build_provenance({"seed": 42}, [str(data)], REPO)
+    assert record["inputs"] == {str(data): provenance.sha256_of(data)}
+    assert record["medflow"]["version"] == "0.1.0"
+    assert len(record["medflow"]["git_commit"] or "") == 40
+    assert record["libraries"]["rdkit"] == record["pinned_requirements"]["rdkit"]
+
+
+def test_command_line_writes_the_same_record_twice(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("seed: 7\n")
+    outputs = []
+    for name in ("a.json", "b.json"):
+        out = tmp_path / name
+        cmd = [sys.executable, str(REPO / "scripts" / "provenance.py"), "--config", str(config)]
+        subprocess.run([*cmd, "--repo", str(REPO), "--output", str(out)], check=True)
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
+    assert json.loads(outputs[0])["config"] == {"seed": 7}
