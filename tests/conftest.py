@@ -63,3 +63,26 @@ def run_workflow(
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO
+
+
+TINY_CONFIGS = ("tiny_molecules.yaml", "tiny_sequences.yaml", "tiny_imaging.yaml")
+
+
+def result_checksums(workdir: Path, exclude: tuple[str, ...] = ()) -> dict[str, str]:
+    """sha256 of every file under workdir/results, by relative path."""
+    import hashlib
+
+    sums = {}
+    for path in sorted((workdir / "results").rglob("*")):
+        rel = path.relative_to(workdir).as_posix()
+        if path.is_file() and rel not in exclude:
+            sums[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return sums
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """One local run of the whole workflow (all three branches) on the tiny test configs."""
+    workdir = tmp_path_factory.mktemp("tiny_run")
+    run_workflow(workdir, *TINY_CONFIGS)
+    return workdir

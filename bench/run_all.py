@@ -1,0 +1,98 @@
+"""Run every medflow benchmark and write bench/results.md.
+
+Each bench/bench_*.py module exposes run(quick) -> rows; a row holds the workflow's figure and a
+baseline's figure measured in the same run, so the ratio is what to quote (these machines are noisy).
+Benchmarks are never timing assertions in the test suite.
+"""
+
+import argparse
+import importlib
+import sys
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+sys.path[:0] = [str(BENCH), str(REPO / "scripts")]
+
+ROW_KEYS = ("benchmark", "unit", "workflow", "baseline", "baseline_name")
+
+
+def discover() -> list[str]:
+    return sorted(p.stem for p in BENCH.glob("bench_*.py"))
+
+
+def check_row(row: dict) -> dict:
+    missing = [key for key in ROW_KEYS if key not in row]
+    if missing:
+        raise ValueError(f"benchmark row {row} lacks {missing}")
+    return row
+
+
+def ratio(row: dict) -> str:
+    if not row["baseline"]:
+        return "n/a"
+    return f"{row['workflow'] / row['baseline']:.2f}"
+
+
+def fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return str(value)
+
+
+def to_markdown(results: dict[str, list[dict]], seconds: dict[str, float]) -> str:
+    lines = [
+        "# medflow benchmarks",
+        "",
+        "Written by `python bench/run_all.py`. Each row's baseline ran in the same process, on the",
+        "same data, just before or after the workflow's step; quote the ratio, not the raw figure.",
+        "",
+        "| module | benchmark | unit | workflow | baseline | baseline is | ratio | notes |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for module, rows in results.items():
+        for row in rows:
+            cells = [
+                module,
+                row["benchmark"],
+                row["unit"],
+                fmt(row["workflow"]),
+                fmt(row["baseline"]),
+                row["baseline_name"],
+                ratio(row),
+                row.get("notes", ""),
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "Time spent per module (s): " + ", ".join(f"{m} {s:.0f}" for m, s in seconds.items()),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--only", nargs="*", help="module names to run (default: all)")
+    parser.add_argument("--output", default=str(BENCH / "results.md"), help="markdown to write")
+    args = parser.parse_args()
+    results, seconds = {}, {}
+    for name in args.only or discover():
+        print(f"== {name}", flush=True)
+        start = time.perf_counter()
+        module = importlib.import_module(name)
+        results[name] = [check_row(row) for row in module.run(quick=args.quick)]
+        seconds[name] = time.perf_counter() - start
+        for row in results[name]:
+            print(
+                f"   {row['benchmark']}: {fmt(row['workflow'])} vs {fmt(row['baseline'])} "
+                f"{row['unit']} (ratio {ratio(row)})",
+                flush=True,
+            )
+    Path(args.output).write_text(to_markdown(results, seconds))
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()

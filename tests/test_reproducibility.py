@@ -1,0 +1,58 @@
+"""Reruns: byte-identical results, the report, and config changes that rerun only their jobs."""
+
+import re
+
+import pytest
+import yaml
+from conftest import TINY_CONFIGS, result_checksums, run_workflow
+
+pytestmark = pytest.mark.slow
+
+
+def test_two_clean_runs_give_byte_identical_results(tiny_run, tmp_path):
+    run_workflow(tmp_path, *TINY_CONFIGS)
+    first, second = result_checksums(tiny_run), result_checksums(tmp_path)
+    assert len(first) > 20, f"the tiny run wrote too few results: {sorted(first)}"
+    assert first.keys() == second.keys()
+    differing = [path for path in first if first[path] != second[path]]
+    assert not differing, f"these results differ between two clean runs: {differing}"
+
+
+def test_every_branch_and_the_provenance_record_are_in_results(tiny_run):
+    results = tiny_run / "results"
+    for branch in ("molecules", "sequences", "imaging"):
+        assert any((results / branch).rglob("*")), f"no results for {branch}"
+    assert (results / "provenance.json").is_file()
+
+
+def test_report_contains_each_branch(tiny_run):
+    report = tiny_run / "results" / "report.html"
+    extra = ["--report", str(report), "--cores", "1"]
+    run_workflow(tiny_run, *TINY_CONFIGS, extra=extra)
+    html = report.read_text(errors="replace")
+    for category in ("Molecules", "Sequences", "Imaging"):
+        assert category in html, f"the report has no {category} category"
+    assert len(re.findall(r"image/png|image/svg", html)) >= 6, "the report holds too few plots"
+
+
+def planned_rules(workdir, override: dict | None, tmp_path) -> set[str]:
+    configs = list(TINY_CONFIGS)
+    if override:
+        path = tmp_path / "override.yaml"
+        path.write_text(yaml.safe_dump(override))
+        configs.append(str(path))
+    proc = run_workflow(workdir, *configs, extra=["-n", "--cores", "2", "--quiet", "rules"])
+    rows = re.findall(r"^(\w+)\s+\d+$", proc.stdout, flags=re.MULTILINE)
+    return {rule for rule in rows if rule not in ("total", "job")}
+
+
+def test_nothing_to_do_after_a_complete_run(tiny_run, tmp_path):
+    assert planned_rules(tiny_run, None, tmp_path) == set()
+
+
+def test_changing_one_branch_parameter_reruns_only_that_branch(tiny_run, tmp_path):
+    override = {"sequences": {"clustering": {"linkage": "complete"}}}
+    rules = planned_rules(tiny_run, override, tmp_path)
+    assert rules, "changing the linkage planned no job"
+    branchless = {"all", "provenance"}
+    assert all(rule.startswith("seq_") or rule in branchless for rule in rules), rules
