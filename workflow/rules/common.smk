@@ -66,8 +66,71 @@ def get_molecules_final_output():
 
 
 # --- sequences helpers (owned by workflow/rules/sequences.smk) ---
+SEQUENCES_EXAMPLE = {
+    "fasta": "resources/sequences/example.fasta",
+    "labels": "resources/sequences/example_labels.tsv",
+}
+
+
+def get_sequences_fasta():
+    """The FASTA files to analyse: the configured ones (checked to exist) or the example."""
+    files = config["sequences"]["fasta"] or [SEQUENCES_EXAMPLE["fasta"]]
+    for index, path in enumerate(files):
+        require_input_file(
+            f"sequences.fasta[{index}]",
+            path,
+            made_by_workflow=[SEQUENCES_EXAMPLE["fasta"]],
+        )
+    return files
+
+
+def get_sequences_labels():
+    """The labels table as a list of zero or one path (the example's when the example runs)."""
+    labels = config["sequences"]["labels"]
+    if not labels and not config["sequences"]["fasta"]:
+        labels = SEQUENCES_EXAMPLE["labels"]
+    if labels:
+        require_input_file(
+            "sequences.labels", labels, made_by_workflow=[SEQUENCES_EXAMPLE["labels"]]
+        )
+    return [labels] if labels else []
+
+
+def get_sequences_input_files():
+    """Every input file of the branch, for provenance."""
+    return get_sequences_fasta() + get_sequences_labels()
+
+
+def get_sequences_score_blocks(wildcards):
+    """The alignment blocks (upper triangle, row-major), known once QC has counted the sequences."""
+    import json
+
+    with open(checkpoints.seq_qc.get().output.summary) as handle:
+        n = json.load(handle)["unique"]
+    size = config["sequences"]["alignment"]["block_size"]
+    count = -(-n // size)
+    return [
+        f"results/sequences/alignment/blocks/{row}_{col}.npy"
+        for row in range(count)
+        for col in range(row, count)
+    ]
+
+
 def get_sequences_final_output():
-    return []
+    """The branch's final results."""
+    plots = [
+        f"results/sequences/plots/{name}.{ext}"
+        for name in ("dendrogram", "heatmap", "lengths")
+        for ext in ("png", "svg")
+    ]
+    tables = [
+        "assignments.tsv",
+        "clusters.tsv",
+        "tree.nwk",
+        "summary.json",
+        "properties.tsv",
+    ]
+    return plots + [f"results/sequences/{name}" for name in tables]
 
 
 # --- end sequences helpers ---

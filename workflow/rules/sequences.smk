@@ -1,1 +1,246 @@
-# The sequences branch: see README.md.
+# The sequences branch: QC -> all-vs-all alignment in blocks -> distances -> clustering -> plots.
+# See README.md (Sequences branch) for every step, input and output.
+
+
+localrules:
+    seq_gather,
+
+
+rule seq_simulate:
+    output:
+        fasta="resources/sequences/example.fasta",
+        labels="resources/sequences/example_labels.tsv",
+    log:
+        "logs/sequences/simulate.log",
+    benchmark:
+        "benchmarks/sequences/simulate.tsv"
+    conda:
+        "../../envs/sequences.yaml"
+    threads: 1
+    resources:
+        mem_mb=scaled_mem_mb(500),
+        runtime=scaled_runtime(5),
+    params:
+        example=config["sequences"]["example"],
+        seed=config["seed"],
+    script:
+        "../../scripts/seq_simulate.py"
+
+
+checkpoint seq_qc:
+    input:
+        fasta=get_sequences_fasta(),
+    output:
+        unique="results/sequences/qc/unique.fasta",
+        table=report(
+            "results/sequences/qc/qc.tsv",
+            caption="../report/sequences/qc.rst",
+            category="Sequences",
+            labels={"step": "QC", "table": "records"},
+        ),
+        rejects=report(
+            "results/sequences/qc/rejects.tsv",
+            caption="../report/sequences/rejects.rst",
+            category="Sequences",
+            labels={"step": "QC", "table": "rejects"},
+        ),
+        summary="results/sequences/qc/summary.json",
+    log:
+        "logs/sequences/qc.log",
+    benchmark:
+        "benchmarks/sequences/qc.tsv"
+    conda:
+        "../../envs/sequences.yaml"
+    threads: 1
+    resources:
+        mem_mb=scaled_mem_mb(1000),
+        runtime=scaled_runtime(10),
+    params:
+        alphabet=config["sequences"]["alphabet"],
+        matrix=config["sequences"]["alignment"]["matrix"],
+        qc=config["sequences"]["qc"],
+    script:
+        "../../scripts/seq_qc.py"
+
+
+rule seq_align_block:
+    input:
+        fasta="results/sequences/qc/unique.fasta",
+        summary="results/sequences/qc/summary.json",
+    output:
+        temp("results/sequences/alignment/blocks/{row}_{col}.npy"),
+    log:
+        "logs/sequences/align/{row}_{col}.log",
+    benchmark:
+        "benchmarks/sequences/align/{row}_{col}.tsv"
+    wildcard_constraints:
+        row=r"\d+",
+        col=r"\d+",
+    conda:
+        "../../envs/sequences.yaml"
+    threads: 2
+    resources:
+        mem_mb=scaled_mem_mb(1000),
+        runtime=scaled_runtime(30),
+    params:
+        alignment=config["sequences"]["alignment"],
+    script:
+        "../../scripts/seq_align.py"
+
+
+rule seq_gather:
+    input:
+        blocks=get_sequences_score_blocks,
+        fasta="results/sequences/qc/unique.fasta",
+    output:
+        "results/sequences/alignment/scores.npy",
+    log:
+        "logs/sequences/gather.log",
+    benchmark:
+        "benchmarks/sequences/gather.tsv"
+    conda:
+        "../../envs/sequences.yaml"
+    threads: 1
+    resources:
+        mem_mb=scaled_mem_mb(2000),
+        runtime=scaled_runtime(10),
+    params:
+        block_size=config["sequences"]["alignment"]["block_size"],
+    script:
+        "../../scripts/seq_gather.py"
+
+
+rule seq_distance:
+    input:
+        scores="results/sequences/alignment/scores.npy",
+        fasta="results/sequences/qc/unique.fasta",
+    output:
+        "results/sequences/distances.npy",
+    log:
+        "logs/sequences/distance.log",
+    benchmark:
+        "benchmarks/sequences/distance.tsv"
+    conda:
+        "../../envs/sequences.yaml"
+    threads: 1
+    resources:
+        mem_mb=scaled_mem_mb(3000),
+        runtime=scaled_runtime(10),
+    params:
+        formula=config["sequences"]["distance"]["formula"],
+    script:
+        "../../scripts/seq_distance.py"
+
+
+rule seq_cluster:
+    input:
+        distances="results/sequences/distances.npy",
+        fasta="results/sequences/qc/unique.fasta",
+        qc_table="results/sequences/qc/qc.tsv",
+        labels=get_sequences_labels(),
+    output:
+        assignments=report(
+            "results/sequences/assignments.tsv",
+            caption="../report/sequences/assignments.rst",
+            category="Sequences",
+            labels={"step": "clustering", "table": "assignments"},
+        ),
+        clusters=report(
+            "results/sequences/clusters.tsv",
+            caption="../report/sequences/clusters.rst",
+            category="Sequences",
+            labels={"step": "clustering", "table": "clusters"},
+        ),
+        newick="results/sequences/tree.nwk",
+        linkage="results/sequences/linkage.npy",
+        summary=report(
+            "results/sequences/summary.json",
+            caption="../report/sequences/summary.rst",
+            category="Sequences",
+            labels={"step": "clustering", "table": "summary"},
+        ),
+    log:
+        "logs/sequences/cluster.log",
+    benchmark:
+        "benchmarks/sequences/cluster.tsv"
+    conda:
+        "../../envs/sequences.yaml"
+    threads: 1
+    resources:
+        mem_mb=scaled_mem_mb(3000),
+        runtime=scaled_runtime(10),
+    params:
+        clustering=config["sequences"]["clustering"],
+    script:
+        "../../scripts/seq_cluster.py"
+
+
+rule seq_plot:
+    input:
+        distances="results/sequences/distances.npy",
+        linkage="results/sequences/linkage.npy",
+        fasta="results/sequences/qc/unique.fasta",
+        assignments="results/sequences/assignments.tsv",
+        qc_table="results/sequences/qc/qc.tsv",
+    output:
+        dendrogram_png=report(
+            "results/sequences/plots/dendrogram.png",
+            caption="../report/sequences/dendrogram.rst",
+            category="Sequences",
+            labels={"step": "plots", "figure": "dendrogram", "format": "PNG"},
+        ),
+        dendrogram_svg="results/sequences/plots/dendrogram.svg",
+        heatmap_png=report(
+            "results/sequences/plots/heatmap.png",
+            caption="../report/sequences/heatmap.rst",
+            category="Sequences",
+            labels={"step": "plots", "figure": "heatmap", "format": "PNG"},
+        ),
+        heatmap_svg="results/sequences/plots/heatmap.svg",
+        lengths_png=report(
+            "results/sequences/plots/lengths.png",
+            caption="../report/sequences/lengths.rst",
+            category="Sequences",
+            labels={"step": "plots", "figure": "lengths", "format": "PNG"},
+        ),
+        lengths_svg="results/sequences/plots/lengths.svg",
+    log:
+        "logs/sequences/plot.log",
+    benchmark:
+        "benchmarks/sequences/plot.tsv"
+    conda:
+        "../../envs/sequences.yaml"
+    threads: 1
+    resources:
+        mem_mb=scaled_mem_mb(2000),
+        runtime=scaled_runtime(10),
+    params:
+        max_labels=config["sequences"]["plots"]["max_labels"],
+    script:
+        "../../scripts/seq_plot.py"
+
+
+rule seq_properties:
+    input:
+        fasta="results/sequences/qc/unique.fasta",
+        qc_table="results/sequences/qc/qc.tsv",
+        summary="results/sequences/qc/summary.json",
+    output:
+        report(
+            "results/sequences/properties.tsv",
+            caption="../report/sequences/properties.rst",
+            category="Sequences",
+            labels={"step": "properties", "table": "properties"},
+        ),
+    log:
+        "logs/sequences/properties.log",
+    benchmark:
+        "benchmarks/sequences/properties.tsv"
+    conda:
+        "../../envs/sequences.yaml"
+    threads: 1
+    resources:
+        mem_mb=scaled_mem_mb(1000),
+        runtime=scaled_runtime(10),
+    script:
+        "../../scripts/seq_properties.py"
