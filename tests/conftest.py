@@ -86,3 +86,25 @@ def tiny_run(tmp_path_factory) -> Path:
     workdir = tmp_path_factory.mktemp("tiny_run")
     run_workflow(workdir, *TINY_CONFIGS)
     return workdir
+
+
+# --- SLURM test cluster (owned by the cluster work: tests/slurm_cluster.py, tests/test_slurm.py) ---
+@pytest.fixture(scope="session")
+def slurm_cluster():
+    """A running one-machine SLURM cluster for tests marked `slurm`.
+
+    Started by tests/slurm_cluster.py (installed first if missing) and stopped at the end of the
+    session when this fixture started it. Where it cannot start (not root, no packages) the tests
+    are skipped with the reason; under CI=true they fail instead, loudly.
+    """
+    import slurm_cluster as cluster_script
+
+    try:
+        started = cluster_script.start()
+    except cluster_script.ClusterUnavailable as err:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true but the test SLURM cluster could not start: {err}")
+        pytest.skip(f"no SLURM cluster on this machine: {err}")
+    yield cluster_script
+    if started:
+        cluster_script.stop()
