@@ -1,7 +1,5 @@
 """RDKit descriptors by name: the default drug-likeness set plus any RDKit descriptor from config."""
 
-from __future__ import annotations
-
 import difflib
 import os
 import sys

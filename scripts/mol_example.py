@@ -1,7 +1,5 @@
 """Copy the embedded example (RDKit's NCI first_5K.smi) into resources/ and record its SHA-256."""
 
-from __future__ import annotations
-
 import argparse
 import hashlib
 import logging

@@ -1,8 +1,6 @@
 """Gather the processed chunks: merge duplicates by InChIKey (keeping every source ID) and write
 the standardized and descriptor tables, the screened unique molecules and the failed records."""
 
-from __future__ import annotations
-
 import argparse
 import json
 import logging

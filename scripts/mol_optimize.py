@@ -1,8 +1,6 @@
 """3D structures for the top-ranked hits: seeded ETKDGv3 conformers, MMFF94 minimization (UFF when
 MMFF94 has no parameters for the molecule), the lowest-energy conformer kept and written as SDF."""
 
-from __future__ import annotations
-
 import argparse
 import logging
 from typing import Any

@@ -1,8 +1,6 @@
 """Molecule plots: descriptor distributions with the filter thresholds drawn, the filter funnel,
 and a grid image of the top-ranked hits. PNGs carry no software or date metadata (byte-stable)."""
 
-from __future__ import annotations
-
 import argparse
 import json
 import logging

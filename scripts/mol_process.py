@@ -5,8 +5,6 @@ cost more to send than to rebuild) and returns plain rows: identity, descriptor 
 failing reason. Rows keep the chunk's order, so the output does not depend on the thread count.
 """
 
-from __future__ import annotations
-
 import argparse
 import json
 import logging

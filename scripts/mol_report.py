@@ -3,8 +3,6 @@
 The counts must add up: records in = hits + rejects + duplicates merged into another record.
 """
 
-from __future__ import annotations
-
 import argparse
 import json
 import logging

@@ -9,8 +9,6 @@ Rules (thresholds as published):
 Ranking score of a hit: qed * (10 - SAScore) / 9, in [0, 1]: drug-like and easy to make ranks first.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterable
 from typing import Any
 

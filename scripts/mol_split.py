@@ -5,8 +5,6 @@ id, input_smiles, stage, reasons); `record` is the line number of a text record 
 first line, 0 for problems with a whole file. Chunks are Parquet files processed as separate jobs.
 """
 
-from __future__ import annotations
-
 import argparse
 import csv
 import gzip

@@ -4,8 +4,6 @@ Steps: parse and sanitize, cleanup (normalize groups, disconnect metals), keep t
 fragment (strips salts and solvents), neutralize charges, optionally pick the canonical tautomer.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 
 from rdkit import Chem, RDLogger
