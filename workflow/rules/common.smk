@@ -58,8 +58,87 @@ def get_input_files():
 
 
 # --- molecules helpers (owned by workflow/rules/molecules.smk) ---
+MOLECULES_EXAMPLE = "resources/molecules/first_5K.smi"
+
+
+def get_molecules_inputs():
+    """The molecule files of molecules.inputs, each checked to exist (the example is made)."""
+    files = config["molecules"]["inputs"]
+    if is_activated("molecules"):
+        for index, path in enumerate(files):
+            require_input_file(
+                f"molecules.inputs[{index}]", path, made_by_workflow=[MOLECULES_EXAMPLE]
+            )
+    return files
+
+
+def get_molecules_input_files():
+    """Every input file of the branch, for provenance."""
+    return list(get_molecules_inputs())
+
+
+def check_molecules_descriptors():
+    """Fail at start-up on an unknown descriptor name, listing the closest valid ones."""
+    import sys
+
+    sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
+    from mol_descriptors import unknown_descriptor_messages
+
+    settings = config["molecules"]
+    for key, names in (
+        ("molecules.descriptors", settings["descriptors"]),
+        ("molecules.filters.ranges", list(settings["filters"]["ranges"])),
+    ):
+        messages = unknown_descriptor_messages(names)
+        if messages:
+            raise WorkflowError(f"config key '{key}': " + "; ".join(messages))
+
+
+def get_molecules_split_settings():
+    """The config values that decide how input files are read and chunked."""
+    keys = (
+        "chunk_size",
+        "smiles_column",
+        "id_column",
+        "sdf_id_property",
+        "max_records",
+    )
+    return {key: config["molecules"][key] for key in keys}
+
+
+def get_molecules_pipeline_settings():
+    """The config values the per-molecule pipeline uses (standardize, descriptors, screen)."""
+    settings = config["molecules"]
+    return {
+        "tautomer": settings["tautomer"],
+        "descriptors": settings["descriptors"],
+        "filters": settings["filters"],
+    }
+
+
+def get_molecules_optimize_settings():
+    """The 3D optimization settings, seeded from the top-level seed."""
+    return {**config["molecules"]["optimize"], "seed": config["seed"]}
+
+
+def get_molecules_processed_chunks(wildcards):
+    """The processed chunk tables, known once mol_split has written the chunks."""
+    chunks = checkpoints.mol_split.get().output.chunks
+    numbers = glob_wildcards(f"{chunks}/{{chunk}}.parquet").chunk
+    return expand(
+        "results/molecules/work/processed/{chunk}.parquet", chunk=sorted(numbers)
+    )
+
+
 def get_molecules_final_output():
-    return []
+    """The branch's final results (checking the descriptor names first)."""
+    check_molecules_descriptors()
+    tables = ["standardized.csv", "descriptors.parquet", "descriptors.csv", "hits.csv"]
+    tables += ["rejects.csv", "summary.tsv", "hits_3d.sdf", "hits_3d.csv"]
+    plots = ["descriptor_distributions.png", "filter_funnel.png", "top_hits.png"]
+    return [f"results/molecules/{name}" for name in tables] + [
+        f"results/molecules/plots/{name}" for name in plots
+    ]
 
 
 # --- end molecules helpers ---
