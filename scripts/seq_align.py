@@ -32,6 +32,11 @@ def pyopal_row_scorer(
     targets: list[str], matrix: str, mode: str, gap_open: int, gap_extend: int
 ) -> Callable[[str, int], np.ndarray]:
     """A function scoring one query against targets[start:] with pyopal (releases the GIL)."""
+    if gap_open < gap_extend:
+        raise InputError(
+            f"pyopal needs gap_open >= gap_extend (got {gap_open} < {gap_extend}); raise "
+            "sequences.alignment.gap_open or set sequences.alignment.engine: biopython"
+        )
     biopython = load_matrix(matrix)
     scores = np.asarray(biopython)
     if not np.array_equal(scores, np.round(scores)):

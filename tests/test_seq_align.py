@@ -1,0 +1,83 @@
+"""Alignment scores: known values, pyopal == Biopython on every pair, blocks gathered whole."""
+
+import numpy as np
+import pytest
+from seq_align import block_bounds, score_block
+from seq_gather import block_pairs, gather
+from seq_simulate import simulate
+
+from medflow_cli import InputError
+
+
+def pair_score(a, b, engine, **options):
+    return score_block([a], [b], diagonal=False, engine=engine, **options)[0, 0]
+
+
+@pytest.mark.parametrize("engine", ["pyopal", "biopython"])
+def test_known_scores(engine):
+    # Durbin et al., Biological Sequence Analysis, ch. 2: BLOSUM50, linear gap cost 8.
+    durbin = {"matrix": "BLOSUM50", "gap_open": 8, "gap_extend": 8}
+    assert pair_score("HEAGAWGHEE", "PAWHEAE", engine, mode="global", **durbin) == 1
+    assert pair_score("HEAGAWGHEE", "PAWHEAE", engine, mode="local", **durbin) == 28
+    # BLOSUM62 self-score: A 4 + C 9 + D 6 + E 5.
+    assert pair_score("ACDE", "ACDE", engine, mode="local") == 24
+    # WW matched (2 x 11) and one gap of length 2 costing 11 + 1.
+    assert pair_score("WWWW", "WW", engine, mode="global") == 10
+
+
+def agreement_set() -> list[str]:
+    records, _ = simulate(3, 6, 40, 0.5, 0.1, seed=7)
+    return [seq for _, seq in records] + ["W", "MKV", "PPPPPPPPPPPPPPPPPPPPPPPPPPPP"]
+
+
+@pytest.mark.parametrize("mode", ["local", "global"])
+@pytest.mark.parametrize(
+    ("matrix", "gap_open", "gap_extend"), [("BLOSUM62", 11, 1), ("PAM30", 5, 3), ("BLOSUM45", 2, 2)]
+)
+def test_pyopal_and_biopython_agree_on_every_pair(mode, matrix, gap_open, gap_extend):
+    seqs = agreement_set()
+    options = {"mode": mode, "matrix": matrix, "gap_open": gap_open, "gap_extend": gap_extend}
+    fast = score_block(seqs, seqs, True, engine="pyopal", threads=2, **options)
+    reference = score_block(seqs, seqs, True, engine="biopython", **options)
+    assert fast.shape == (len(seqs), len(seqs))
+    np.testing.assert_array_equal(fast, reference)
+    np.testing.assert_array_equal(fast, fast.T)
+
+
+def test_nucleotide_scores_agree():
+    seqs = ["ACGTACGTTTGACN", "ACGTTTGAC", "GGGGACGTAAAA", "TTTTTTTT"]
+    for mode in ("local", "global"):
+        options = {"mode": mode, "matrix": "NUC.4.4", "gap_open": 10, "gap_extend": 1}
+        np.testing.assert_array_equal(
+            score_block(seqs, seqs, True, engine="pyopal", **options),
+            score_block(seqs, seqs, True, engine="biopython", **options),
+        )
+
+
+def test_blocks_gather_into_the_full_matrix():
+    seqs = agreement_set()
+    n, size = len(seqs), 4
+    full = score_block(seqs, seqs, True)
+    blocks = []
+    for row, col in block_pairs(n, size):
+        (r0, r1), (c0, c1) = block_bounds(n, size, row), block_bounds(n, size, col)
+        blocks.append(score_block(seqs[r0:r1], seqs[c0:c1], row == col, threads=2))
+    np.testing.assert_array_equal(gather(blocks, n, size), full)
+    with pytest.raises(InputError, match="alignment blocks"):
+        gather(blocks[:-1], n, size)
+
+
+def test_block_pairs_cover_the_upper_triangle():
+    assert block_pairs(5, 2) == [(0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2)]
+    assert block_bounds(5, 2, 2) == (4, 5)
+
+
+def test_pyopal_refuses_a_non_integer_matrix():
+    with pytest.raises(InputError, match="integer matrix"):
+        pair_score("ACDE", "ACDE", "pyopal", matrix="BENNER22")
+    assert pair_score("ACDE", "ACDE", "biopython", matrix="BENNER22") > 0
+
+
+def test_pyopal_refuses_gap_open_below_gap_extend():
+    with pytest.raises(InputError, match="gap_open >= gap_extend"):
+        pair_score("ACDE", "ACDE", "pyopal", gap_open=1, gap_extend=3)

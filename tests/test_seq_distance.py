@@ -1,0 +1,39 @@
+"""Distance formulas on a hand-made score matrix."""
+
+import numpy as np
+import pytest
+from seq_distance import distances
+
+from medflow_cli import InputError
+
+SCORES = np.array([[100.0, 40.0, -5.0], [40.0, 50.0, 10.0], [-5.0, 10.0, 200.0]])
+
+
+@pytest.mark.parametrize(
+    ("formula", "expected"),
+    [
+        ("min", 1 - 40 / 50),
+        ("mean", 1 - 40 / 75),
+        ("max", 1 - 40 / 100),
+        ("geometric", 1 - 40 / np.sqrt(100 * 50)),
+    ],
+)
+def test_formulas(formula, expected):
+    result = distances(SCORES, formula)
+    assert result[0, 1] == pytest.approx(expected)
+    assert result[1, 0] == result[0, 1]
+    assert (np.diag(result) == 0).all()
+
+
+def test_negative_scores_clip_to_one_and_identity_to_zero():
+    result = distances(SCORES, "min")
+    assert result[0, 2] == 1.0
+    contained = np.array([[30.0, 30.0], [30.0, 90.0]])
+    assert distances(contained, "min")[0, 1] == 0.0
+    assert distances(contained, "mean")[0, 1] == pytest.approx(0.5)
+
+
+def test_non_positive_self_score_names_the_sequence():
+    bad = np.array([[0.0, 1.0], [1.0, 5.0]])
+    with pytest.raises(InputError, match="seqA"):
+        distances(bad, "min", ids=["seqA", "seqB"])

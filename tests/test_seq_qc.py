@@ -1,0 +1,160 @@
+"""QC of FASTA input: parsing, checks, collapsing, and every bad-input case of the issue."""
+
+import gzip
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import seq_qc
+from conftest import REPO
+from seq_io import Record, detect_alphabet, read_fasta, resolve_matrix
+
+from medflow_cli import InputError
+
+QC = {"min_length": 5, "max_length": 50, "max_ambiguous_fraction": 0.2}
+
+
+def write(path, text):
+    path.write_text(text)
+    return str(path)
+
+
+def run_main(tmp_path, files, alphabet="auto", matrix="auto", **qc):
+    out = {k: str(tmp_path / f"out.{k}") for k in ("unique", "table", "rejects", "summary")}
+    seq_qc.main(files, **out, alphabet=alphabet, matrix=matrix, **{**QC, **qc})
+    table = pd.read_csv(out["table"], sep="\t", keep_default_na=False)
+    rejects = pd.read_csv(out["rejects"], sep="\t", keep_default_na=False)
+    return table, rejects, json.loads(open(out["summary"]).read())
+
+
+def test_read_fasta_plain_and_gzipped_with_lines(tmp_path):
+    text = ">a first\nACDE\nFGH\n\n>b\nKLM\n"
+    plain = write(tmp_path / "x.fa", text)
+    packed = tmp_path / "x.fa.gz"
+    packed.write_bytes(gzip.compress(text.encode()))
+    for path in (plain, str(packed)):
+        records = read_fasta(path)
+        assert [(r.id, r.seq, r.line) for r in records] == [("a", "ACDEFGH", 1), ("b", "KLM", 5)]
+
+
+def test_detect_alphabet():
+    assert detect_alphabet("ACGTACGTNN") == "nucleotide"
+    assert detect_alphabet("ACGU") == "nucleotide"
+    assert detect_alphabet("MKVLAAGIEE") == "protein"
+
+
+def test_every_record_is_kept_collapsed_or_rejected(tmp_path):
+    fasta = write(
+        tmp_path / "in.fa",
+        ">ok1\nMKVLAAGIEEW\n>copy\nmkvlaagieew*\n>ok2\nPQRSTVWYAC\n>short\nMKV\n"
+        ">bad\nMKV1LAAG\n>amb\nMXXXXKVLAA\n>empty\n>dna\nACGTACGTACGT\n",
+    )
+    table, rejects, summary = run_main(tmp_path, [fasta], alphabet="protein")
+    status = dict(zip(table["id"], table["status"], strict=True))
+    assert status == {
+        "ok1": "unique",
+        "copy": "duplicate",
+        "ok2": "unique",
+        "short": "rejected",
+        "bad": "rejected",
+        "amb": "rejected",
+        "empty": "rejected",
+        "dna": "rejected",
+    }
+    assert table.set_index("id").loc["copy", "representative"] == "ok1"
+    reasons = dict(zip(rejects["id"], rejects["reason"], strict=True))
+    assert reasons == {
+        "short": "too_short",
+        "bad": "invalid_characters",
+        "amb": "too_ambiguous",
+        "empty": "empty_sequence",
+        "dna": "alphabet_mismatch",
+    }
+    assert rejects.set_index("id").loc["bad", "detail"] == "characters 1"
+    assert summary["records"] == 8 == summary["unique"] + summary["duplicate"] + summary["rejected"]
+    assert [r.id for r in read_fasta(tmp_path / "out.unique")] == ["ok1", "ok2"]
+
+
+def test_records_across_files_and_too_long(tmp_path):
+    a = write(tmp_path / "a.fa", ">x\nMKVLAAGIEEW\n")
+    b = write(tmp_path / "b.fa", ">y\nPQRSTVWYAC\n>z\n" + "W" * 60 + "\n")
+    table, rejects, _ = run_main(tmp_path, [a, b])
+    assert list(table["file"]) == [a, b, b]
+    assert rejects.to_dict("records")[0]["reason"] == "too_long"
+
+
+def test_letters_the_matrix_lacks_are_rejected(tmp_path):
+    fasta = write(tmp_path / "in.fa", ">u\nMKVLUAAGIE\n>a\nMKVLAAGIEW\n>b\nPQRSTVWYAC\n")
+    _, rejects, _ = run_main(tmp_path, [fasta])
+    assert rejects.to_dict("records")[0]["reason"] == "not_in_matrix"
+    _, rejects, _ = run_main(tmp_path, [fasta], matrix="BLASTP")
+    assert rejects.empty
+
+
+def test_nucleotide_run_reads_u_as_t(tmp_path):
+    fasta = write(tmp_path / "in.fa", ">r\nACGUACGUAA\n>d\nACGTACGTAA\n>e\nGGGCCCAATT\n")
+    table, _, summary = run_main(tmp_path, [fasta])
+    assert summary["alphabet"] == "nucleotide" and summary["matrix"] == "NUC.4.4"
+    assert table.set_index("id").loc["d", "status"] == "duplicate"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "empty"),
+        ("\n\n", "empty"),
+        ("id,smiles\nx,CCO\n", "not FASTA"),
+        (">a\nMKVLAAGIEE\n>b\nPQRSTVWYAC\n>a\nMKKK\n", "duplicate sequence ID"),
+        (">p\nMKVLAAGIEEWLLQ\n>n\nACGTACGTACGTACG\n", "mixed protein and nucleotide"),
+        (">a\nMKVLAAGIEE\n>b\nMK\n>c\n", "fewer than two distinct sequences"),
+        (">a\nMKVLAAGIEE\n>b\nMKVLAAGIEE\n", "fewer than two distinct sequences"),
+        (">\nMKVLAAGIEE\n", "header without an ID"),
+    ],
+)
+def test_bad_input_is_a_clear_error(tmp_path, text, message):
+    fasta = write(tmp_path / "in.fa", text)
+    with pytest.raises(InputError, match=message):
+        run_main(tmp_path, [fasta])
+
+
+def test_duplicate_id_error_names_both_records(tmp_path):
+    a = write(tmp_path / "a.fa", ">x\nMKVLAAGIEE\n")
+    b = write(tmp_path / "b.fa", ">y\nPQRSTVWYAC\n>x\nMKKKLLLAAA\n")
+    with pytest.raises(InputError) as error:
+        run_main(tmp_path, [a, b])
+    assert f"({a}, line 1)" in str(error.value) and f"({b}, line 3)" in str(error.value)
+
+
+def test_binary_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "x.fa"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe\x00")
+    with pytest.raises(InputError, match="not a readable"):
+        read_fasta(path)
+
+
+def test_matrix_must_fit_the_alphabet():
+    assert resolve_matrix("auto", "protein") == "BLOSUM62"
+    with pytest.raises(InputError, match="nucleotide matrix"):
+        resolve_matrix("NUC.4.4", "protein")
+    with pytest.raises(InputError, match="unknown substitution matrix"):
+        resolve_matrix("BLOSUM63", "protein")
+
+
+def test_choose_alphabet_setting_wins():
+    records = [Record("a", "ACGTACGT", "f", 1)]
+    assert seq_qc.choose_alphabet(records, "protein") == "protein"
+    assert seq_qc.choose_alphabet(records, "auto") == "nucleotide"
+
+
+def test_script_reports_bad_input_without_traceback(tmp_path):
+    fasta = write(tmp_path / "in.fa", ">a\nMKVLAAGIEE\n>a\nPQRSTVWYAC\n")
+    outs = [f"--{k}={tmp_path / k}" for k in ("unique", "table", "rejects", "summary")]
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "seq_qc.py"), fasta, *outs],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 1
+    assert "duplicate sequence ID" in proc.stderr and "Traceback" not in proc.stderr

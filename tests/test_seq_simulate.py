@@ -1,0 +1,39 @@
+"""The example generator: deterministic for a seed, families of the asked size, valid proteins."""
+
+import numpy as np
+from seq_io import PROTEIN
+from seq_simulate import simulate, substitution_cdf
+
+
+def test_same_seed_same_output_other_seed_differs():
+    first, labels = simulate(3, 5, 50, 0.4, 0.05, seed=1)
+    second, labels2 = simulate(3, 5, 50, 0.4, 0.05, seed=1)
+    third, _ = simulate(3, 5, 50, 0.4, 0.05, seed=2)
+    assert first == second and labels.equals(labels2)
+    assert first != third
+
+
+def test_families_sizes_and_alphabet():
+    records, labels = simulate(4, 7, 60, 0.4, 0.05, seed=3)
+    assert len(records) == 28 and len({r[0] for r in records}) == 28
+    assert labels["group"].value_counts().tolist() == [7, 7, 7, 7]
+    assert all(set(seq) <= set(PROTEIN) for _, seq in records)
+    assert sorted(labels["id"]) == sorted(r[0] for r in records)
+
+
+def test_substitutions_follow_blosum62():
+    cdf = substitution_cdf()
+    assert np.allclose(cdf[:, -1], 1.0)
+    probs = np.diff(cdf, prepend=0.0, axis=1)
+    i, v, w = PROTEIN.index("I"), PROTEIN.index("V"), PROTEIN.index("W")
+    assert probs[i, i] == 0.0
+    assert probs[i, v] > 5 * probs[i, w]  # BLOSUM62: I->V +3, I->W -3
+
+
+def test_zero_divergence_keeps_the_family_identical():
+    records, labels = simulate(2, 4, 50, 0.0, 0.0, seed=5)
+    group_of = labels.set_index("id")["group"]
+    by_family = {}
+    for rid, seq in records:
+        by_family.setdefault(group_of[rid], set()).add(seq)
+    assert sorted(len(seqs) for seqs in by_family.values()) == [1, 1]
