@@ -1,0 +1,49 @@
+"""3D optimization: seeded and reproducible, MMFF94 or UFF, embedding failures reported."""
+
+import pandas as pd
+import pytest
+from mol_optimize import optimize, optimize_hits
+from rdkit import Chem
+
+
+def test_mmff94_lowest_conformer_is_kept():
+    mol, report = optimize("CC(=O)Nc1ccc(O)cc1", conformers=4, max_iterations=500, seed=7)
+    assert report["forcefield"] == "MMFF94" and report["conformers"] == 4 and report["converged"]
+    assert mol.GetNumConformers() == 1 and mol.GetConformer().Is3D()
+    assert mol.GetNumAtoms() == 20  # hydrogens added
+
+
+def test_uff_when_mmff94_has_no_parameters():
+    _, report = optimize("OB(O)c1ccccc1", conformers=2, max_iterations=200, seed=1)
+    assert report["forcefield"] == "UFF"
+
+
+def test_same_seed_same_structure_for_any_thread_count():
+    a, ra = optimize("CCCCOc1ccccc1", 3, 200, seed=11, threads=1)
+    b, rb = optimize("CCCCOc1ccccc1", 3, 200, seed=11, threads=2)
+    assert ra == rb and Chem.MolToMolBlock(a) == Chem.MolToMolBlock(b)
+
+
+def test_impossible_geometry_fails_embedding():
+    with pytest.raises(ValueError, match="3D embedding failed"):
+        optimize("[C@@H]12C[C@H]1C2", conformers=2, max_iterations=100, seed=1)
+
+
+def test_top_hits_rows_include_failures():
+    screened = pd.DataFrame(
+        {
+            "inchikey": ["K1", "K2", "K3"],
+            "id": ["good", "strained", "screened-out"],
+            "smiles": ["CC(=O)Nc1ccc(O)cc1", "[C@@H]12C[C@H]1C2", "CCO"],
+            "stage": ["", "", "screen"],
+            "qed": [0.6, 0.9, 0.9],
+            "SAScore": [1.0, 1.0, 1.0],
+        }
+    )
+    mols, report = optimize_hits(
+        screened, top_n=5, conformers=2, max_iterations=100, seed=3, threads=1
+    )
+    assert report["id"].tolist() == ["strained", "good"]  # ranked by score; screened-out not tried
+    assert report["status"].tolist() == ["failed", "ok"]
+    assert [m.GetProp("_Name") for m in mols] == ["good"]
+    assert mols[0].GetProp("rank") == "2"

@@ -1,0 +1,98 @@
+"""Screening: known drugs' rule-of-five outcomes, PAINS alerts, and every failing reason kept."""
+
+import pandas as pd
+import pytest
+from mol_descriptors import compute_descriptors
+from mol_process import descriptor_names
+from mol_screen import alert_reasons, build_alert_catalogs, rank_hits, rule_reasons
+from mol_standardize import parse_smiles
+
+DRUGS = {
+    "aspirin": "CC(=O)Oc1ccccc1C(=O)O",
+    "caffeine": "Cn1cnc2c1c(=O)n(C)c(=O)n2C",
+    "ibuprofen": "CC(C)Cc1ccc(cc1)C(C)C(=O)O",
+    "paracetamol": "CC(=O)Nc1ccc(O)cc1",
+    "cyclosporin": (
+        "CC[C@H]1C(=O)N(CC(=O)N([C@H](C(=O)N[C@H](C(=O)N([C@H](C(=O)N[C@H](C(=O)N[C@@H](C(=O)"
+        "N([C@H](C(=O)N([C@H](C(=O)N([C@H](C(=O)N([C@H](C(=O)N1)[C@@H]([C@H](C)C/C=C/C)O)C)"
+        "C(C)C)C)CC(C)C)C)CC(C)C)C)C)C)CC(C)C)C)C(C)C)CC(C)C)C)C"
+    ),
+}
+ALL_RULES = {"lipinski": True, "lipinski_violations": 1, "veber": True, "ghose": True, "egan": True}
+
+
+def values(smiles: str, filters: dict) -> dict:
+    return compute_descriptors(parse_smiles(smiles), descriptor_names([], filters))
+
+
+@pytest.mark.parametrize("drug", ["aspirin", "caffeine", "ibuprofen", "paracetamol"])
+def test_small_oral_drugs_pass_the_rule_of_five(drug):
+    filters = {"lipinski": True, "lipinski_violations": 0}
+    assert rule_reasons(values(DRUGS[drug], filters), filters) == []
+
+
+def test_cyclosporin_fails_the_rule_of_five():
+    filters = {"lipinski": True, "lipinski_violations": 1}
+    reasons = rule_reasons(values(DRUGS["cyclosporin"], filters), filters)
+    assert len(reasons) == 1 and reasons[0][0] == "lipinski"
+    assert "MolWt 1203 > 500" in reasons[0][1] and "> 1 allowed" in reasons[0][1]
+
+
+def test_allowed_violations_decide_the_outcome():
+    one_violation = {"MolWt": 520.0, "MolLogP": 3.0, "NumHDonors": 2.0, "NumHAcceptors": 6.0}
+    assert rule_reasons(one_violation, {"lipinski": True, "lipinski_violations": 1}) == []
+    strict = rule_reasons(one_violation, {"lipinski": True, "lipinski_violations": 0})
+    assert strict == [("lipinski", "Lipinski: 1 violations > 0 allowed (MolWt 520 > 500)")]
+
+
+def test_every_failing_reason_is_reported():
+    filters = {**ALL_RULES, "ranges": {"qed": {"min": 0.5}, "MolWt": {"max": 300}}}
+    reasons = [r for _, r in rule_reasons(values(DRUGS["cyclosporin"], filters), filters)]
+    expected = [
+        "Lipinski: 2 violations",
+        "Veber: NumRotatableBonds 15 > 10",
+        "Veber: TPSA 278.8 > 140",
+        "Ghose: MolWt 1203 > 480",
+        "Ghose: MolMR",
+        "Ghose: NumAtoms 196 > 70",
+        "Egan: TPSA 278.8 > 131.6",
+        "range: MolWt 1203 > 300",
+        "range: qed",
+    ]
+    assert len(reasons) == len(expected)
+    for reason, start in zip(reasons, expected, strict=True):
+        assert reason.startswith(start), (reason, start)
+
+
+def test_ghose_lower_bounds():
+    filters = {"ghose": True}
+    reasons = [r for _, r in rule_reasons(values("O=C1C=CC(=O)C=C1", filters), filters)]
+    assert reasons == [
+        "Ghose: MolWt 108.1 < 160",
+        "Ghose: MolMR 28.29 < 40",
+        "Ghose: NumAtoms 12 < 20",
+    ]
+
+
+def test_pains_positive_rhodanine_and_a_clean_drug():
+    catalogs = build_alert_catalogs(["PAINS_A", "PAINS_B", "PAINS_C"])
+    rhodanine = alert_reasons(parse_smiles("O=C1C(=Cc2ccccc2)SC(=S)N1"), catalogs)
+    assert rhodanine == [("PAINS_A", "alert PAINS_A: ene_rhod_A(235)")]
+    assert alert_reasons(parse_smiles(DRUGS["paracetamol"]), catalogs) == []
+
+
+def test_every_matching_alert_set_is_named():
+    catalogs = build_alert_catalogs(["PAINS_A", "BRENK"])
+    reasons = alert_reasons(parse_smiles("O=C1C(=Cc2ccccc2)SC(=S)N1"), catalogs)
+    assert [name for name, _ in reasons] == ["PAINS_A", "BRENK", "BRENK"]
+    assert "alert BRENK: Thiocarbonyl_group" in [r for _, r in reasons]
+
+
+def test_ranking_by_documented_score():
+    frame = pd.DataFrame(
+        {"inchikey": ["B", "A", "C"], "qed": [0.9, 0.9, 0.5], "SAScore": [1.0, 1.0, 5.5]}
+    )
+    ranked = rank_hits(frame)
+    assert ranked["inchikey"].tolist() == ["A", "B", "C"]  # tie broken by InChIKey
+    assert ranked["score"].tolist() == pytest.approx([0.9, 0.9, 0.25])
+    assert ranked["rank"].tolist() == [1, 2, 3]

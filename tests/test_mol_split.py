@@ -1,0 +1,145 @@
+"""Reading molecule files: every format, and bad input as rejects rows or one clear error."""
+
+import gzip
+
+import pandas as pd
+import pytest
+from mol_split import main, read_file
+from rdkit import Chem
+
+from medflow_cli import InputError
+
+SETTINGS = {
+    "smiles_column": "smiles",
+    "id_column": "id",
+    "sdf_id_property": "_Name",
+    "max_records": 0,
+}
+
+
+def sdf_text(*smiles: str, name_prefix: str = "m") -> str:
+    blocks = []
+    for i, smi in enumerate(smiles, start=1):
+        mol = Chem.MolFromSmiles(smi)
+        mol.SetProp("_Name", f"{name_prefix}{i}")
+        mol.SetProp("code", f"C{i}")
+        blocks.append(Chem.MolToMolBlock(mol) + f"> <code>\nC{i}\n\n$$$$\n")
+    return "".join(blocks)
+
+
+def test_smi_file_with_ids_header_comments_and_blank_lines(tmp_path):
+    path = tmp_path / "a.smi"
+    path.write_text("smiles name\nCCO ethanol\n\n# a comment\nc1ccccc1 benzene ring\nCCN\n")
+    records, rejects = read_file(str(path), SETTINGS)
+    assert rejects == []
+    assert [(r["record"], r["id"], r["smiles"]) for r in records] == [
+        (2, "ethanol", "CCO"),
+        (5, "benzene ring", "c1ccccc1"),
+        (6, f"{path}:6", "CCN"),
+    ]
+
+
+def test_gzipped_csv_and_tsv_with_configured_columns(tmp_path):
+    csv_path = tmp_path / "a.csv.gz"
+    with gzip.open(csv_path, "wt") as handle:
+        handle.write("name,structure\nx,CCO\ny,\n")
+    tsv_path = tmp_path / "b.tsv"
+    tsv_path.write_text("structure\tname\nCCC\tz\n")
+    settings = {**SETTINGS, "smiles_column": "structure", "id_column": "name"}
+    records, rejects = read_file(str(csv_path), settings)
+    assert [(r["id"], r["smiles"]) for r in records] == [("x", "CCO")]
+    assert rejects[0]["record"] == 3 and rejects[0]["reasons"] == "empty SMILES field"
+    records, _ = read_file(str(tsv_path), settings)
+    assert [(r["id"], r["smiles"], r["record"]) for r in records] == [("z", "CCC", 2)]
+
+
+def test_missing_smiles_column_is_a_rejects_row_naming_the_columns(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text("name,structure\nx,CCO\n")
+    records, rejects = read_file(str(path), SETTINGS)
+    assert records == []
+    assert rejects[0]["record"] == 1
+    assert (
+        "no column 'smiles'" in rejects[0]["reasons"] and "name, structure" in rejects[0]["reasons"]
+    )
+    assert "molecules.smiles_column" in rejects[0]["reasons"]
+
+
+@pytest.mark.parametrize("name", ["empty.smi", "empty.csv", "empty.sdf", "empty.smi.gz"])
+def test_empty_file_is_a_rejects_row(tmp_path, name):
+    path = tmp_path / name
+    if name.endswith(".gz"):
+        with gzip.open(path, "wt"):
+            pass
+    else:
+        path.write_text("")
+    records, rejects = read_file(str(path), SETTINGS)
+    assert records == []
+    assert [(r["record"], r["reasons"]) for r in rejects] == [
+        (0, "empty file: no molecule records")
+    ]
+
+
+def test_sdf_records_ids_and_broken_records(tmp_path):
+    good = sdf_text("CCO", "c1ccccc1")
+    broken = "bad\n  RDKit\n\n  2  1  0  0  0  0  0  0  0  0999 V2000\nnot an atom line\n$$$$\n"
+    path = tmp_path / "a.sdf.gz"
+    with gzip.open(path, "wt") as handle:
+        handle.write(good + broken + sdf_text("CCC", name_prefix="last"))
+    records, rejects = read_file(str(path), SETTINGS)
+    assert [(r["id"], r["smiles"]) for r in records] == [
+        ("m1", "CCO"),
+        ("m2", "c1ccccc1"),
+        ("last1", "CCC"),
+    ]
+    assert len(rejects) == 1 and rejects[0]["id"] == "bad"
+    assert rejects[0]["record"] == good.count("\n") + 1
+    assert "unreadable SDF record" in rejects[0]["reasons"]
+    by_property, _ = read_file(str(path), {**SETTINGS, "sdf_id_property": "code"})
+    assert [r["id"] for r in by_property] == ["C1", "C2", "C1"]
+
+
+def test_sdf_record_failing_sanitization_gives_rdkit_reason(tmp_path):
+    pentavalent = Chem.MolFromSmiles("C(C)(C)(C)(C)C", sanitize=False)
+    pentavalent.UpdatePropertyCache(strict=False)
+    path = tmp_path / "a.sdf"
+    path.write_text(Chem.MolToMolBlock(pentavalent, kekulize=False) + "$$$$\n" + sdf_text("CCO"))
+    records, rejects = read_file(str(path), SETTINGS)
+    assert [r["smiles"] for r in records] == ["CCO"]
+    assert rejects[0]["record"] == 1
+    assert rejects[0]["reasons"].startswith("SDF record fails sanitization: Explicit valence")
+
+
+def test_max_records_limits_each_file(tmp_path):
+    path = tmp_path / "a.smi"
+    path.write_text("".join(f"{'C' * i} m{i}\n" for i in range(1, 11)))
+    records, _ = read_file(str(path), {**SETTINGS, "max_records": 4})
+    assert [r["id"] for r in records] == ["m1", "m2", "m3", "m4"]
+
+
+def test_main_writes_chunks_and_input_rejects(tmp_path):
+    good = tmp_path / "a.smi"
+    good.write_text("".join(f"{'C' * i} m{i}\n" for i in range(1, 6)))
+    empty = tmp_path / "b.csv"
+    empty.write_text("")
+    main([str(good), str(empty)], str(tmp_path / "chunks"), str(tmp_path / "rej.csv"), chunk_size=2)
+    chunks = sorted((tmp_path / "chunks").iterdir())
+    assert [c.name for c in chunks] == ["0001.parquet", "0002.parquet", "0003.parquet"]
+    assert pd.read_parquet(chunks[-1])["id"].tolist() == ["m5"]
+    rejects = pd.read_csv(tmp_path / "rej.csv")
+    assert rejects["file"].tolist() == [str(empty)]
+
+
+def test_no_usable_molecule_at_all_fails_with_a_clear_message(tmp_path):
+    empty = tmp_path / "empty.smi"
+    empty.write_text("")
+    no_column = tmp_path / "wrong.csv"
+    no_column.write_text("name,structure\nx,CCO\n")
+    with pytest.raises(InputError) as error:
+        main([str(empty), str(no_column)], str(tmp_path / "c"), str(tmp_path / "r.csv"))
+    message = str(error.value)
+    assert (
+        "no usable molecule" in message
+        and str(empty) in message
+        and "no column 'smiles'" in message
+    )
