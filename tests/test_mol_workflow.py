@@ -1,0 +1,127 @@
+"""The molecules branch end to end: the tiny config, bad inputs, and start-up checks."""
+
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import run_workflow
+from rdkit import Chem, RDConfig
+
+ONLY = "only_molecules.yaml"
+
+
+def override(tmp_path, molecules: dict) -> str:
+    path = tmp_path / "override.yaml"
+    path.write_text(yaml.safe_dump({"molecules": molecules}))
+    return str(path)
+
+
+def summary_counts(workdir) -> pd.Series:
+    return pd.read_csv(workdir / "results/molecules/summary.tsv", sep="\t").set_index("step")[
+        "count"
+    ]
+
+
+@pytest.mark.slow
+def test_tiny_config_end_to_end(tmp_path):
+    run_workflow(tmp_path, "tiny_molecules.yaml", ONLY)
+    out = tmp_path / "results" / "molecules"
+    example = tmp_path / "resources/molecules/first_5K.smi"
+    original = Path(RDConfig.RDDataDir, "NCI", "first_5K.smi").read_bytes()
+    digest = hashlib.sha256(original).hexdigest()
+    assert example.read_bytes() == original
+    assert (
+        tmp_path / "resources/molecules/first_5K.smi.sha256"
+    ).read_text() == f"{digest}  first_5K.smi\n"
+    counts = summary_counts(tmp_path)
+    assert counts["records_in"] == 240
+    assert counts["records_in"] == counts["hits"] + counts["rejects"] + counts["duplicates_merged"]
+    assert len(list((out / "work/processed").glob("*.parquet"))) == 3  # 240 records, chunks of 80
+    hits = pd.read_csv(out / "hits.csv")
+    assert len(hits) == counts["hits"] > 100
+    assert hits["rank"].tolist() == list(range(1, len(hits) + 1))
+    assert hits["score"].is_monotonic_decreasing
+    assert hits["energy_kcal_mol"].notna().sum() == 3
+    sdf = [m for m in Chem.SDMolSupplier(str(out / "hits_3d.sdf"), removeHs=False)]
+    assert len(sdf) == 3 and all(m.GetConformer().Is3D() for m in sdf)
+    assert [m.GetProp("_Name") for m in sdf] == hits["id"].astype(str).head(3).tolist()
+    rejects = pd.read_csv(out / "rejects.csv")
+    assert len(rejects) == counts["rejects"] and rejects["reasons"].str.len().gt(0).all()
+    descriptors = pd.read_parquet(out / "descriptors.parquet")
+    assert len(descriptors) == counts["unique_molecules"]
+    pd.testing.assert_frame_equal(
+        descriptors, pd.read_csv(out / "descriptors.csv", dtype={"id": str})
+    )
+    for plot in ("descriptor_distributions", "filter_funnel", "top_hits"):
+        assert (out / "plots" / f"{plot}.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.slow
+def test_bad_inputs_become_rejects_rows_and_the_run_goes_on(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "mixed.csv").write_text(
+        "id,smiles\n"
+        "acetate,CC(=O)[O-].[Na+]\n"
+        "acid,CC(=O)O\n"
+        "broken,C1CC\n"
+        "blank,\n"
+        "strained,[C@@H]12C[C@H]1C2\n"
+        "paracetamol,CC(=O)Nc1ccc(O)cc1\n"
+    )
+    (data / "empty.smi").write_text("")
+    (data / "nocolumn.tsv").write_text("name\tstructure\nx\tCCO\n")
+    bad_block = "bad\n  RDKit\n\n  2  1  0  0  0  0  0  0  0  0999 V2000\ngarbage\n$$$$\n"
+    good = Chem.MolFromSmiles("c1ccccc1O")
+    good.SetProp("_Name", "phenol")
+    (data / "records.sdf").write_text(bad_block + Chem.MolToMolBlock(good) + "$$$$\n")
+    inputs = [str(data / n) for n in ("mixed.csv", "empty.smi", "nocolumn.tsv", "records.sdf")]
+    config = override(tmp_path, {"inputs": inputs, "chunk_size": 3, "optimize": {"top_n": 10}})
+    run_workflow(tmp_path, config, ONLY)
+    rejects = pd.read_csv(tmp_path / "results/molecules/rejects.csv", keep_default_na=False)
+    reason = {(r.file.rsplit("/", 1)[-1], r.record): r.reasons for r in rejects.itertuples()}
+    assert reason[("mixed.csv", 4)].startswith("unparseable SMILES (syntax error)")
+    assert reason[("mixed.csv", 5)] == "empty SMILES field"
+    assert reason[("mixed.csv", 6)].startswith("3D embedding failed")
+    assert reason[("empty.smi", 0)] == "empty file: no molecule records"
+    assert reason[("nocolumn.tsv", 1)].startswith("no column 'smiles' in the header")
+    assert reason[("records.sdf", 1)].startswith("unreadable SDF record")
+    assert len(rejects) == 6
+    hits = pd.read_csv(tmp_path / "results/molecules/hits.csv")
+    assert sorted(hits["id"]) == ["acetate", "paracetamol", "phenol"]
+    assert hits.set_index("id").loc["acetate", "all_ids"] == "acetate;acid"
+    counts = summary_counts(tmp_path)
+    assert counts["records_in"] == 10 and counts["duplicates_merged"] == 1
+    assert counts["records_in"] == counts["hits"] + counts["rejects"] + counts["duplicates_merged"]
+
+
+@pytest.mark.slow
+def test_input_without_any_usable_molecule_fails_clearly(tmp_path):
+    bad = tmp_path / "bad.smi"
+    bad.write_text("C1CC one\nC(C)(C)(C)(C)C two\n")
+    proc = run_workflow(tmp_path, override(tmp_path, {"inputs": [str(bad)]}), ONLY, check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "no usable molecule: all 2 input records failed parsing or standardization" in output
+    assert "Traceback" not in output
+
+
+def test_unknown_descriptor_fails_at_start_up_with_close_names(tmp_path):
+    config = override(
+        tmp_path, {"descriptors": ["MolWeight"], "filters": {"ranges": {"TSPA": {"max": 90}}}}
+    )
+    proc = run_workflow(tmp_path, config, ONLY, extra=["-n", "--cores", "1"], check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "molecules.descriptors" in output and "unknown RDKit descriptor 'MolWeight'" in output
+    assert "did you mean MolWt" in output
+
+
+def test_missing_input_file_fails_at_start_up_naming_the_key(tmp_path):
+    config = override(tmp_path, {"inputs": ["resources/molecules/first_5K.smi", "nowhere/lib.sdf"]})
+    proc = run_workflow(tmp_path, config, ONLY, extra=["-n", "--cores", "1"], check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "molecules.inputs[1]" in output and "nowhere/lib.sdf" in output
