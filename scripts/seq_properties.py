@@ -15,14 +15,18 @@ from seq_io import NUCLEOTIDE, PROTEIN, read_fasta
 
 from medflow_cli import add_common_args, progress, run_step
 
+PROTEIN_FIGURES = ("molecular_weight", "isoelectric_point", "gravy", "instability_index")
+
 
 def protein_properties(seq: str) -> dict:
     """ProtParam figures of one protein (standard residues only)."""
     standard = "".join(c for c in seq if c in PROTEIN)
+    counts = {"length": len(seq), "nonstandard_residues": len(seq) - len(standard)}
+    if not standard:
+        return counts | dict.fromkeys(PROTEIN_FIGURES, float("nan"))
     analysis = ProteinAnalysis(standard)
     return {
-        "length": len(seq),
-        "nonstandard_residues": len(seq) - len(standard),
+        **counts,
         "molecular_weight": round(analysis.molecular_weight(), 2),
         "isoelectric_point": round(analysis.isoelectric_point(), 3),
         "gravy": round(analysis.gravy(), 4),

@@ -19,3 +19,8 @@ def test_protein_properties_match_protparam_and_skip_ambiguous():
 def test_nucleotide_properties():
     row = nucleotide_properties("GGCCAATTNN")
     assert row["gc_fraction"] == 0.5 and row["ambiguous_bases"] == 2
+
+
+def test_all_ambiguous_protein_gives_empty_figures():
+    row = protein_properties("XXXX")
+    assert row["nonstandard_residues"] == 4 and row["gravy"] != row["gravy"]

@@ -1,0 +1,48 @@
+"""Plots: link colours follow the clusters, full and truncated dendrograms, byte-stable files."""
+
+import numpy as np
+from seq_cluster import cluster
+from seq_plot import link_colours, plot_dendrogram, plot_heatmap
+
+D = np.array(
+    [
+        [0.0, 0.1, 0.9, 0.9],
+        [0.1, 0.0, 0.9, 0.9],
+        [0.9, 0.9, 0.0, 0.2],
+        [0.9, 0.9, 0.2, 0.0],
+    ]
+)
+
+
+def test_links_inside_a_cluster_take_its_colour_and_joins_are_grey():
+    tree, labels = cluster(D, "average", "distance", 0.5, 0)
+    colours = link_colours(tree, labels)
+    assert len(colours) == 3
+    assert colours[0] != colours[1] and "#999999" not in colours[:2]
+    assert colours[2] == "#999999"
+
+
+def random_matrix(n, seed=0):
+    points = np.random.default_rng(seed).random((n, 2))
+    dist = np.sqrt(((points[:, None] - points[None]) ** 2).sum(-1))
+    return dist / dist.max()
+
+
+def test_full_and_truncated_dendrograms_and_heatmap_are_byte_stable(tmp_path):
+    for n, max_labels in ((12, 300), (60, 16)):
+        dist = random_matrix(n)
+        tree, labels = cluster(dist, "average", "count", 0.0, 4)
+        ids = [f"s{i}" for i in range(n)]
+        paths = []
+        for run in ("a", "b"):
+            png, svg = tmp_path / f"{n}{run}.png", tmp_path / f"{n}{run}.svg"
+            plot_dendrogram(tree, labels, ids, max_labels, str(png), str(svg))
+            paths.append((png.read_bytes(), svg.read_text()))
+        assert paths[0] == paths[1]
+        svg_text = paths[0][1]
+        assert ("s11" in svg_text) == (n <= max_labels)
+        assert ("last 4 merges" in svg_text) == (n > max_labels)
+    dist = random_matrix(30)
+    tree, _ = cluster(dist, "average", "count", 0.0, 3)
+    plot_heatmap(dist, tree, str(tmp_path / "h.png"), str(tmp_path / "h.svg"))
+    assert (tmp_path / "h.png").stat().st_size > 1000
