@@ -1,0 +1,287 @@
+"""TensorFlow-free helpers shared by the imaging steps: decode, convert, resize, scale and store.
+
+Every step that reads pixels (preprocessing, prediction) goes through `prepare_image`, so a new
+image is treated exactly like a training image. Nothing here imports TensorFlow, so preprocessing
+stays a light process.
+"""
+
+import io
+import json
+import warnings
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+import pandas as pd
+
+from medflow_cli import InputError
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+DICOM_EXTENSIONS = (".dcm", ".dicom")
+RESIZE_METHODS = ("area", "bilinear", "bicubic", "lanczos", "nearest")
+SCALINGS = ("dtype_range", "minmax", "zscore")
+FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+LUMA = np.array([0.299, 0.587, 0.114])
+
+
+class UnreadableImage(Exception):
+    """An image that cannot be used; its message is the reason written to a rejects table."""
+
+
+def full_scale_of(dtype: np.dtype) -> float:
+    """The nominal maximum of a pixel type: 255 for 8-bit, 65535 for 16-bit, 1.0 for floats."""
+    dtype = np.dtype(dtype)
+    if dtype == np.bool_:
+        return 1.0
+    if np.issubdtype(dtype, np.integer):
+        return float(np.iinfo(dtype).max)
+    return 1.0
+
+
+def _pil_array(path: Path) -> tuple[np.ndarray, float]:
+    """Decode PNG/JPEG (and TIFF that tifffile rejects) with Pillow, fully, so truncation shows."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                image.load()
+                if image.mode == "P":
+                    image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+                elif image.mode in ("1", "CMYK", "YCbCr", "LAB", "HSV"):
+                    image = image.convert("L" if image.mode == "1" else "RGB")
+                pixels = np.asarray(image)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Warning) as error:
+        raise UnreadableImage(f"cannot decode image: {error}") from error
+    return pixels, full_scale_of(pixels.dtype)
+
+
+def _tiff_array(path: Path) -> tuple[np.ndarray, float]:
+    """Decode a TIFF with tifffile (16-bit and float images included); first page only."""
+    import tifffile
+
+    try:
+        pixels = tifffile.imread(path, key=0)
+    except Exception as error:  # tifffile raises many types for damaged files
+        raise UnreadableImage(f"cannot decode TIFF: {error}") from error
+    return pixels, full_scale_of(pixels.dtype)
+
+
+def dicom_array(path: Path) -> tuple[np.ndarray, float]:
+    """Stored DICOM pixel values (MONOCHROME1 inverted) and their full scale from BitsStored."""
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    try:
+        dataset = pydicom.dcmread(path)
+    except (InvalidDicomError, OSError, EOFError, ValueError, KeyError) as error:
+        raise UnreadableImage(f"not a readable DICOM file: {error}") from error
+    if "PixelData" not in dataset:
+        raise UnreadableImage("DICOM file has no pixel data")
+    try:
+        pixels = dataset.pixel_array
+    except Exception as error:  # pydicom raises many types for damaged or unsupported pixel data
+        raise UnreadableImage(f"cannot decode DICOM pixel data: {error}") from error
+    frames = int(getattr(dataset, "NumberOfFrames", 1) or 1)
+    samples = int(getattr(dataset, "SamplesPerPixel", 1) or 1)
+    if frames > 1:
+        pixels = pixels[0]
+    bits = int(getattr(dataset, "BitsStored", 8 * pixels.dtype.itemsize))
+    pixels = pixels.astype(np.float64)
+    if int(getattr(dataset, "PixelRepresentation", 0)) == 1:
+        pixels = pixels + 2.0 ** (bits - 1)
+    full = 2.0**bits - 1
+    if samples == 1 and str(getattr(dataset, "PhotometricInterpretation", "")) == "MONOCHROME1":
+        pixels = full - pixels
+    return pixels, full
+
+
+def is_dicom_path(path: Path) -> bool:
+    """A DICOM file by extension, or by the 'DICM' marker after the 128-byte preamble."""
+    if path.suffix.lower() in DICOM_EXTENSIONS:
+        return True
+    if path.suffix.lower() in IMAGE_EXTENSIONS:
+        return False
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(128)
+            return handle.read(4) == b"DICM"
+    except OSError:
+        return False
+
+
+def decode_any(path: Path) -> tuple[np.ndarray, float]:
+    """Decode an image file of any supported format to (pixels HxW or HxWxC, full scale)."""
+    suffix = path.suffix.lower()
+    if suffix in (".tif", ".tiff"):
+        return _tiff_array(path)
+    if suffix in IMAGE_EXTENSIONS:
+        return _pil_array(path)
+    if is_dicom_path(path):
+        return dicom_array(path)
+    raise UnreadableImage(
+        f"not a supported image file (extension '{suffix}'; expected PNG, JPEG, TIFF or DICOM)"
+    )
+
+
+def as_hwc(pixels: np.ndarray) -> np.ndarray:
+    """Pixels as height x width x channels, alpha dropped; fails on shapes that are not images."""
+    pixels = np.asarray(pixels)
+    if pixels.ndim == 2:
+        pixels = pixels[:, :, None]
+    if pixels.ndim == 3 and pixels.shape[0] in (1, 3, 4) and pixels.shape[2] not in (1, 3, 4):
+        pixels = np.moveaxis(pixels, 0, -1)  # channels-first TIFF
+    if pixels.ndim != 3 or pixels.shape[2] not in (1, 2, 3, 4):
+        raise UnreadableImage(f"unsupported pixel array shape {tuple(pixels.shape)}")
+    if pixels.shape[0] < 2 or pixels.shape[1] < 2:
+        raise UnreadableImage(f"image too small ({pixels.shape[0]}x{pixels.shape[1]} pixels)")
+    if pixels.shape[2] in (2, 4):
+        pixels = pixels[:, :, :-1]  # drop alpha (grey+alpha, RGBA)
+    return pixels
+
+
+def to_channels(pixels: np.ndarray, channels: int) -> np.ndarray:
+    """Convert HxWxC to 1 channel (ITU-R 601 luminance) or 3 channels (grey repeated)."""
+    pixels = np.asarray(pixels, dtype=np.float64)
+    have = pixels.shape[2]
+    if have == channels:
+        return pixels
+    if channels == 1:
+        return (pixels[:, :, :3] @ LUMA)[:, :, None]
+    if channels == 3 and have == 1:
+        return np.repeat(pixels, 3, axis=2)
+    raise ValueError(f"cannot convert {have} channels to {channels}")
+
+
+def resize(pixels: np.ndarray, height: int, width: int, method: str) -> np.ndarray:
+    """Resize each channel in floating point with Pillow ('area' averages, so no aliasing)."""
+    from PIL import Image
+
+    if pixels.shape[:2] == (height, width):
+        return pixels.astype(np.float64)
+    resample = {
+        "area": Image.Resampling.BOX,
+        "bilinear": Image.Resampling.BILINEAR,
+        "bicubic": Image.Resampling.BICUBIC,
+        "lanczos": Image.Resampling.LANCZOS,
+        "nearest": Image.Resampling.NEAREST,
+    }[method]
+    planes = [
+        np.asarray(
+            Image.fromarray(np.ascontiguousarray(pixels[:, :, c], dtype=np.float32)).resize(
+                (width, height), resample=resample
+            ),
+            dtype=np.float64,
+        )
+        for c in range(pixels.shape[2])
+    ]
+    return np.stack(planes, axis=2)
+
+
+def scale(pixels: np.ndarray, method: str, full_scale: float) -> np.ndarray:
+    """Scale intensities: by the format's full scale to [0, 1], per-image min-max, or z-score."""
+    if method == "dtype_range":
+        return np.clip(pixels / full_scale, 0.0, 1.0)
+    if method == "minmax":
+        low, high = float(pixels.min()), float(pixels.max())
+        return (pixels - low) / (high - low) if high > low else np.zeros_like(pixels)
+    if method == "zscore":
+        std = float(pixels.std())
+        return (pixels - pixels.mean()) / std if std > 0 else np.zeros_like(pixels)
+    raise ValueError(f"unknown scaling '{method}' (choose from {', '.join(SCALINGS)})")
+
+
+def prepare_pixels(
+    pixels: np.ndarray,
+    full_scale: float,
+    height: int,
+    width: int,
+    channels: int,
+    scaling: str,
+    resize_method: str,
+) -> np.ndarray:
+    """Decoded pixels -> float32 height x width x channels, scaled: the one preprocessing path."""
+    pixels = as_hwc(pixels)
+    if not np.all(np.isfinite(pixels)):
+        raise UnreadableImage("image holds non-finite pixel values (NaN or infinity)")
+    pixels = to_channels(pixels, channels)
+    pixels = resize(pixels, height, width, resize_method)
+    return scale(pixels, scaling, full_scale).astype(np.float32)
+
+
+def prepare_image(path: Path, **settings) -> tuple[np.ndarray, tuple[int, int, int]]:
+    """Decode and prepare one image file; also return its original (height, width, channels)."""
+    pixels, full = decode_any(Path(path))
+    original = as_hwc(pixels).shape
+    return prepare_pixels(pixels, full, **settings), original
+
+
+def list_files(root: Path) -> list[Path]:
+    """Every regular file under root, recursively, sorted by relative path (stable everywhere)."""
+    root = Path(root)
+    return sorted((p for p in root.rglob("*") if p.is_file()), key=lambda p: p.as_posix())
+
+
+def relative(path: Path, root: Path) -> str:
+    """Path relative to root, with forward slashes, as written in tables."""
+    return PurePosixPath(Path(path).relative_to(root).as_posix()).as_posix()
+
+
+def save_npz_stable(path: str | Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write an .npz like numpy.savez but byte-stable (fixed zip timestamps, sorted entries)."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name in sorted(arrays):
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, np.asarray(arrays[name]), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=FIXED_ZIP_TIME)
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, buffer.getvalue())
+
+
+def write_table(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write a tab-separated table the same way every time."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, sep="\t", index=False, lineterminator="\n", float_format="%.6g")
+
+
+def write_json(data: dict, path: str | Path) -> None:
+    """Write JSON with sorted keys and a final newline (byte-stable)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def rejects_frame(rows: Iterable[tuple[str, str]]) -> pd.DataFrame:
+    """Rejects as a table with columns file and reason, sorted by file."""
+    frame = pd.DataFrame(list(rows), columns=["file", "reason"])
+    return frame.sort_values("file", kind="stable").reset_index(drop=True)
+
+
+def require_file(path: str | Path, what: str) -> Path:
+    """The path, or a clear InputError saying which input is missing."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{what} '{path}' does not exist; fix the path in the imaging config")
+    return path
+
+
+def positive_index(class_names: list[str], positive_class: str | None) -> int:
+    """Index of the class called positive in binary metrics: the named one, else the last."""
+    if positive_class is None or positive_class == "":
+        return len(class_names) - 1
+    if positive_class not in class_names:
+        raise InputError(
+            f"imaging.evaluate.positive_class '{positive_class}' is not one of the classes "
+            f"{list(class_names)}"
+        )
+    return list(class_names).index(positive_class)
+
+
+def decide(probabilities: np.ndarray, positive: int, threshold: float) -> np.ndarray:
+    """Predicted class per row: for two classes, positive when its probability >= threshold."""
+    probabilities = np.asarray(probabilities)
+    if probabilities.shape[1] == 2:
+        other = 1 - positive
+        return np.where(probabilities[:, positive] >= threshold, positive, other)
+    return probabilities.argmax(axis=1)

@@ -1,0 +1,232 @@
+"""The imaging branch's Keras models, deterministic set-up, and byte-stable .keras saving.
+
+Models by name: `seed_cnn` (the classic one-convolution baseline, exactly as specified),
+`small_cnn` (the default: batch normalization, global pooling, dropout, augmentation) and
+`resnet` (a deeper residual network). Two classes get one sigmoid output and binary
+cross-entropy; more classes get a softmax and categorical cross-entropy.
+"""
+
+import io
+import json
+import os
+import zipfile
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers
+
+MODELS = ("seed_cnn", "small_cnn", "resnet")
+FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+MEDFLOW_ENTRY = "medflow_config.json"
+
+
+def configure_determinism(seed: int, threads: int) -> None:
+    """Seed Python, NumPy and TensorFlow, force deterministic ops, and use `threads` threads."""
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:  # already initialized in this process (tests, benchmarks): keep going
+        pass
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def head(n_classes: int) -> layers.Dense:
+    """The output layer: one sigmoid unit for two classes, a softmax otherwise."""
+    if n_classes == 2:
+        return layers.Dense(1, activation="sigmoid", name="output")
+    return layers.Dense(n_classes, activation="softmax", name="output")
+
+
+def augmentation(settings: dict[str, Any], seed: int) -> list[layers.Layer]:
+    """On-the-fly augmentation layers (active only while training), seeded."""
+    steps: list[layers.Layer] = []
+    if settings.get("flip"):
+        steps.append(layers.RandomFlip("horizontal", seed=seed, name="aug_flip"))
+    if settings.get("rotation", 0) > 0:
+        steps.append(
+            layers.RandomRotation(
+                settings["rotation"], fill_mode="nearest", seed=seed + 1, name="aug_rotation"
+            )
+        )
+    if settings.get("translation", 0) > 0:
+        t = settings["translation"]
+        steps.append(
+            layers.RandomTranslation(
+                t, t, fill_mode="nearest", seed=seed + 2, name="aug_translation"
+            )
+        )
+    if settings.get("zoom", 0) > 0:
+        steps.append(
+            layers.RandomZoom(settings["zoom"], fill_mode="nearest", seed=seed + 3, name="aug_zoom")
+        )
+    if settings.get("contrast", 0) > 0:
+        steps.append(
+            layers.RandomContrast(settings["contrast"], seed=seed + 4, name="aug_contrast")
+        )
+    return steps
+
+
+def seed_cnn(input_shape: tuple[int, ...], n_classes: int) -> keras.Model:
+    """Conv2D(32, 3x3, relu) -> MaxPooling(2x2) -> Flatten -> Dense(128, relu) -> Dense(output)."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=input_shape),
+            layers.Conv2D(32, (3, 3), activation="relu"),
+            layers.MaxPooling2D((2, 2)),
+            layers.Flatten(),
+            layers.Dense(128, activation="relu"),
+            head(n_classes),
+        ],
+        name="seed_cnn",
+    )
+
+
+def conv_bn_relu(x: Any, filters: int, name: str) -> Any:
+    """3x3 convolution, batch normalization, ReLU."""
+    x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    x = layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
+    return layers.ReLU(name=f"{name}_relu")(x)
+
+
+def small_cnn(
+    input_shape: tuple[int, ...],
+    n_classes: int,
+    width: int,
+    dropout: float,
+    aug: list[layers.Layer],
+) -> keras.Model:
+    """Three conv-BN-ReLU stages (width, 2x, 4x filters) with pooling, global pooling, dropout."""
+    inputs = keras.Input(shape=input_shape)
+    x = inputs
+    for layer in aug:
+        x = layer(x)
+    for stage, filters in enumerate((width, 2 * width, 4 * width)):
+        x = conv_bn_relu(x, filters, f"stage{stage}a")
+        if stage > 0:
+            x = conv_bn_relu(x, filters, f"stage{stage}b")
+        if stage < 2:
+            x = layers.MaxPooling2D(2, name=f"stage{stage}_pool")(x)
+    x = layers.GlobalAveragePooling2D(name="global_pool")(x)
+    x = layers.Dropout(dropout, name="dropout")(x)
+    return keras.Model(inputs, head(n_classes)(x), name="small_cnn")
+
+
+def residual_block(x: Any, filters: int, stride: int, name: str) -> Any:
+    """A ResNet basic block (two 3x3 convolutions) with a projection shortcut when needed."""
+    shortcut = x
+    y = layers.Conv2D(
+        filters, 3, strides=stride, padding="same", use_bias=False, name=f"{name}_conv1"
+    )(x)
+    y = layers.BatchNormalization(momentum=0.9, name=f"{name}_bn1")(y)
+    y = layers.ReLU(name=f"{name}_relu1")(y)
+    y = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv2")(y)
+    y = layers.BatchNormalization(momentum=0.9, name=f"{name}_bn2")(y)
+    if stride != 1 or shortcut.shape[-1] != filters:
+        shortcut = layers.Conv2D(filters, 1, strides=stride, use_bias=False, name=f"{name}_proj")(
+            shortcut
+        )
+        shortcut = layers.BatchNormalization(momentum=0.9, name=f"{name}_proj_bn")(shortcut)
+    return layers.ReLU(name=f"{name}_out")(layers.Add(name=f"{name}_add")([y, shortcut]))
+
+
+def resnet(
+    input_shape: tuple[int, ...],
+    n_classes: int,
+    width: int,
+    dropout: float,
+    aug: list[layers.Layer],
+) -> keras.Model:
+    """A ResNet-style network: stem, three stages of two residual blocks, global pooling."""
+    inputs = keras.Input(shape=input_shape)
+    x = inputs
+    for layer in aug:
+        x = layer(x)
+    x = conv_bn_relu(x, width, "stem")
+    for stage, filters in enumerate((width, 2 * width, 4 * width)):
+        x = residual_block(x, filters, 1 if stage == 0 else 2, f"res{stage}a")
+        x = residual_block(x, filters, 1, f"res{stage}b")
+    x = layers.GlobalAveragePooling2D(name="global_pool")(x)
+    x = layers.Dropout(dropout, name="dropout")(x)
+    return keras.Model(inputs, head(n_classes)(x), name="resnet")
+
+
+def build_model(
+    name: str,
+    input_shape: tuple[int, ...],
+    n_classes: int,
+    width: int = 32,
+    dropout: float = 0.3,
+    augment: dict[str, Any] | None = None,
+    seed: int = 42,
+) -> keras.Model:
+    """The model called `name`, for images of `input_shape` and `n_classes` classes."""
+    if name == "seed_cnn":
+        return seed_cnn(input_shape, n_classes)
+    aug = augmentation(augment or {}, seed)
+    if name == "small_cnn":
+        return small_cnn(input_shape, n_classes, width, dropout, aug)
+    if name == "resnet":
+        return resnet(input_shape, n_classes, width, dropout, aug)
+    raise ValueError(f"unknown model '{name}' (choose from {', '.join(MODELS)})")
+
+
+def compile_model(model: keras.Model, n_classes: int, learning_rate: float) -> None:
+    """Adam with (binary or categorical) cross-entropy; AUC and accuracy as metrics."""
+    loss = "binary_crossentropy" if n_classes == 2 else "categorical_crossentropy"
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss=loss,
+        metrics=[keras.metrics.AUC(name="auc"), "accuracy"],
+    )
+
+
+def encode_labels(labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """Integer labels as the model's targets: 0/1 column for two classes, one-hot otherwise."""
+    labels = np.asarray(labels)
+    if n_classes == 2:
+        return labels.astype(np.float32).reshape(-1, 1)
+    return keras.utils.to_categorical(labels, n_classes).astype(np.float32)
+
+
+def class_probabilities(model: keras.Model, images: np.ndarray, batch_size: int) -> np.ndarray:
+    """Probability of every class per image (N x n_classes), also for the sigmoid head."""
+    if len(images) == 0:
+        n_out = model.output_shape[-1]
+        return np.zeros((0, 2 if n_out == 1 else n_out), dtype=np.float64)
+    scores = np.asarray(model.predict(images, batch_size=batch_size, verbose=0), dtype=np.float64)
+    if scores.shape[1] == 1:
+        return np.hstack([1.0 - scores, scores])
+    return scores
+
+
+def save_model_stable(model: keras.Model, path: str, medflow_config: dict[str, Any]) -> None:
+    """Save in .keras format, then rewrite the archive without timestamps, adding our config."""
+    buffer = io.BytesIO()
+    model.save(path)
+    with zipfile.ZipFile(path) as archive:
+        entries = {info.filename: archive.read(info) for info in archive.infolist()}
+    metadata = json.loads(entries["metadata.json"])
+    metadata.pop("date_saved", None)
+    entries["metadata.json"] = json.dumps(metadata, sort_keys=True).encode()
+    entries[MEDFLOW_ENTRY] = (json.dumps(medflow_config, indent=2, sort_keys=True) + "\n").encode()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(entries):
+            info = zipfile.ZipInfo(name, date_time=FIXED_ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, entries[name])
+    with open(path, "wb") as handle:
+        handle.write(buffer.getvalue())
+
+
+def read_medflow_config(path: str) -> dict[str, Any]:
+    """The medflow config stored inside a .keras file by save_model_stable."""
+    with zipfile.ZipFile(path) as archive:
+        if MEDFLOW_ENTRY not in archive.namelist():
+            raise KeyError(f"{path} was not saved by medflow (no {MEDFLOW_ENTRY} inside)")
+        return json.loads(archive.read(MEDFLOW_ENTRY))
