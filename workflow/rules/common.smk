@@ -216,7 +216,80 @@ def get_sequences_final_output():
 
 
 # --- imaging helpers (owned by workflow/rules/imaging.smk) ---
+IMAGING_EXAMPLE = {
+    "images": "resources/imaging/example/images",
+    "new_images": "resources/imaging/example/new_images",
+    "new_truth": "resources/imaging/example/new_images_truth.tsv",
+}
+
+
+def get_imaging_source():
+    """The labelled input of imaging.input.format (folder, DICOM folder or .npz), checked to exist."""
+    section = config["imaging"]["input"]
+    fmt = section["format"]
+    key = {"folder": "folder", "dicom": "dicom_dir", "npz": "npz"}[fmt]
+    path = section[key]
+    if not path:
+        raise WorkflowError(
+            f"imaging.input.format is '{fmt}', so config key 'imaging.input.{key}' must name "
+            "the input; it is empty."
+        )
+    if is_activated("imaging"):
+        require_input_file(
+            f"imaging.input.{key}", path, made_by_workflow=[IMAGING_EXAMPLE["images"]]
+        )
+    return path
+
+
+def get_imaging_labels():
+    """The DICOM labels table as a list of zero or one path (checked to exist)."""
+    section = config["imaging"]["input"]
+    if section["format"] != "dicom":
+        return []
+    if not section["labels"]:
+        raise WorkflowError(
+            "imaging.input.format is 'dicom', so config key 'imaging.input.labels' must name "
+            "the labels table (file -> class); it is empty."
+        )
+    if is_activated("imaging"):
+        require_input_file("imaging.input.labels", section["labels"])
+    return [section["labels"]]
+
+
+def get_imaging_predict_images():
+    """The folder of new images to diagnose, as a list of zero or one path (checked to exist)."""
+    folder = config["imaging"]["predict"]["images"]
+    if folder and is_activated("imaging"):
+        require_input_file(
+            "imaging.predict.images", folder, made_by_workflow=[IMAGING_EXAMPLE["new_images"]]
+        )
+    return [folder] if folder else []
+
+
+def get_imaging_input_files():
+    """The branch's user input files (not folders), for provenance."""
+    section = config["imaging"]["input"]
+    files = get_imaging_labels()
+    if section["format"] == "npz":
+        files.append(get_imaging_source())
+    return files
+
+
 def get_imaging_final_output():
-    return []
+    """The branch's final results: arrays and tables, model, evaluation and diagnoses."""
+    targets = [
+        "results/imaging/preprocessed/arrays.npz",
+        "results/imaging/preprocessed/class_counts.tsv",
+        "results/imaging/preprocessed/rejects.tsv",
+        "results/imaging/model/model.keras",
+        "results/imaging/model/history.png",
+        "results/imaging/evaluation/metrics.json",
+        "results/imaging/evaluation/confusion_matrix.png",
+        "results/imaging/evaluation/roc_curve.png",
+    ]
+    if get_imaging_predict_images():
+        targets.append("results/imaging/predictions/diagnoses.tsv")
+    return targets
+
 
 # --- end imaging helpers ---
