@@ -7,6 +7,7 @@ finished jobs. The cluster's quirks live in tests/profiles/slurm-test, never in 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -16,15 +17,23 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import BIN, CONFIGS, REPO, SNAKEMAKE, TINY_CONFIGS, snakemake_cmd
+from conftest import (
+    BIN,
+    CONFIGS,
+    REPO,
+    SNAKEMAKE,
+    TINY_CONFIGS,
+    result_checksums,
+    run_workflow,
+    snakemake_cmd,
+)
 
-pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
 TEST_PROFILE = REPO / "tests" / "profiles" / "slurm-test"
 USER_PROFILE = REPO / "profiles" / "slurm"
 TOY_SNAKEFILE = REPO / "tests" / "slurm_workflow" / "Snakefile"
 SUBMITTED = re.compile(r"^Job (\d+) has been submitted with SLURM jobid (\d+)", re.MULTILINE)
-REMOTE_RULE = re.compile(r"^rule (\w+):$", re.MULTILINE)
+JOB_HEADER = re.compile(r"^(local)?(?:rule|checkpoint) (\w+):\n((?:    .*\n)*)", re.MULTILINE)
 # --show-failed-logs copies a failed job's SLURM log, framed by lines of "=", into Snakemake's own.
 EMBEDDED_LOG = re.compile(r"^={40,}$.*?^={40,}$", re.MULTILINE | re.DOTALL)
 FINISHED = re.compile(r"^Finished jobid: (\d+) \(Rule: (\w+)\)$", re.MULTILINE)
@@ -78,19 +87,28 @@ def slurm_jobs(workdir: Path) -> dict[str, dict[str, str]]:
     return jobs
 
 
+def planned_jobs(log: str) -> dict[str, tuple[str, bool]]:
+    """Snakemake's jobs in its log: job id -> (rule, ran locally)."""
+    jobs = {}
+    for local, rule, body in JOB_HEADER.findall(EMBEDDED_LOG.sub("", log)):
+        job_id = re.search(r"^    jobid: (\d+)$", body, re.MULTILINE)
+        if job_id:
+            jobs[job_id.group(1)] = (rule, bool(local))
+    return jobs
+
+
 def assert_every_remote_job_ran_in_slurm(log: str, workdir: Path) -> dict[str, dict[str, str]]:
-    """Each non-local job in Snakemake's log was submitted to SLURM, and SLURM knows it."""
-    log = EMBEDDED_LOG.sub("", log)
-    remote_rules = REMOTE_RULE.findall(log)
-    submitted = SUBMITTED.findall(log)
-    assert remote_rules, "Snakemake ran no job through SLURM"
-    assert len(submitted) == len(remote_rules), (
-        f"{len(remote_rules)} non-local jobs but {len(submitted)} SLURM submissions:\n{log[-4000:]}"
-    )
-    jobs = slurm_jobs(workdir)
+    """Each non-local job in Snakemake's log went to SLURM, and SLURM knows it; its SLURM jobs."""
+    jobs = planned_jobs(log)
+    remote = {job_id for job_id, (_, local) in jobs.items() if not local}
+    submitted = SUBMITTED.findall(EMBEDDED_LOG.sub("", log))
+    assert remote, "Snakemake ran no job through SLURM"
+    not_submitted = sorted(jobs[j][0] for j in remote - {job_id for job_id, _ in submitted})
+    assert not not_submitted, f"jobs of these rules never went to SLURM: {not_submitted}"
+    slurm = slurm_jobs(workdir)
     slurm_ids = {slurm_id for _, slurm_id in submitted}
-    assert slurm_ids <= jobs.keys(), f"SLURM does not know jobs {sorted(slurm_ids - jobs.keys())}"
-    return {slurm_id: jobs[slurm_id] for slurm_id in slurm_ids}
+    assert slurm_ids <= slurm.keys(), f"SLURM does not know jobs {sorted(slurm_ids - slurm.keys())}"
+    return {slurm_id: slurm[slurm_id] for slurm_id in slurm_ids}
 
 
 def finished_outputs(log: str, rule: str) -> set[str]:
@@ -137,9 +155,99 @@ def test_user_profile_names_real_rules_and_scales_memory_with_attempt():
         )
 
 
+# --- the whole workflow -------------------------------------------------------------------------
+
+
+def comparable(checksums: dict[str, str], workdir: Path) -> dict[str, str]:
+    """Checksums, with provenance.json's git commit left out: other work may commit in between."""
+    out = {path: digest for path, digest in checksums.items() if path not in NOT_COMPARED}
+    provenance = workdir / "results" / "provenance.json"
+    if provenance.is_file():
+        record = json.loads(provenance.read_text())
+        record.get("medflow", {}).pop("git_commit", None)
+        record.get("medflow", {}).pop("git_dirty", None)
+        out["results/provenance.json"] = json.dumps(record, sort_keys=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiny_configs(tmp_path_factory) -> list[str]:
+    """The tiny configs that exist, plus an override switching off branches that have none."""
+    present = [c for c in TINY_CONFIGS if (CONFIGS / c).exists()]
+    missing = [
+        c.removeprefix("tiny_").removesuffix(".yaml") for c in TINY_CONFIGS if c not in present
+    ]
+    if not missing:
+        return present
+    override = tmp_path_factory.mktemp("slurm_configs") / "no_missing_branches.yaml"
+    override.write_text(yaml.safe_dump({branch: {"enabled": False} for branch in missing}))
+    return [*present, str(override)]
+
+
+@pytest.fixture(scope="module")
+def local_reference(request, tiny_configs, tmp_path_factory) -> Path:
+    """A local run of the same configs: the session's shared tiny run when all three exist."""
+    if list(tiny_configs) == list(TINY_CONFIGS):
+        return request.getfixturevalue("tiny_run")
+    workdir = tmp_path_factory.mktemp("local_reference")
+    run_workflow(workdir, *tiny_configs)
+    return workdir
+
+
+@pytest.mark.slurm
+@pytest.mark.slow
+def test_whole_workflow_runs_through_slurm_with_identical_results(
+    slurm_cluster, tiny_configs, local_reference, tmp_path
+):
+    cmd = snakemake_cmd(tmp_path, *tiny_configs, extra=["--profile", str(TEST_PROFILE)])
+    proc = run(cmd, timeout=1800)
+    jobs = assert_every_remote_job_ran_in_slurm(proc.stderr, tmp_path)
+    failed = {i: job for i, job in jobs.items() if job["state"] != "COMPLETED"}
+    assert not failed, f"SLURM jobs that did not complete: {failed}"
+    per_rule: dict[str, int] = {}
+    for rule, local in planned_jobs(proc.stderr).values():
+        if not local:
+            per_rule[rule] = per_rule.get(rule, 0) + 1
+    scattered = {rule for rule, count in per_rule.items() if count > 1}
+    assert scattered, f"no rule ran as several SLURM jobs (no scatter-gather seen): {per_rule}"
+
+    slurm_sums = comparable(result_checksums(tmp_path), tmp_path)
+    local_sums = comparable(result_checksums(local_reference), local_reference)
+    assert len(slurm_sums) > 5, f"the SLURM run wrote too few results: {sorted(slurm_sums)}"
+    assert slurm_sums.keys() == local_sums.keys(), (
+        f"only local: {sorted(local_sums.keys() - slurm_sums.keys())}, "
+        f"only SLURM: {sorted(slurm_sums.keys() - local_sums.keys())}"
+    )
+    differing = sorted(path for path in slurm_sums if slurm_sums[path] != local_sums[path])
+    assert not differing, f"results that differ between the SLURM and the local run: {differing}"
+
+
+def test_user_profile_resources_reach_the_jobs(tiny_configs, tmp_path):
+    """A dry run with profiles/slurm: its account, partition and per-rule memory land on the jobs."""
+    profile = yaml.safe_load((USER_PROFILE / "config.yaml").read_text())
+    cmd = snakemake_cmd(tmp_path, *tiny_configs, extra=["--profile", str(USER_PROFILE), "-n"])
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env(), timeout=300)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    jobs = re.findall(r"^(?:rule|checkpoint) (\w+):\n((?:    .*\n)*)", proc.stdout, re.MULTILINE)
+    assert jobs, f"the dry run planned no SLURM job:\n{proc.stdout[-3000:]}"
+    account = profile["default-resources"]["slurm_account"]
+    partition = profile["default-resources"]["slurm_partition"]
+    checked = 0
+    for rule, body in jobs:
+        assert f"slurm_account={account}" in body and f"slurm_partition={partition}" in body, body
+        expression = str(profile["set-resources"].get(rule, {}).get("mem_mb", ""))
+        if expression and "input" not in expression:
+            expected = eval(expression, {"attempt": 1})
+            assert f"mem_mb={expected}," in body, f"{rule}: profile asks {expected} MB:\n{body}"
+            checked += 1
+    assert checked, "no rule in the dry run has a fixed mem_mb in profiles/slurm to check"
+
+
 # --- retries and interruption, on the toy workflow -----------------------------------------------
 
 
+@pytest.mark.slurm
+@pytest.mark.slow
 def test_failed_job_is_retried_through_slurm_with_more_memory(slurm_cluster, tmp_path):
     proc = run(toy_cmd(tmp_path, "--retries", "1", "--config", "n_chunks=2"))
     log = proc.stderr
@@ -156,6 +264,8 @@ def test_failed_job_is_retried_through_slurm_with_more_memory(slurm_cluster, tmp
     assert (tmp_path / "gathered.txt").is_file()
 
 
+@pytest.mark.slurm
+@pytest.mark.slow
 def test_interrupted_run_resumes_without_redoing_finished_jobs(slurm_cluster, tmp_path):
     config = ["--config", "n_chunks=4", "slow_from=2", "slow_seconds=15"]
     first_log = tmp_path / "first.log"
