@@ -28,7 +28,6 @@ from conftest import (
     snakemake_cmd,
 )
 
-
 TEST_PROFILE = REPO / "tests" / "profiles" / "slurm-test"
 USER_PROFILE = REPO / "profiles" / "slurm"
 TOY_SNAKEFILE = REPO / "tests" / "slurm_workflow" / "Snakefile"
