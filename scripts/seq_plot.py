@@ -1,8 +1,8 @@
 """Plots of the sequence branch (PNG and SVG): dendrogram, ordered distance heatmap, length histogram.
 
 The dendrogram colours each link by the cluster all its leaves share (grey when they span clusters)
-and labels every leaf up to `max_labels` sequences; beyond that it shows the last `max_labels // 4`
-merges only (truncated view, leaf counts in brackets). The heatmap orders the sequences as the
+and labels every leaf up to `max_labels` sequences; beyond that it shows the top `max_labels // 4`
+subtrees only (truncated view, leaf counts in brackets). The heatmap orders the sequences as the
 dendrogram's leaves; above 1,000 sequences it shows an evenly spaced subsample of that order.
 """
 
@@ -31,36 +31,48 @@ def save(fig, png: str, svg: str) -> None:
     plt.close(fig)
 
 
-def link_colours(tree: np.ndarray, labels: np.ndarray) -> list[str]:
-    """Colour of every link (node n..2n-2): its cluster's colour, grey if it spans clusters."""
+def node_clusters(tree: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Cluster of every node (leaves 0..n-1, links n..2n-2); 0 where a link spans clusters."""
     n = labels.size
-    node_cluster = np.concatenate([labels, np.zeros(n - 1, dtype=int)])
+    nodes = np.concatenate([labels, np.zeros(n - 1, dtype=int)])
     for k, (a, b) in enumerate(tree[:, :2].astype(int)):
-        node_cluster[n + k] = node_cluster[a] if node_cluster[a] == node_cluster[b] else 0
+        nodes[n + k] = nodes[a] if nodes[a] == nodes[b] else 0
+    return nodes
+
+
+def colour(cluster: int) -> str:
+    """The cluster's colour (tab10, cycling); grey for 0."""
     palette = plt.get_cmap("tab10").colors
-    return [to_hex(palette[(c - 1) % len(palette)]) if c else "#999999" for c in node_cluster[n:]]
+    return to_hex(palette[(cluster - 1) % len(palette)]) if cluster else "#999999"
+
+
+def link_colours(tree: np.ndarray, labels: np.ndarray) -> list[str]:
+    """Colour of every link: its cluster's colour, grey if it spans clusters."""
+    return [colour(c) for c in node_clusters(tree, labels)[labels.size :]]
 
 
 def plot_dendrogram(tree, labels, ids, max_labels: int, png: str, svg: str) -> None:
-    """Dendrogram coloured by cluster; truncated beyond max_labels leaves."""
-    colours = link_colours(tree, labels)
+    """Dendrogram coloured by cluster (links and leaf labels); truncated beyond max_labels leaves."""
+    nodes = node_clusters(tree, labels)
     n = len(ids)
     truncated = n > max_labels
     shown = max(2, max_labels // 4) if truncated else n
     fig, ax = plt.subplots(figsize=(8, max(4.0, 0.14 * shown + 1)))
-    dendrogram(
+    drawn = dendrogram(
         tree,
         labels=ids,
         orientation="left",
-        link_color_func=lambda k: colours[k - n],
+        link_color_func=lambda k: colour(nodes[k]),
         truncate_mode="lastp" if truncated else None,
         p=shown,
         leaf_font_size=max(4, min(9, 900 // shown)),
         ax=ax,
     )
+    for text, node in zip(ax.get_yticklabels(), drawn["leaves"], strict=True):
+        text.set_color(colour(nodes[node]))
     ax.set_xlabel("distance")
     title = f"{n} sequences, {labels.max()} clusters"
-    ax.set_title(title + (f" (last {shown} merges)" if truncated else ""))
+    ax.set_title(title + (f" (top {shown} subtrees, sizes in brackets)" if truncated else ""))
     save(fig, png, svg)
 
 

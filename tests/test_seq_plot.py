@@ -41,7 +41,7 @@ def test_full_and_truncated_dendrograms_and_heatmap_are_byte_stable(tmp_path):
         assert paths[0] == paths[1]
         svg_text = paths[0][1]
         assert ("s11" in svg_text) == (n <= max_labels)
-        assert ("last 4 merges" in svg_text) == (n > max_labels)
+        assert ("top 4 subtrees" in svg_text) == (n > max_labels)
     dist = random_matrix(30)
     tree, _ = cluster(dist, "average", "count", 0.0, 3)
     plot_heatmap(dist, tree, str(tmp_path / "h.png"), str(tmp_path / "h.svg"))
