@@ -111,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", required=True, help="block scores (.npy) to write")
     parser.add_argument("--row", type=int, default=0, help="row block index")
     parser.add_argument("--col", type=int, default=0, help="column block index (>= row)")
-    parser.add_argument("--block-size", type=int, default=500, help="sequences per block")
+    parser.add_argument("--block-size", type=int, default=1000, help="sequences per block")
     parser.add_argument("--engine", choices=sorted(ENGINES), default="pyopal")
     parser.add_argument("--mode", choices=sorted(ALGORITHM), default="local")
     parser.add_argument("--gap-open", type=int, default=11, help="cost of a gap's first position")
