@@ -36,7 +36,7 @@ def descriptor_columns(frame: pd.DataFrame) -> list[str]:
 def gather(chunks: list[pd.DataFrame], input_rejects: pd.DataFrame) -> dict[str, Any]:
     """Unique molecules, failed records and the stage counts of the whole library."""
     frame = pd.concat(chunks, ignore_index=True)
-    failed_mask = frame["stage"].isin(["parse", "standardize"])
+    failed_mask = frame["stage"].isin(["parse", "standardize", "descriptors"])
     failed = frame.loc[failed_mask, REJECT_COLUMNS]
     standardized = frame.loc[~failed_mask]
     unique = merge_duplicates(standardized)
@@ -45,6 +45,7 @@ def gather(chunks: list[pd.DataFrame], input_rejects: pd.DataFrame) -> dict[str,
         "input_rejects": len(input_rejects),
         "parse_failed": int((frame["stage"] == "parse").sum()),
         "standardize_failed": int((frame["stage"] == "standardize").sum()),
+        "descriptors_failed": int((frame["stage"] == "descriptors").sum()),
         "standardized": len(standardized),
         "duplicates_merged": len(standardized) - len(unique),
         "unique_molecules": len(unique),
@@ -80,8 +81,8 @@ def main(
             for r in result["rejects"].head(5).itertuples()
         )
         raise InputError(
-            f"no usable molecule: all {result['counts']['records_in']} input records failed parsing or "
-            f"standardization, e.g. {reasons}. Check the files in molecules.inputs."
+            f"no usable molecule: all {result['counts']['records_in']} input records failed parsing, "
+            f"standardization or descriptors, e.g. {reasons}. Check the files in molecules.inputs."
         )
     unique[[*IDENTITY, "n_records", "all_ids", "all_records"]].to_csv(standardized, index=False)
     table = unique[["inchikey", "id", "smiles", *names]]

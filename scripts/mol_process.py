@@ -41,7 +41,7 @@ def init_worker(settings: dict[str, Any]) -> None:
 
 
 def process_smiles(smiles: str) -> dict[str, Any]:
-    """The whole pipeline for one SMILES: a row with stage 'parse'/'standardize' on failure."""
+    """The whole pipeline for one SMILES; on failure a row with stage parse/standardize/descriptors."""
     try:
         mol = parse_smiles(smiles)
     except StandardizeError as error:
@@ -49,9 +49,12 @@ def process_smiles(smiles: str) -> dict[str, Any]:
     try:
         mol = _WORKER["standardize"](mol)
         canonical, key = identity(mol)
-        values = mol_descriptors.compute_descriptors(mol, _WORKER["names"], _WORKER["table"])
-    except (StandardizeError, ValueError, RuntimeError) as error:
+    except StandardizeError as error:
         return {"stage": "standardize", "reasons": str(error)}
+    try:
+        values = mol_descriptors.compute_descriptors(mol, _WORKER["names"], _WORKER["table"])
+    except Exception as error:  # any RDKit or descriptor failure rejects this molecule only
+        return {"stage": "descriptors", "reasons": f"descriptor calculation failed: {error!r}"}
     failed = mol_screen.rule_reasons(values, _WORKER["filters"])
     failed += mol_screen.alert_reasons(mol, _WORKER["catalogs"])
     return {

@@ -40,6 +40,7 @@ def test_duplicates_are_merged_keeping_every_id():
         "input_rejects": 1,
         "parse_failed": 1,
         "standardize_failed": 0,
+        "descriptors_failed": 0,
         "standardized": 4,
         "duplicates_merged": 2,
         "unique_molecules": 2,
@@ -65,5 +66,5 @@ def test_no_usable_molecule_after_parsing_fails_with_the_reasons(tmp_path):
     with pytest.raises(InputError) as error:
         main([str(chunk)], str(tmp_path / "rej.csv"), **outputs)
     message = str(error.value)
-    assert "no usable molecule: all 2 input records failed" in message
+    assert "no usable molecule: all 2 input records failed parsing" in message
     assert "in.smi (record 1): unparseable SMILES (syntax error)" in message

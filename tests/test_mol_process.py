@@ -1,5 +1,6 @@
 """The per-chunk pipeline: one row per record, failures as rows, same result for any thread count."""
 
+import mol_process
 import pandas as pd
 from mol_process import process_frame
 
@@ -52,3 +53,15 @@ def test_thread_count_does_not_change_the_result():
     one = process_frame(chunk(smiles), SETTINGS, threads=1)
     two = process_frame(chunk(smiles), SETTINGS, threads=2)
     pd.testing.assert_frame_equal(one, two)
+
+
+def test_a_failing_descriptor_rejects_only_that_molecule(monkeypatch):
+    mol_process.init_worker(SETTINGS)
+
+    def broken(mol):
+        raise ZeroDivisionError("no atoms to average")
+
+    monkeypatch.setitem(mol_process._WORKER["table"], "MolMR", broken)
+    row = mol_process.process_smiles("CCO")
+    assert row["stage"] == "descriptors"
+    assert row["reasons"].startswith("descriptor calculation failed: ZeroDivisionError")
