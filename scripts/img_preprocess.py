@@ -172,10 +172,12 @@ def decode_records(
     return data
 
 
-def check_classes(data: Dataset, n_records: int, class_names: list[str] | None) -> list[str]:
+def check_classes(
+    data: Dataset, listed_classes: set, n_records: int, class_names: list[str] | None
+) -> list[str]:
     """The class order; fails clearly on one class, a class left empty, or unexpected names."""
     counts = Counter(data.classes)
-    listed = sorted(set(data.classes) | {c for c in class_names or []})
+    listed = sorted(set(data.classes) | set(listed_classes) | {c for c in class_names or []})
     empty = [c for c in listed if counts[c] == 0]
     if empty:
         reasons = Counter(reason for _, reason in data.rejects)
@@ -423,7 +425,7 @@ def main(
     if format == "npz":
         data = load_npz(Path(source), settings, class_names)
         n_records = len(data.files) + len(data.rejects)
-        order = check_classes(data, n_records, class_names)
+        order = check_classes(data, set(data.classes), n_records, class_names)
         listing_rejects: list[tuple[str, str]] = []
     else:
         if format == "folder":
@@ -438,7 +440,7 @@ def main(
             raise InputError(f"unknown imaging.input.format '{format}'")
         data = decode_records(records, Path(source), settings)
         n_records = len(records) + len(listing_rejects)
-        order = check_classes(data, n_records, class_names)
+        order = check_classes(data, {c for _, c in records}, n_records, class_names)
         data.splits = list(
             stratified_split(np.array(data.classes), val_fraction, test_fraction, seed)
         )

@@ -1,0 +1,351 @@
+"""Imaging preprocessing: pixel handling, splits, every input format and the bad-input cases."""
+
+import hashlib
+from pathlib import Path
+
+import img_io
+import img_preprocess
+import numpy as np
+import pandas as pd
+import pydicom
+import pytest
+import tifffile
+from PIL import Image
+from pydicom.dataset import FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+
+from medflow_cli import InputError
+
+SETTINGS = {"height": 16, "width": 16, "channels": 1, "scaling": "dtype_range"}
+SETTINGS["resize_method"] = "area"
+
+
+# ---------------------------------------------------------------- small files the tests make
+
+
+def write_png(path: Path, pixels: np.ndarray) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).save(path)
+    return path
+
+
+def grey(seed: int, size: tuple[int, int] = (20, 24), bright: bool = False) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    base = 150 if bright else 60
+    return np.clip(rng.normal(base, 20, size), 0, 255).astype(np.uint8)
+
+
+def write_dicom(path: Path, pixels: np.ndarray, monochrome1: bool = False) -> Path:
+    """A minimal valid DICOM written with pydicom's own API."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
+    meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=[str(path.name)])
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = pydicom.Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.Modality = "OT"
+    ds.Rows, ds.Columns = pixels.shape
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME1" if monochrome1 else "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 12, 11
+    ds.PixelRepresentation = 0
+    ds.PixelData = pixels.astype(np.uint16).tobytes()
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def class_folder(root: Path, per_class: int = 10, classes=("a", "b")) -> Path:
+    for k, name in enumerate(classes):
+        for i in range(per_class):
+            write_png(root / name / f"{i:03d}.png", grey(100 * k + i, bright=bool(k)))
+    return root
+
+
+def run_preprocess(tmp_path: Path, **kwargs) -> dict:
+    out = tmp_path / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {
+        name: str(out / f"{name}.{ext}")
+        for name, ext in [
+            ("arrays", "npz"),
+            ("manifest", "tsv"),
+            ("counts", "tsv"),
+            ("rejects", "tsv"),
+        ]
+    }
+    img_preprocess.main(**paths, **{**SETTINGS, **kwargs})
+    result = {name: pd.read_csv(p, sep="\t") for name, p in paths.items() if name != "arrays"}
+    with np.load(paths["arrays"]) as arrays:
+        result["arrays"] = {k: arrays[k] for k in arrays.files}
+    result["paths"] = paths
+    return result
+
+
+# ---------------------------------------------------------------- pixel handling
+
+
+def test_prepare_pixels_gives_configured_size_channels_and_range():
+    rgb = np.random.default_rng(0).integers(0, 256, (40, 30, 3)).astype(np.uint8)
+    out = img_io.prepare_pixels(rgb, 255, 28, 20, 1, "dtype_range", "area")
+    assert out.shape == (28, 20, 1) and out.dtype == np.float32
+    assert out.min() >= 0.0 and out.max() <= 1.0
+    out3 = img_io.prepare_pixels(rgb[:, :, 0], 255, 8, 8, 3, "dtype_range", "bilinear")
+    assert out3.shape == (8, 8, 3)
+    assert np.array_equal(out3[:, :, 0], out3[:, :, 2])
+
+
+def test_scalings():
+    pixels = np.array([[0.0, 51.0], [102.0, 255.0]])[:, :, None]
+    assert np.allclose(img_io.scale(pixels, "dtype_range", 255).ravel(), [0, 0.2, 0.4, 1.0])
+    assert np.allclose(img_io.scale(pixels / 2 + 10, "minmax", 255).ravel(), [0, 0.2, 0.4, 1.0])
+    z = img_io.scale(pixels, "zscore", 255)
+    assert abs(z.mean()) < 1e-9 and abs(z.std() - 1) < 1e-9
+    assert not img_io.scale(np.full((2, 2, 1), 7.0), "minmax", 255).any()  # constant image
+
+
+def test_luminance_conversion_and_alpha_dropped():
+    rgba = np.zeros((4, 4, 4))
+    rgba[:, :, 1] = 200  # pure green, alpha channel ignored
+    out = img_io.to_channels(img_io.as_hwc(rgba), 1)
+    assert out.shape == (4, 4, 1) and np.allclose(out, 0.587 * 200)
+
+
+def test_area_resize_averages_blocks():
+    pixels = np.kron(np.array([[0.0, 1.0], [1.0, 0.0]]), np.ones((4, 4)))[:, :, None]
+    small = img_io.resize(pixels, 2, 2, "area")
+    assert np.allclose(small[:, :, 0], [[0, 1], [1, 0]])
+
+
+def test_stratified_split_keeps_class_shares_and_is_seeded():
+    labels = np.array(["a"] * 60 + ["b"] * 40)
+    first = img_preprocess.stratified_split(labels, 0.2, 0.2, seed=7)
+    assert np.array_equal(first, img_preprocess.stratified_split(labels, 0.2, 0.2, seed=7))
+    assert not np.array_equal(first, img_preprocess.stratified_split(labels, 0.2, 0.2, seed=8))
+    for split, size in [("train", 60), ("val", 20), ("test", 20)]:
+        chosen = labels[first == split]
+        assert len(chosen) == size
+        assert (chosen == "a").sum() == size * 0.6
+
+
+def test_split_of_a_tiny_class_fails_clearly():
+    with pytest.raises(InputError, match="fewer than 3"):
+        img_preprocess.stratified_split(np.array(["a"] * 10 + ["b"] * 2), 0.2, 0.2, 1)
+
+
+def test_stable_npz_is_byte_identical_and_loads(tmp_path):
+    arrays = {"x": np.arange(6, dtype=np.float32).reshape(2, 3), "names": np.array(["a", "bb"])}
+    img_io.save_npz_stable(tmp_path / "one.npz", arrays)
+    img_io.save_npz_stable(tmp_path / "two.npz", arrays)
+    assert (tmp_path / "one.npz").read_bytes() == (tmp_path / "two.npz").read_bytes()
+    with np.load(tmp_path / "one.npz") as loaded:
+        assert np.array_equal(loaded["x"], arrays["x"]) and list(loaded["names"]) == ["a", "bb"]
+
+
+# ---------------------------------------------------------------- input formats
+
+
+def test_folder_of_png_jpeg_tiff(tmp_path):
+    root = class_folder(tmp_path / "data", per_class=8)
+    Image.fromarray(grey(1)).save(root / "a" / "extra.jpg", quality=95)
+    tifffile.imwrite(root / "b" / "extra16.tif", (grey(2, bright=True).astype(np.uint16) * 257))
+    result = run_preprocess(tmp_path, format="folder", source=str(root), seed=3)
+    arrays = result["arrays"]
+    assert list(arrays["class_names"]) == ["a", "b"]
+    total = sum(len(arrays[f"x_{s}"]) for s in ("train", "val", "test"))
+    assert total == 18 and result["rejects"].empty
+    assert arrays["x_train"].shape[1:] == (16, 16, 1)
+    counts = result["counts"].set_index("class")
+    assert counts.loc["all", "total"] == 18 and counts.loc["a", "total"] == 9
+    manifest = result["manifest"].set_index("file")
+    assert manifest.loc["b/extra16.tif", "class"] == "b"
+    assert set(manifest["split"]) == {"train", "val", "test"}
+    # a 16-bit TIFF scales by 65535, so it lands in the same range as the 8-bit images
+    assert arrays["x_train"].max() <= 1.0
+
+
+def test_preprocessing_is_byte_identical_on_rerun(tmp_path):
+    root = class_folder(tmp_path / "data", per_class=6)
+    first = run_preprocess(tmp_path / "r1", format="folder", source=str(root), seed=3)
+    second = run_preprocess(tmp_path / "r2", format="folder", source=str(root), seed=3)
+    for name in ("arrays", "manifest", "counts", "rejects"):
+        one, two = Path(first["paths"][name]), Path(second["paths"][name])
+        assert (
+            hashlib.sha256(one.read_bytes()).digest() == hashlib.sha256(two.read_bytes()).digest()
+        )
+
+
+def test_dicom_with_labels_table(tmp_path):
+    root = tmp_path / "dicom"
+    rows = []
+    for i in range(12):
+        label = "tumour" if i % 2 else "normal"
+        pixels = grey(i, bright=bool(i % 2)).astype(np.uint16) * 16  # 12-bit values
+        write_dicom(root / f"series{i % 3}" / f"img{i}.dcm", pixels, monochrome1=(i == 0))
+        rows.append({"path": f"series{i % 3}/img{i}.dcm", "diagnosis": label})
+    labels = tmp_path / "labels.csv"
+    pd.DataFrame(rows).to_csv(labels, index=False)
+    result = run_preprocess(
+        tmp_path,
+        format="dicom",
+        source=str(root),
+        labels=str(labels),
+        labels_file_column="path",
+        labels_class_column="diagnosis",
+        seed=1,
+    )
+    assert result["rejects"].empty
+    assert list(result["arrays"]["class_names"]) == ["normal", "tumour"]
+    assert result["counts"].set_index("class").loc["all", "total"] == 12
+    x = np.concatenate([result["arrays"][f"x_{s}"] for s in ("train", "val", "test")])
+    assert x.min() >= 0.0 and x.max() <= 1.0 and x.max() > 0.3  # scaled by 2^12 - 1, not 65535
+
+
+def test_dicom_monochrome1_is_inverted(tmp_path):
+    pixels = np.full((8, 8), 1000, dtype=np.uint16)
+    plain, full = img_io.dicom_array(write_dicom(tmp_path / "m2.dcm", pixels))
+    inverted, _ = img_io.dicom_array(write_dicom(tmp_path / "m1.dcm", pixels, monochrome1=True))
+    assert full == 4095 and plain[0, 0] == 1000 and inverted[0, 0] == 4095 - 1000
+
+
+def make_npz(path: Path, rgb: bool = False, drop: str | None = None, label_shape=(-1, 1)):
+    rng = np.random.default_rng(0)
+    arrays = {}
+    for split, n in [("train", 30), ("val", 10), ("test", 12)]:
+        shape = (n, 28, 28, 3) if rgb else (n, 28, 28)
+        arrays[f"{split}_images"] = rng.integers(0, 256, shape).astype(np.uint8)
+        arrays[f"{split}_labels"] = (np.arange(n) % 3).reshape(label_shape).astype(np.uint8)
+    if drop:
+        del arrays[drop]
+    np.savez(path, **arrays)
+    return path
+
+
+@pytest.mark.parametrize("rgb", [False, True])
+def test_medmnist_npz_keeps_its_splits(tmp_path, rgb):
+    npz = make_npz(tmp_path / "medmnist.npz", rgb=rgb)
+    result = run_preprocess(
+        tmp_path, format="npz", source=str(npz), height=28, width=28, class_names=["x", "y", "z"]
+    )
+    arrays = result["arrays"]
+    assert [len(arrays[f"y_{s}"]) for s in ("train", "val", "test")] == [30, 10, 12]
+    assert list(arrays["class_names"]) == ["x", "y", "z"]
+    assert np.array_equal(arrays["y_val"], np.arange(10) % 3)
+    assert arrays["files_test"][0] == "test_images[0]"
+    with np.load(npz) as raw:  # /255 scaling, grey kept or RGB converted to luminance
+        expected = raw["train_images"][0].astype(np.float64)
+        if rgb:
+            expected = expected @ img_io.LUMA
+        assert np.allclose(arrays["x_train"][0, :, :, 0], expected / 255, atol=1e-6)
+
+
+def test_npz_labels_of_shape_n_work_too(tmp_path):
+    npz = make_npz(tmp_path / "flat.npz", label_shape=(-1,))
+    result = run_preprocess(tmp_path, format="npz", source=str(npz), height=28, width=28)
+    assert list(result["arrays"]["class_names"]) == ["0", "1", "2"]
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def test_corrupt_and_truncated_images_are_rejected_with_reason(tmp_path):
+    root = class_folder(tmp_path / "data", per_class=6)
+    (root / "a" / "corrupt.png").write_bytes(b"this is not a png")
+    good = (root / "b" / "000.png").read_bytes()
+    (root / "b" / "truncated.png").write_bytes(good[: len(good) // 2])
+    (root / "b" / "notes.txt").write_text("not an image")
+    (root / "stray.png").write_bytes(good)
+    result = run_preprocess(tmp_path, format="folder", source=str(root))
+    rejects = result["rejects"].set_index("file")["reason"]
+    assert set(rejects.index) == {"a/corrupt.png", "b/truncated.png", "b/notes.txt", "stray.png"}
+    assert "cannot decode" in rejects["a/corrupt.png"]
+    assert "cannot decode" in rejects["b/truncated.png"]
+    assert "not an image file" in rejects["b/notes.txt"]
+    assert "not inside a class subfolder" in rejects["stray.png"]
+    assert result["counts"].set_index("class").loc["all", "total"] + len(rejects) == 16
+
+
+def test_empty_class_folder_fails_naming_it(tmp_path):
+    root = class_folder(tmp_path / "data", per_class=5)
+    (root / "c").mkdir()
+    with pytest.raises(InputError, match=r"class folder .*c' holds no"):
+        run_preprocess(tmp_path, format="folder", source=str(root))
+
+
+def test_single_class_fails(tmp_path):
+    root = class_folder(tmp_path / "data", per_class=5, classes=("only",))
+    with pytest.raises(InputError, match="only one class"):
+        run_preprocess(tmp_path, format="folder", source=str(root))
+
+
+def test_class_with_only_unreadable_images_fails_with_reasons(tmp_path):
+    root = class_folder(tmp_path / "data", per_class=5, classes=("a",))
+    write_png(root / "b" / "x.png", grey(1)).write_bytes(b"broken")
+    with pytest.raises(InputError, match=r"\['b'\] have no readable images"):
+        run_preprocess(tmp_path, format="folder", source=str(root))
+
+
+def test_mixed_sizes_and_channels_are_converted_and_recorded(tmp_path):
+    root = class_folder(tmp_path / "data", per_class=5)
+    rgb = np.random.default_rng(1).integers(0, 256, (50, 40, 3)).astype(np.uint8)
+    write_png(root / "a" / "colour.png", rgb)
+    rgba = np.dstack([rgb, np.full((50, 40), 255, np.uint8)])
+    write_png(root / "b" / "alpha.png", rgba)
+    result = run_preprocess(tmp_path, format="folder", source=str(root))
+    manifest = result["manifest"].set_index("file")
+    assert manifest.loc["a/colour.png", "original_channels"] == 3
+    assert manifest.loc["b/alpha.png", "original_channels"] == 4
+    assert manifest.loc["a/000.png", "original_height"] == 20
+    assert result["arrays"]["x_train"].shape[1:] == (16, 16, 1)
+
+
+def test_labels_table_missing_files_and_unknown_names_become_rejects(tmp_path):
+    root = tmp_path / "dicom"
+    for i in range(10):
+        write_dicom(root / f"{i}.dcm", grey(i, bright=bool(i % 2)).astype(np.uint16))
+    (root / "broken.dcm").write_bytes(b"\0" * 128 + b"DICM" + b"garbage")
+    table = pd.DataFrame(
+        {
+            "file": [f"{i}.dcm" for i in range(9)] + ["ghost.dcm", "broken.dcm"],
+            "class": ["n", "t"] * 4 + ["n", "t", "t"],
+        }
+    )
+    table.to_csv(tmp_path / "labels.tsv", sep="\t", index=False)
+    result = run_preprocess(
+        tmp_path, format="dicom", source=str(root), labels=str(tmp_path / "labels.tsv")
+    )
+    rejects = result["rejects"].set_index("file")["reason"]
+    assert "no entry in labels table" in rejects["9.dcm"]
+    assert "line 11" in rejects["ghost.dcm"] and "no such file" in rejects["ghost.dcm"]
+    assert "DICOM" in rejects["broken.dcm"]
+    assert result["counts"].set_index("class").loc["all", "total"] == 9
+
+
+def test_labels_table_with_duplicates_or_wrong_columns_fails(tmp_path):
+    root = tmp_path / "dicom"
+    write_dicom(root / "0.dcm", grey(0).astype(np.uint16))
+    (tmp_path / "dup.csv").write_text("file,class\n0.dcm,a\n0.dcm,b\n")
+    with pytest.raises(InputError, match=r"more than once \(lines \[2, 3\]\)"):
+        img_preprocess.scan_dicom(root, tmp_path / "dup.csv", "file", "class")
+    (tmp_path / "cols.csv").write_text("name,label\n0.dcm,a\n")
+    with pytest.raises(InputError, match="lacks column"):
+        img_preprocess.scan_dicom(root, tmp_path / "cols.csv", "file", "class")
+
+
+def test_npz_with_missing_keys_fails_naming_them(tmp_path):
+    npz = make_npz(tmp_path / "partial.npz", drop="val_labels")
+    with pytest.raises(InputError, match=r"lacks key\(s\) \['val_labels'\]"):
+        run_preprocess(tmp_path, format="npz", source=str(npz))
+
+
+def test_npz_that_is_not_an_npz_fails(tmp_path):
+    (tmp_path / "bad.npz").write_text("nope")
+    with pytest.raises(InputError, match=r"not a readable \.npz"):
+        run_preprocess(tmp_path, format="npz", source=str(tmp_path / "bad.npz"))
+
+
+def test_missing_folder_fails_naming_the_key(tmp_path):
+    with pytest.raises(InputError, match=r"imaging.input.folder .* does not exist"):
+        run_preprocess(tmp_path, format="folder", source=str(tmp_path / "nowhere"))
