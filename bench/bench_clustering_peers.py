@@ -44,7 +44,7 @@ def score(truth: pd.Series, clusters: pd.Series) -> dict:
     """Clusters, ARI and NMI of an assignment (id -> cluster) against the true families."""
     clusters = clusters.reindex(truth.index)
     missing = int(clusters.isna().sum())
-    clusters = clusters.fillna("unassigned")
+    clusters = clusters.astype(object).where(clusters.notna(), "unassigned").astype(str)
     return {
         "clusters": int(clusters.nunique()),
         "ari": adjusted_rand_score(truth, clusters),
