@@ -18,7 +18,7 @@ def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
 
 def rule_names(smk_file: str) -> list[str]:
     text = (REPO / "workflow" / "rules" / smk_file).read_text()
-    return re.findall(r"^rule (\w+):", text, flags=re.MULTILINE)
+    return re.findall(r"^(?:rule|checkpoint) (\w+):", text, flags=re.MULTILINE)
 
 
 def test_ruff_is_clean():
@@ -56,9 +56,9 @@ def test_dry_run_of_default_config_lists_every_branch(tmp_path):
 @pytest.mark.parametrize("smk_file", ["common.smk", *[f"{b}.smk" for b in BRANCHES]])
 def test_every_rule_declares_log_benchmark_and_conda(smk_file):
     text = (REPO / "workflow" / "rules" / smk_file).read_text()
-    blocks = re.split(r"^(?=rule \w+:)", text, flags=re.MULTILINE)[1:]
+    blocks = re.split(r"^(?=(?:rule|checkpoint) \w+:)", text, flags=re.MULTILINE)[1:]
     for block in blocks:
-        name = block.split(":", 1)[0].removeprefix("rule ")
+        name = block.split(":", 1)[0].split()[-1]
         for directive in ("log:", "benchmark:", "conda:"):
             assert f"    {directive}" in block, f"rule {name} in {smk_file} lacks {directive}"
 
