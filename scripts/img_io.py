@@ -22,6 +22,7 @@ DICOM_EXTENSIONS = (".dcm", ".dicom")
 RESIZE_METHODS = ("area", "bilinear", "bicubic", "lanczos", "nearest")
 SCALINGS = ("dtype_range", "minmax", "zscore")
 FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+IGNORED_FILES = {".snakemake_timestamp"}  # written by Snakemake into directory() outputs
 LUMA = np.array([0.299, 0.587, 0.114])
 
 
@@ -219,9 +220,10 @@ def prepare_image(path: Path, **settings) -> tuple[np.ndarray, tuple[int, int, i
 
 
 def list_files(root: Path) -> list[Path]:
-    """Every regular file under root, recursively, sorted by relative path (stable everywhere)."""
+    """Every regular file under root, recursively, sorted (Snakemake's folder marker skipped)."""
     root = Path(root)
-    return sorted((p for p in root.rglob("*") if p.is_file()), key=lambda p: p.as_posix())
+    files = (p for p in root.rglob("*") if p.is_file() and p.name not in IGNORED_FILES)
+    return sorted(files, key=lambda p: p.as_posix())
 
 
 def relative(path: Path, root: Path) -> str:

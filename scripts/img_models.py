@@ -204,12 +204,30 @@ def class_probabilities(model: keras.Model, images: np.ndarray, batch_size: int)
     return scores
 
 
+def renumber_shared_objects(config: Any, ids: dict[int, int] | None = None) -> Any:
+    """Replace Keras's `shared_object_id` (a memory address) by 1, 2, ... in order of appearance."""
+    ids = {} if ids is None else ids
+    if isinstance(config, dict):
+        return {
+            key: ids.setdefault(value, len(ids) + 1)
+            if key == "shared_object_id"
+            else renumber_shared_objects(value, ids)
+            for key, value in config.items()
+        }
+    if isinstance(config, list):
+        return [renumber_shared_objects(value, ids) for value in config]
+    return config
+
+
 def save_model_stable(model: keras.Model, path: str, medflow_config: dict[str, Any]) -> None:
     """Save in .keras format, then rewrite the archive without timestamps, adding our config."""
     buffer = io.BytesIO()
     model.save(path)
     with zipfile.ZipFile(path) as archive:
         entries = {info.filename: archive.read(info) for info in archive.infolist()}
+    entries["config.json"] = json.dumps(
+        renumber_shared_objects(json.loads(entries["config.json"]))
+    ).encode()
     metadata = json.loads(entries["metadata.json"])
     metadata.pop("date_saved", None)
     entries["metadata.json"] = json.dumps(metadata, sort_keys=True).encode()

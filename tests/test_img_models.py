@@ -150,3 +150,16 @@ def test_train_main_writes_model_history_and_plot(tmp_path):
     assert config == img_models.read_medflow_config(out["model.keras"])
     assert (tmp_path / "history.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "history.tsv").read_text().count("\n") == 3
+
+
+def test_shared_object_ids_are_renumbered_in_order():
+    config = {
+        "a": {"shared_object_id": 140001},
+        "b": [{"shared_object_id": 99}],
+        "c": {"shared_object_id": 140001},
+    }
+    assert img_models.renumber_shared_objects(config) == {
+        "a": {"shared_object_id": 1},
+        "b": [{"shared_object_id": 2}],
+        "c": {"shared_object_id": 1},
+    }
