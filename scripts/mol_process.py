@@ -16,7 +16,7 @@ import mol_screen
 import pandas as pd
 from mol_standardize import StandardizeError, Standardizer, identity, parse_smiles
 
-from medflow_cli import add_common_args, progress, run_step
+from medflow_cli import InputError, add_common_args, progress, run_step
 
 log = logging.getLogger("mol_process")
 _WORKER: dict[str, Any] = {}
@@ -105,6 +105,10 @@ def process_frame(chunk: pd.DataFrame, settings: dict[str, Any], threads: int) -
 
 def main(chunk: str, output: str, settings: dict[str, Any], threads: int = 1) -> None:
     """Process one chunk file into one Parquet table (one row per input record)."""
+    names = [*settings["descriptors"], *settings["filters"].get("ranges", {})]
+    unknown = mol_descriptors.unknown_descriptor_messages(names)
+    if unknown:
+        raise InputError("molecules.descriptors / molecules.filters.ranges: " + "; ".join(unknown))
     frame = process_frame(pd.read_parquet(chunk), settings, threads)
     frame.to_parquet(output, index=False)
     counts = frame["stage"].replace("", "hit").value_counts().to_dict()

@@ -2,7 +2,10 @@
 
 import mol_process
 import pandas as pd
+import pytest
 from mol_process import process_frame
+
+from medflow_cli import InputError
 
 SETTINGS = {
     "tautomer": False,
@@ -65,3 +68,12 @@ def test_a_failing_descriptor_rejects_only_that_molecule(monkeypatch):
     row = mol_process.process_smiles("CCO")
     assert row["stage"] == "descriptors"
     assert row["reasons"].startswith("descriptor calculation failed: ZeroDivisionError")
+
+
+def test_unknown_descriptor_stops_the_step_with_close_names(tmp_path):
+    chunk(["CCO"]).to_parquet(tmp_path / "c.parquet", index=False)
+    settings = {**SETTINGS, "descriptors": ["MolWeight"]}
+    with pytest.raises(
+        InputError, match="unknown RDKit descriptor 'MolWeight' \\(did you mean MolWt"
+    ):
+        mol_process.main(str(tmp_path / "c.parquet"), str(tmp_path / "o.parquet"), settings)

@@ -82,7 +82,11 @@ def check_molecules_descriptors():
     import sys
 
     sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
-    from mol_descriptors import unknown_descriptor_messages
+    # Without RDKit beside Snakemake (the conda route) mol_process checks the names instead.
+    try:
+        from mol_descriptors import unknown_descriptor_messages
+    except ImportError:
+        return
 
     settings = config["molecules"]
     for key, names in (
