@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
 def from_snakemake(smk: Any) -> dict[str, Any]:
     return {
         "model": smk.input.model,
-        "images": smk.params.images,
+        "images": smk.input.images if isinstance(smk.input.images, str) else smk.input.images[0],
         "diagnoses": smk.output.diagnoses,
         "rejects": smk.output.rejects,
         "positive_class": smk.params.evaluate["positive_class"],

@@ -374,7 +374,7 @@ def from_snakemake(smk: Any) -> dict[str, Any]:
     inp, pre = smk.params.input, smk.params.preprocess
     return {
         "format": inp["format"],
-        "source": smk.params.source,
+        "source": smk.input.source,
         "labels": inp["labels"],
         "labels_file_column": inp["labels_file_column"],
         "labels_class_column": inp["labels_class_column"],

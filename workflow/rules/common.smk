@@ -265,7 +265,9 @@ def get_imaging_predict_images():
     folder = config["imaging"]["predict"]["images"]
     if folder and is_activated("imaging"):
         require_input_file(
-            "imaging.predict.images", folder, made_by_workflow=[IMAGING_EXAMPLE["new_images"]]
+            "imaging.predict.images",
+            folder,
+            made_by_workflow=[IMAGING_EXAMPLE["new_images"]],
         )
     return [folder] if folder else []
 
@@ -294,6 +296,5 @@ def get_imaging_final_output():
     if get_imaging_predict_images():
         targets.append("results/imaging/predictions/diagnoses.tsv")
     return targets
-
 
 # --- end imaging helpers ---

@@ -54,7 +54,6 @@ rule img_preprocess:
         mem_mb=scaled_mem_mb(2000),
         runtime=scaled_runtime(30),
     params:
-        source=get_imaging_source(),
         input=config["imaging"]["input"],
         preprocess=config["imaging"]["preprocess"],
         seed=config["seed"],
@@ -156,7 +155,6 @@ rule img_predict:
         mem_mb=scaled_mem_mb(3000),
         runtime=scaled_runtime(15),
     params:
-        images=config["imaging"]["predict"]["images"],
         evaluate=config["imaging"]["evaluate"],
         seed=config["seed"],
     script:
