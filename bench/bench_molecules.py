@@ -88,10 +88,22 @@ def raw_rdkit(smiles: list[str], threads: int) -> list:
         return [row for part in pool.map(_raw_batch, batches) for row in part]
 
 
-def timed(function, *args) -> float:
-    start = time.perf_counter()
+def timed(function, *args, clock=time.perf_counter) -> float:
+    start = clock()
     function(*args)
-    return time.perf_counter() - start
+    return clock() - start
+
+
+def cpu_seconds(smiles: list[str], repeats: int) -> tuple[float, float]:
+    """Best CPU time of the pipeline and of raw RDKit in this process (robust on a busy machine)."""
+    mol_process.init_worker(SETTINGS)
+    _raw_init()
+    mol_process.process_batch(smiles[:5])  # load SA_Score's fragment table once, for both
+    pipeline, raw = [], []
+    for _ in range(repeats):
+        pipeline.append(timed(mol_process.process_batch, smiles, clock=time.process_time))
+        raw.append(timed(_raw_batch, smiles, clock=time.process_time))
+    return min(pipeline), min(raw)
 
 
 def run(quick: bool = False) -> list[dict]:
@@ -103,6 +115,8 @@ def run(quick: bool = False) -> list[dict]:
         pipeline.append(timed(mol_process.process_frame, chunk, SETTINGS, THREADS))
         raw.append(timed(raw_rdkit, smiles, THREADS))
     workflow, baseline = len(chunk) / min(pipeline), len(chunk) / min(raw)
+    cpu_pipeline, cpu_raw = cpu_seconds(smiles[: len(smiles) // 5], 1 if quick else 3)
+    n_cpu = len(smiles) // 5
     return [
         {
             "benchmark": f"molecules: standardize + descriptors + screen, NCI {len(chunk)} ({THREADS} processes)",
@@ -110,8 +124,16 @@ def run(quick: bool = False) -> list[dict]:
             "workflow": round(workflow, 1),
             "baseline": round(baseline, 1),
             "baseline_name": "raw RDKit, same stages, same pool size",
-            "notes": f"pipeline at {100 * workflow / baseline:.0f}% of raw RDKit (target >= 90%)",
-        }
+            "notes": f"wall time, best of repeats; pipeline at {100 * workflow / baseline:.0f}% of raw RDKit (target >= 90%)",
+        },
+        {
+            "benchmark": f"molecules: same stages, one process, NCI {n_cpu}",
+            "unit": "molecules per CPU-second",
+            "workflow": round(n_cpu / cpu_pipeline, 1),
+            "baseline": round(n_cpu / cpu_raw, 1),
+            "baseline_name": "raw RDKit, same stages",
+            "notes": f"CPU time, unaffected by other load; pipeline at {100 * cpu_raw / cpu_pipeline:.0f}% of raw",
+        },
     ]
 
 
