@@ -42,6 +42,14 @@ def sha256_of(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def input_checksums(inputs: list[str]) -> dict[str, str]:
+    """sha256 of every input file; a folder (of images, say) counts as each file inside it."""
+    files = []
+    for path in map(Path, inputs):
+        files += sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    return {p.as_posix(): sha256_of(p) for p in sorted(set(files))}
+
+
 def config_hash(config: dict[str, Any]) -> str:
     """A stable hash of the config as run: sorted keys, compact JSON."""
     canonical = json.dumps(config, sort_keys=True, separators=(",", ":"))
@@ -96,7 +104,7 @@ def build_provenance(config: dict, inputs: list[str], repo: Path) -> dict[str, A
         "pinned_requirements": pinned_requirements(repo),
         "config_sha256": config_hash(config),
         "config": config,
-        "inputs": {str(p): sha256_of(p) for p in sorted(set(inputs))},
+        "inputs": input_checksums(inputs),
         "libraries": library_versions(),
         "platform": {
             "python": platform.python_version(),

@@ -43,3 +43,12 @@ def test_command_line_writes_the_same_record_twice(tmp_path):
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]
     assert json.loads(outputs[0])["config"] == {"seed": 7}
+
+
+def test_a_folder_input_counts_as_every_file_inside(tmp_path):
+    folder = tmp_path / "images" / "lesion"
+    folder.mkdir(parents=True)
+    (folder / "b.png").write_bytes(b"b")
+    (folder / "a.png").write_bytes(b"a")
+    sums = provenance.input_checksums([str(tmp_path / "images")])
+    assert list(sums) == [(folder / "a.png").as_posix(), (folder / "b.png").as_posix()]
