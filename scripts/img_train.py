@@ -101,6 +101,7 @@ def train(
         batch_size=batch_size,
         epochs=epochs,
         validation_data=(x_val, y_val),
+        validation_batch_size=max(batch_size, 256),
         class_weight=weights,
         callbacks=callbacks,
         shuffle=True,
