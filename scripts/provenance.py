@@ -18,6 +18,7 @@ import yaml
 
 from medflow_cli import add_common_args, run_step
 
+SNAKEMAKE_STAMP = ".snakemake_timestamp"  # Snakemake's marker inside directory() outputs
 KEY_LIBRARIES = (
     "snakemake",
     "snakemake-executor-plugin-slurm",
@@ -46,7 +47,10 @@ def input_checksums(inputs: list[str]) -> dict[str, str]:
     """sha256 of every input file; a folder (of images, say) counts as each file inside it."""
     files = []
     for path in map(Path, inputs):
-        files += sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        if path.is_dir():
+            files += [p for p in path.rglob("*") if p.is_file() and p.name != SNAKEMAKE_STAMP]
+        else:
+            files.append(path)
     return {p.as_posix(): sha256_of(p) for p in sorted(set(files))}
 
 

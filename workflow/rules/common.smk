@@ -54,6 +54,12 @@ def get_final_output():
 def get_input_files():
     """Every input file of every enabled branch (user files or made examples), for provenance."""
     files = []
+    if is_activated("molecules"):
+        files += get_molecules_input_files()
+    if is_activated("sequences"):
+        files += get_sequences_input_files()
+    if is_activated("imaging"):
+        files += get_imaging_input_files()
     return sorted(set(files))
 
 
@@ -273,12 +279,8 @@ def get_imaging_predict_images():
 
 
 def get_imaging_input_files():
-    """The branch's user input files (not folders), for provenance."""
-    section = config["imaging"]["input"]
-    files = get_imaging_labels()
-    if section["format"] == "npz":
-        files.append(get_imaging_source())
-    return files
+    """The branch's inputs (image folders, .npz, labels table), for provenance to checksum."""
+    return [get_imaging_source(), *get_imaging_labels(), *get_imaging_predict_images()]
 
 
 def get_imaging_final_output():
