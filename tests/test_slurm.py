@@ -112,9 +112,13 @@ def assert_every_remote_job_ran_in_slurm(log: str, workdir: Path) -> dict[str, d
 
 def finished_outputs(log: str, rule: str) -> set[str]:
     """Outputs of the jobs of `rule` that Snakemake's log reports as finished."""
-    blocks = re.findall(rf"^rule {rule}:\n    output: (\S+)\n    jobid: (\d+)$", log, re.M)
-    output_of = {job_id: output for output, job_id in blocks}
-    return {output_of[job_id] for job_id, name in FINISHED.findall(log) if name == rule}
+    output_of = {}
+    for _, name, body in JOB_HEADER.findall(EMBEDDED_LOG.sub("", log)):
+        output = re.search(r"^    output: (.+)$", body, re.MULTILINE)
+        job_id = re.search(r"^    jobid: (\d+)$", body, re.MULTILINE)
+        if name == rule and output and job_id:
+            output_of[job_id.group(1)] = output.group(1)
+    return {output_of[j] for j, name in FINISHED.findall(log) if name == rule and j in output_of}
 
 
 def cancel_jobs_of(workdir: Path) -> None:
@@ -219,6 +223,8 @@ def test_whole_workflow_runs_through_slurm_with_identical_results(
     )
     differing = sorted(path for path in slurm_sums if slurm_sums[path] != local_sums[path])
     assert not differing, f"results that differ between the SLURM and the local run: {differing}"
+    again = run([*cmd, "--dry-run"])
+    assert "Nothing to be done" in again.stdout + again.stderr, again.stdout[-3000:]
 
 
 def test_user_profile_resources_reach_the_jobs(tiny_configs, tmp_path):
@@ -266,7 +272,8 @@ def test_failed_job_is_retried_through_slurm_with_more_memory(slurm_cluster, tmp
 @pytest.mark.slurm
 @pytest.mark.slow
 def test_interrupted_run_resumes_without_redoing_finished_jobs(slurm_cluster, tmp_path):
-    config = ["--config", "n_chunks=4", "slow_from=2", "slow_seconds=15"]
+    # chunks 2 and 3 start after chunk 0, then wait for a file `release` made after the interruption
+    config = ["--config", "n_chunks=4", "hold_from=2"]
     first_log = tmp_path / "first.log"
     with first_log.open("w") as handle:
         proc = subprocess.Popen(
@@ -276,10 +283,18 @@ def test_interrupted_run_resumes_without_redoing_finished_jobs(slurm_cluster, tm
             env=env(),
         )
     try:
-        deadline = time.monotonic() + 120
-        while not re.search(r"\(Rule: chunk\)", first_log.read_text()):
+        deadline = time.monotonic() + 180
+        while not (
+            finished_outputs(first_log.read_text(), "chunk")
+            and any(
+                job["state"] == "RUNNING" and job["comment"].startswith("rule_chunk_wildcards_2")
+                for job in slurm_jobs(tmp_path).values()
+            )
+        ):
             assert proc.poll() is None, f"snakemake ended early:\n{first_log.read_text()[-4000:]}"
-            assert time.monotonic() < deadline, "no chunk job finished within 120 s"
+            assert time.monotonic() < deadline, (
+                f"no halfway point in 180 s:\n{first_log.read_text()}"
+            )
             time.sleep(0.5)
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=120)
@@ -291,9 +306,12 @@ def test_interrupted_run_resumes_without_redoing_finished_jobs(slurm_cluster, tm
     log = first_log.read_text()
     assert proc.returncode != 0, f"the interrupted run claims success:\n{log[-3000:]}"
     finished_before = finished_outputs(log, "chunk")
-    assert finished_before, "no chunk was complete when the run was interrupted"
-    assert len(finished_before) < 4, "every chunk finished before the interruption; no test"
+    assert "chunks/0.txt" in finished_before
+    assert not finished_before & {"chunks/2.txt", "chunks/3.txt"}, finished_before
+    states = {job["comment"]: job["state"] for job in slurm_jobs(tmp_path).values()}
+    assert states["rule_chunk_wildcards_2"] == "CANCELLED", states
     stamps = {path: (tmp_path / path).stat().st_mtime_ns for path in finished_before}
+    (tmp_path / "release").touch()
 
     rerun = run(toy_cmd(tmp_path, "--retries", "1", *config))
     assert_every_remote_job_ran_in_slurm(rerun.stderr, tmp_path)
