@@ -183,10 +183,12 @@ def pid_alive(name: str) -> int | None:
     return pid if Path(cmdline).name == name else None
 
 
-def start_daemons() -> None:
-    """Start munged, slurmctld and slurmd unless each is already running."""
+def start_daemons() -> bool:
+    """Start munged, slurmctld and slurmd unless each is already running; True if any started."""
+    started = False
     if pid_alive("munged") is None:
         run(["su", "-s", "/bin/sh", "munge", "-c", "/usr/sbin/munged"])
+        started = True
     wait_for(
         lambda: run(["sh", "-c", "munge -n | unmunge"], check=False).returncode == 0,
         20,
@@ -194,8 +196,11 @@ def start_daemons() -> None:
     )
     if pid_alive("slurmctld") is None:
         run(["/usr/sbin/slurmctld", "-c"])  # -c: a clean start, no jobs left from earlier runs
+        started = True
     if pid_alive("slurmd") is None:
         run(["/usr/sbin/slurmd"])
+        started = True
+    return started
 
 
 def wait_for(ready, seconds: float, what: str) -> None:
@@ -212,6 +217,14 @@ def node_state() -> str:
     """The node's state as sinfo reports it ('idle', 'down*', ...), or '' when sinfo cannot answer."""
     proc = run(["sinfo", "--noheader", "--Node", "--format=%t"], timeout=15, check=False)
     return proc.stdout.strip() if proc.returncode == 0 else ""
+
+
+def node_idle() -> bool:
+    """True when the node is idle; a node left down or drained by an earlier run is resumed."""
+    state = node_state()
+    if state.startswith(("down", "drain")):
+        run(["scontrol", "update", f"NodeName={socket.gethostname()}", "State=RESUME"], check=False)
+    return state == "idle"
 
 
 def log_tails(lines: int = 15) -> str:
@@ -231,7 +244,7 @@ def is_running() -> bool:
 
 
 def start() -> bool:
-    """Make sure a working cluster runs; True when this call started the daemons (so stop them)."""
+    """Make sure a working cluster runs; True when this call started a daemon (so stop them after)."""
     if is_running():
         return False
     if os.geteuid() != 0:
@@ -239,15 +252,15 @@ def start() -> bool:
     ensure_installed()
     write_munge_key()
     write_slurm_conf()
-    start_daemons()
-    wait_for(lambda: node_state() == "idle", 60, "the node to be idle in `sinfo`")
+    started = start_daemons()
+    wait_for(node_idle, 60, "the node to be idle in `sinfo`")
     proc = run(["srun", "-N1", "hostname"], timeout=60, check=False)
     if proc.returncode != 0 or proc.stdout.strip() != socket.gethostname():
         raise ClusterUnavailable(
             f"`srun -N1 hostname` printed {proc.stdout.strip()!r} (exit {proc.returncode}): "
             f"{proc.stderr.strip()}\n{log_tails()}"
         )
-    return True
+    return started
 
 
 def stop() -> None:
