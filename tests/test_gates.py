@@ -84,3 +84,8 @@ def test_wrong_type_fails_naming_the_key(tmp_path):
 def test_unknown_top_level_key_fails_naming_it(tmp_path):
     output = bad_config_run(tmp_path, {"imagin": {"enabled": False}})
     assert "imagin" in output
+
+
+def test_missing_input_file_fails_naming_key_and_path(tmp_path):
+    output = bad_config_run(tmp_path, {"molecules": {"inputs": ["no/such/library.smi"]}})
+    assert "molecules.inputs[0]" in output and "no/such/library.smi" in output
