@@ -13,8 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
-from img_io import decide, positive_index, write_json, write_table
+from img_io import (
+    add_decision_args,
+    decide,
+    decision_settings,
+    positive_index,
+    prediction_table,
+    write_json,
+    write_table,
+)
 
 from medflow_cli import InputError, add_common_args, run_step
 
@@ -171,23 +178,6 @@ def plot_roc(
     plt.close(fig)
 
 
-def predictions_table(
-    files: np.ndarray,
-    labels: np.ndarray,
-    probabilities: np.ndarray,
-    predicted: np.ndarray,
-    class_names: list[str],
-) -> pd.DataFrame:
-    """One row per test image: file, true and predicted class, probability of every class."""
-    names = np.array(class_names)
-    table = pd.DataFrame(
-        {"file": files, "true_class": names[labels], "predicted_class": names[predicted]}
-    )
-    for k, name in enumerate(class_names):
-        table[f"probability_{name}"] = np.round(probabilities[:, k], 6)
-    return table.sort_values("file", kind="stable").reset_index(drop=True)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arrays", required=True, help="preprocessed .npz from img_preprocess")
@@ -196,10 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--predictions", required=True, help="output TSV of test predictions")
     parser.add_argument("--confusion-plot", required=True, help="output PNG")
     parser.add_argument("--roc-plot", required=True, help="output PNG")
-    parser.add_argument("--positive-class", default=None, help="default: the last class")
-    parser.add_argument("--threshold", type=float, default=0.5, help="binary decision threshold")
-    parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--seed", type=int, default=42)
+    add_decision_args(parser)
     add_common_args(parser)
     return parser
 
@@ -212,11 +199,7 @@ def from_snakemake(smk: Any) -> dict[str, Any]:
         "predictions": smk.output.predictions,
         "confusion_plot": smk.output.confusion_plot,
         "roc_plot": smk.output.roc_plot,
-        "positive_class": smk.params.evaluate["positive_class"],
-        "threshold": smk.params.evaluate["threshold"],
-        "batch_size": smk.params.evaluate["batch_size"],
-        "seed": smk.params.seed,
-        "threads": smk.threads,
+        **decision_settings(smk),
     }
 
 
@@ -248,7 +231,7 @@ def main(
     probabilities = img_models.class_probabilities(network, data["x_test"], batch_size)
     result = compute_metrics(labels, probabilities, class_names, positive_class, threshold)
     predicted = decide(probabilities, positive, threshold)
-    table = predictions_table(data["files_test"], labels, probabilities, predicted, class_names)
+    table = prediction_table(data["files_test"], probabilities, predicted, class_names, labels)
     assert len(table) == len(data["x_test"]), "every test image has a prediction row"
     write_json(result, metrics)
     write_table(table, predictions)

@@ -287,3 +287,42 @@ def decide(probabilities: np.ndarray, positive: int, threshold: float) -> np.nda
         other = 1 - positive
         return np.where(probabilities[:, positive] >= threshold, positive, other)
     return probabilities.argmax(axis=1)
+
+
+def prediction_table(
+    files: Iterable[str],
+    probabilities: np.ndarray,
+    predicted: np.ndarray,
+    class_names: list[str],
+    labels: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """One row per image, sorted by file: file, true class (when known), predicted class, and
+    the probability of every class."""
+    names = np.array(class_names)
+    columns = {"file": list(files)}
+    if labels is not None:
+        columns["true_class"] = names[np.asarray(labels)]
+    columns["predicted_class"] = names[predicted]
+    table = pd.DataFrame(columns)
+    for k, name in enumerate(class_names):
+        table[f"probability_{name}"] = np.round(probabilities[:, k], 6)
+    return table.sort_values("file", kind="stable").reset_index(drop=True)
+
+
+def add_decision_args(parser) -> None:
+    """Options shared by evaluation and prediction: how probabilities become a class."""
+    parser.add_argument("--positive-class", default=None, help="default: the last class")
+    parser.add_argument("--threshold", type=float, default=0.5, help="binary decision threshold")
+    parser.add_argument("--batch-size", type=int, default=256, help="images per inference batch")
+    parser.add_argument("--seed", type=int, default=42, help="random seed")
+
+
+def decision_settings(smk) -> dict:
+    """The decision options from the Snakemake object (params.evaluate, params.seed, threads)."""
+    return {
+        "positive_class": smk.params.evaluate["positive_class"],
+        "threshold": smk.params.evaluate["threshold"],
+        "batch_size": smk.params.evaluate["batch_size"],
+        "seed": smk.params.seed,
+        "threads": smk.threads,
+    }

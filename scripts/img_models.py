@@ -86,6 +86,15 @@ def seed_cnn(input_shape: tuple[int, ...], n_classes: int) -> keras.Model:
     )
 
 
+def augmented_input(input_shape: tuple[int, ...], aug: list[layers.Layer]) -> tuple[Any, Any]:
+    """The model's input and that input after the on-the-fly augmentation layers."""
+    inputs = keras.Input(shape=input_shape)
+    x = inputs
+    for layer in aug:
+        x = layer(x)
+    return inputs, x
+
+
 def conv_bn_relu(x: Any, filters: int, name: str) -> Any:
     """3x3 convolution, batch normalization, ReLU."""
     x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv")(x)
@@ -101,10 +110,7 @@ def small_cnn(
     aug: list[layers.Layer],
 ) -> keras.Model:
     """Three conv-BN-ReLU stages (width, 2x, 4x filters) with pooling, global pooling, dropout."""
-    inputs = keras.Input(shape=input_shape)
-    x = inputs
-    for layer in aug:
-        x = layer(x)
+    inputs, x = augmented_input(input_shape, aug)
     for stage, filters in enumerate((width, 2 * width, 4 * width)):
         x = conv_bn_relu(x, filters, f"stage{stage}a")
         if stage > 0:
@@ -142,10 +148,7 @@ def resnet(
     aug: list[layers.Layer],
 ) -> keras.Model:
     """A ResNet-style network: stem, three stages of two residual blocks, global pooling."""
-    inputs = keras.Input(shape=input_shape)
-    x = inputs
-    for layer in aug:
-        x = layer(x)
+    inputs, x = augmented_input(input_shape, aug)
     x = conv_bn_relu(x, width, "stem")
     for stage, filters in enumerate((width, 2 * width, 4 * width)):
         x = residual_block(x, filters, 1 if stage == 0 else 2, f"res{stage}a")

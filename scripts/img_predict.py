@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from img_io import (
     UnreadableImage,
+    add_decision_args,
     decide,
+    decision_settings,
     list_files,
     positive_index,
+    prediction_table,
     prepare_image,
     rejects_frame,
     relative,
@@ -47,26 +49,13 @@ def load_folder(folder: Path, settings: dict[str, Any]) -> tuple[list[str], list
     return names, images, rejects
 
 
-def diagnosis_table(
-    names: list[str], probabilities: np.ndarray, predicted: np.ndarray, class_names: list[str]
-) -> pd.DataFrame:
-    """One row per image: file, predicted class, probability of every class."""
-    table = pd.DataFrame({"file": names, "predicted_class": np.array(class_names)[predicted]})
-    for k, name in enumerate(class_names):
-        table[f"probability_{name}"] = np.round(probabilities[:, k], 6)
-    return table.sort_values("file", kind="stable").reset_index(drop=True)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True, help="trained .keras model (made by medflow)")
     parser.add_argument("--images", required=True, help="folder of new images")
     parser.add_argument("--diagnoses", required=True, help="output TSV of predictions")
     parser.add_argument("--rejects", required=True, help="output TSV of unreadable files")
-    parser.add_argument("--positive-class", default=None, help="default: the last class")
-    parser.add_argument("--threshold", type=float, default=0.5, help="binary decision threshold")
-    parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--seed", type=int, default=42)
+    add_decision_args(parser)
     add_common_args(parser)
     return parser
 
@@ -77,11 +66,7 @@ def from_snakemake(smk: Any) -> dict[str, Any]:
         "images": smk.input.images if isinstance(smk.input.images, str) else smk.input.images[0],
         "diagnoses": smk.output.diagnoses,
         "rejects": smk.output.rejects,
-        "positive_class": smk.params.evaluate["positive_class"],
-        "threshold": smk.params.evaluate["threshold"],
-        "batch_size": smk.params.evaluate["batch_size"],
-        "seed": smk.params.seed,
-        "threads": smk.threads,
+        **decision_settings(smk),
     }
 
 
@@ -114,7 +99,7 @@ def main(
     stack = np.stack(prepared) if prepared else np.zeros((0, *stored["input_shape"]), np.float32)
     probabilities = img_models.class_probabilities(network, stack, batch_size)
     positive = positive_index(class_names, positive_class)
-    table = diagnosis_table(
+    table = prediction_table(
         names, probabilities, decide(probabilities, positive, threshold), class_names
     )
     n_files = len(list_files(Path(folder)))
