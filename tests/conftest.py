@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -70,8 +71,6 @@ TINY_CONFIGS = ("tiny_molecules.yaml", "tiny_sequences.yaml", "tiny_imaging.yaml
 
 def result_checksums(workdir: Path, exclude: tuple[str, ...] = ()) -> dict[str, str]:
     """sha256 of every file under workdir/results, by relative path."""
-    import hashlib
-
     sums = {}
     for path in sorted((workdir / "results").rglob("*")):
         rel = path.relative_to(workdir).as_posix()
