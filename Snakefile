@@ -1,6 +1,6 @@
 # medflow: medical images, biological sequences and molecule libraries, from raw input to results.
 # This file is the table of contents; each branch lives in workflow/rules/<branch>.smk.
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.20")
 
@@ -8,12 +8,10 @@ min_version("9.20")
 configfile: "config.yaml"
 
 
-validate(config, schema="workflow/schemas/config.schema.yaml")
-
-
 report: "workflow/report/workflow.rst"
 
 
+# common.smk checks the config against workflow/schemas/config.schema.yaml and fills its defaults.
 include: "workflow/rules/common.smk"
 include: "workflow/rules/molecules.smk"
 include: "workflow/rules/sequences.smk"

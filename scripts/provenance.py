@@ -4,7 +4,6 @@ medflow's version and commit, library versions, the config as run with its hash,
 every input file and the platform. No timestamps, so reruns are byte-identical.
 """
 
-import argparse
 import hashlib
 import json
 import platform
@@ -14,9 +13,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from medflow_cli import add_common_args, run_step
+from medflow.config import REPO_ROOT
+from medflow.step import Context, Port, Step
 
 SNAKEMAKE_STAMP = ".snakemake_timestamp"  # Snakemake's marker inside directory() outputs
 KEY_LIBRARIES = (
@@ -118,32 +116,19 @@ def build_provenance(config: dict, inputs: list[str], repo: Path) -> dict[str, A
     }
 
 
-def main(inputs: list[str], config: str | dict, repo: str, output: str) -> None:
-    if isinstance(config, str):
-        config = yaml.safe_load(Path(config).read_text())
-    record = build_provenance(config, inputs, Path(repo))
-    Path(output).parent.mkdir(parents=True, exist_ok=True)
-    Path(output).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+STEP = Step(
+    __doc__,
+    inputs=(Port("files", "input files to checksum (a folder counts file by file)", many=True),),
+    outputs=(Port("record", "the provenance JSON (results/provenance.json)"),),
+    settings=("seed", "molecules", "sequences", "imaging"),
+)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--config", required=True, help="the config file the run used (YAML)")
-    parser.add_argument("--repo", default=".", help="medflow's checkout (for version and commit)")
-    parser.add_argument("--output", default="results/provenance.json", help="where to write")
-    parser.add_argument("inputs", nargs="*", help="input files to checksum")
-    add_common_args(parser, threads=False)
-    return parser
-
-
-def from_snakemake(smk) -> dict:
-    return {
-        "inputs": list(smk.input),
-        "config": smk.params.config,
-        "repo": smk.params.repo,
-        "output": smk.output[0],
-    }
+def main(ctx: Context) -> None:
+    record = build_provenance(ctx.config, ctx.input.files, REPO_ROOT)
+    Path(ctx.output.record).parent.mkdir(parents=True, exist_ok=True)
+    Path(ctx.output.record).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
 
 
 if __name__ == "__main__":
-    run_step(main, build_parser, from_snakemake, globals().get("snakemake"))
+    STEP.run(main, globals().get("snakemake"))

@@ -38,11 +38,13 @@ def test_command_line_writes_the_same_record_twice(tmp_path):
     outputs = []
     for name in ("a.json", "b.json"):
         out = tmp_path / name
-        cmd = [sys.executable, str(REPO / "scripts" / "provenance.py"), "--config", str(config)]
-        subprocess.run([*cmd, "--repo", str(REPO), "--output", str(out)], check=True)
+        cmd = [sys.executable, str(REPO / "scripts" / "provenance.py"), "--configfile", str(config)]
+        subprocess.run([*cmd, "--set", "sequences.qc.min_length=33", str(out)], check=True)
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]
-    assert json.loads(outputs[0])["config"] == {"seed": 7}
+    recorded = json.loads(outputs[0])["config"]
+    assert recorded["seed"] == 7 and recorded["sequences"]["qc"]["min_length"] == 33
+    assert recorded["imaging"]["train"]["epochs"] > 0, "defaults are filled from the schema"
 
 
 def test_a_folder_input_counts_as_every_file_inside(tmp_path):

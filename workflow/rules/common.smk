@@ -1,10 +1,42 @@
 # Helper functions shared by every branch. Rule files hold rules only; functions live here.
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
+from medflow.config import ConfigError, fill_and_validate
+
+
+def checked_config(given):
+    """The config filled from the schema's defaults; an error naming the key on a bad value."""
+    try:
+        return fill_and_validate(given)
+    except ConfigError as error:
+        raise WorkflowError(
+            f"{error} (see workflow/schemas/ and the README's reference)"
+        )
+
+
+config.update(checked_config(config))
 
 
 def is_activated(branch):
     """True when config switches the branch ('molecules', 'sequences', 'imaging') on."""
     return bool(config[branch]["enabled"])
+
+
+def get_settings(*paths):
+    """The config sections a step reads, as {dotted path: value}: the rule's `params: settings=`.
+
+    The step script declares the same paths (`Step(settings=...)`) and reads only these, so a
+    changed setting reruns exactly the jobs that use it, and a hand run reads the same keys.
+    """
+    settings = {}
+    for path in paths:
+        value = config
+        for part in path.split("."):
+            value = value[part]
+        settings[path] = value
+    return settings
 
 
 def require_input_file(key, path, made_by_workflow=()):
@@ -85,9 +117,6 @@ def get_molecules_input_files():
 
 def check_molecules_descriptors():
     """Fail at start-up on an unknown descriptor name, listing the closest valid ones."""
-    import sys
-
-    sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
     # Without RDKit beside Snakemake (the conda route) mol_process checks the names instead.
     try:
         from mol_descriptors import unknown_descriptor_messages

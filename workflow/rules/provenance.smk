@@ -7,9 +7,9 @@ localrules:
 
 rule provenance:
     input:
-        get_input_files(),
+        files=get_input_files(),
     output:
-        "results/provenance.json",
+        record="results/provenance.json",
     log:
         "logs/provenance.log",
     benchmark:
@@ -17,7 +17,6 @@ rule provenance:
     conda:
         "../../envs/provenance.yaml"
     params:
-        config=config,
-        repo=workflow.basedir,
+        settings=get_settings("seed", "molecules", "sequences", "imaging"),
     script:
         "../../scripts/provenance.py"

@@ -1,0 +1,155 @@
+"""medflow's configuration: the JSON schema (workflow/schemas/) owns every default.
+
+The Snakefile and a step run by hand both call `fill_and_validate()`, so a job and a hand run see the
+same filled, checked configuration; `settings_help()` turns the schema's descriptions into `--help`
+text, so no default or description is written twice.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_DIR = REPO_ROOT / "workflow" / "schemas"
+ROOT_SCHEMA = "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """The configuration does not follow the schema (the message names the key)."""
+
+
+@cache
+def _schema_file(name: str) -> dict:
+    return yaml.safe_load((SCHEMA_DIR / name).read_text())
+
+
+def _registry() -> Registry:
+    # The branch files carry no $schema of their own: they are parts of one Draft 2020-12 schema,
+    # and a $schema there would make jsonschema validate them with the plain (non-filling) class.
+    def retrieve(uri: str) -> Resource:
+        return DRAFT202012.create_resource(_schema_file(Path(uri).name))
+
+    return Registry(retrieve=retrieve)
+
+
+def _validator_filling_defaults() -> type:
+    """Draft 2020-12, extended to set each missing property to its schema default first.
+
+    The jsonschema FAQ's recipe, which Snakemake's `validate(..., set_default=True)` also follows.
+    """
+    base = jsonschema.Draft202012Validator
+    check_properties = base.VALIDATORS["properties"]
+
+    def fill_then_check(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, subschema in properties.items():
+                if "default" in subschema and name not in instance:
+                    instance[name] = copy.deepcopy(subschema["default"])
+        yield from check_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(base, {"properties": fill_then_check})
+
+
+def fill_and_validate(config: dict) -> dict:
+    """A deep copy of `config` with every default filled in; ConfigError names a bad key."""
+    filled = copy.deepcopy(config)
+    validator = _validator_filling_defaults()(_schema_file(ROOT_SCHEMA), registry=_registry())
+    errors = sorted(validator.iter_errors(filled), key=lambda e: list(e.absolute_path))
+    if errors:
+        error = errors[0]
+        where = ".".join(str(part) for part in error.absolute_path) or "(top level)"
+        raise ConfigError(f"config key '{where}': {error.message}")
+    return filled
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """'a.b.c=VALUE' -> ('a.b.c', VALUE parsed as YAML, so 0.9, true and [x, y] keep their types)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise ConfigError(
+            f"--set takes KEY=VALUE (for example sequences.qc.min_length=30): {text!r}"
+        )
+    return key.strip(), yaml.safe_load(value)
+
+
+def set_path(config: dict, path: str, value: Any) -> None:
+    """Set config['a']['b']['c'] = value for path 'a.b.c', making missing sections."""
+    *parents, leaf = path.split(".")
+    node = config
+    for part in parents:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"--set {path}: '{part}' is a value, not a section")
+    node[leaf] = value
+
+
+def get_path(config: dict, path: str) -> Any:
+    """config['a']['b']['c'] for path 'a.b.c'."""
+    node = config
+    for part in path.split("."):
+        node = node[part]
+    return node
+
+
+def load_config(configfile: str | Path | None, overrides: Iterable[str] = ()) -> dict:
+    """The config file (or none) with --set overrides applied, defaults filled, then validated."""
+    config: dict = {}
+    if configfile is not None:
+        path = Path(configfile)
+        if not path.is_file():
+            raise ConfigError(f"config file '{path}' does not exist")
+        config = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(config, dict):
+            raise ConfigError(f"config file '{path}' must hold a mapping of keys to values")
+    for text in overrides:
+        set_path(config, *parse_override(text))
+    return fill_and_validate(config)
+
+
+def select(config: dict, paths: Iterable[str]) -> dict:
+    """Only the parts of a filled config that `paths` name, in the config's own shape."""
+    chosen: dict = {}
+    for path in paths:
+        set_path(chosen, path, copy.deepcopy(get_path(config, path)))
+    return chosen
+
+
+def _schema_at(path: str) -> dict:
+    """The schema of one dotted config path (following $ref into the branch files)."""
+    schema = _schema_file(ROOT_SCHEMA)
+    for part in path.split("."):
+        schema = schema["properties"][part]
+        if "$ref" in schema:
+            schema = {**_schema_file(schema["$ref"]), **schema}
+    return schema
+
+
+def _leaves(path: str, schema: dict) -> Iterator[tuple[str, dict]]:
+    if schema.get("type") == "object" and "properties" in schema:
+        for name, sub in schema["properties"].items():
+            if "$ref" in sub:
+                sub = {**_schema_file(sub["$ref"]), **sub}
+            yield from _leaves(f"{path}.{name}", sub)
+    else:
+        yield path, schema
+
+
+def settings_help(paths: Iterable[str]) -> str:
+    """One line per setting under `paths`: key, schema default and description."""
+    lines = []
+    for path in paths:
+        for key, schema in _leaves(path, _schema_at(path)):
+            default = yaml.safe_dump(schema.get("default"), default_flow_style=True).strip()
+            default = default.removesuffix("...").strip()
+            description = " ".join(str(schema.get("description", "")).split())
+            lines.append(f"  {key} (default {default}): {description}")
+    return "\n".join(lines)

@@ -1,0 +1,267 @@
+"""The one entry point of every medflow step: the same main(ctx) runs under Snakemake and by hand.
+
+A step script declares what it reads and writes, and which config sections it uses:
+
+    STEP = Step(
+        __doc__,
+        inputs=(Port("distances", "distance matrix (.npy)"), Port("labels", "labels", optional=True)),
+        outputs=(Port("summary", "summary JSON"),),
+        settings=("sequences.clustering",),
+    )
+
+    def main(ctx: Context) -> None:
+        threshold = ctx.config["sequences"]["clustering"]["threshold"]
+        ...
+
+    if __name__ == "__main__":
+        STEP.run(main, globals().get("snakemake"))
+
+Under Snakemake, the rule names the same ports and passes `params: settings=get_settings(...)` with the
+same sections (which also makes a changed setting rerun the job); by hand, the script reads the config
+file (default ./config.yaml) with `--set KEY=VALUE` overrides, filled and checked by the schema exactly
+as the workflow does it. Either way main() sees the same `ctx`, so the two runs give the same outputs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from medflow.config import ConfigError, load_config, select, set_path, settings_help
+
+T = TypeVar("T")
+log = logging.getLogger("medflow")
+
+
+class InputError(Exception):
+    """A problem with the user's input: shown as one clear message, never as a traceback."""
+
+
+def configure_logging(log_path: str | Path | None) -> None:
+    """Send logging (and, under Snakemake, all of stderr) to the rule's log file."""
+    if log_path is not None:
+        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+        sys.stderr = open(log_path, "a", buffering=1)  # noqa: SIM115 - lives as long as the process
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+        force=True,
+    )
+
+
+def progress(items: Iterable[T], total: int | None = None, desc: str = "") -> Iterator[T]:
+    """Progress for loops over many records: a live bar on a terminal, log lines in a file."""
+    from tqdm import tqdm
+
+    on_terminal = sys.stderr.isatty()
+    yield from tqdm(
+        items,
+        total=total,
+        desc=desc,
+        file=sys.stderr,
+        mininterval=0.5 if on_terminal else 15.0,
+        ascii=not on_terminal,
+        dynamic_ncols=on_terminal,
+    )
+
+
+@dataclass(frozen=True)
+class Port:
+    """One named input or output of a step: a path, a list of paths (many), or zero or one path."""
+
+    name: str
+    help: str
+    many: bool = False
+    optional: bool = False
+
+
+class Files(Mapping):
+    """Named paths with attribute access (`files.fasta`), like Snakemake's input/output objects."""
+
+    def __init__(self, values: Mapping[str, Any]):
+        self._values = dict(values)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"Files({self._values!r})"
+
+
+@dataclass
+class Context:
+    """What a step's main() gets: its files, its settings (config-shaped), threads and wildcards."""
+
+    input: Files
+    output: Files
+    config: dict
+    threads: int = 1
+    wildcards: Files = field(default_factory=lambda: Files({}))
+    log: str | None = None
+
+
+def _as_port_value(port: Port, value: Any) -> Any:
+    if port.many or port.optional:
+        values = [value] if isinstance(value, str | Path) else list(value or [])
+        if port.optional and len(values) > 1:
+            raise ValueError(f"port '{port.name}' takes at most one path, got {values}")
+        return [str(v) for v in values]
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Step:
+    """A step's declaration: its ports, the config sections it reads, wildcards and threading."""
+
+    doc: str | None
+    inputs: tuple[Port, ...] = ()
+    outputs: tuple[Port, ...] = ()
+    settings: tuple[str, ...] = ()
+    wildcards: tuple[str, ...] = ()
+    threads: bool = False
+
+    def _files(self, ports: tuple[Port, ...], values: Mapping[str, Any]) -> Files:
+        missing = [p.name for p in ports if p.name not in values and not p.optional]
+        if missing:
+            raise ValueError(f"missing {', '.join(missing)}")
+        return Files({p.name: _as_port_value(p, values.get(p.name)) for p in ports})
+
+    def context(
+        self,
+        input: Mapping[str, Any],
+        output: Mapping[str, Any],
+        config: dict | None = None,
+        overrides: Mapping[str, Any] | None = None,
+        threads: int = 1,
+        wildcards: Mapping[str, Any] | None = None,
+    ) -> Context:
+        """A context built the hand-run way: `config` (default: none) filled from the schema.
+
+        `overrides` maps dotted keys to values, like --set on the command line. Tests use this.
+        """
+        from medflow.config import fill_and_validate
+
+        full = {} if config is None else dict(config)
+        for key, value in (overrides or {}).items():
+            set_path(full, key, value)
+        return Context(
+            input=self._files(self.inputs, input),
+            output=self._files(self.outputs, output),
+            config=select(fill_and_validate(full), self.settings),
+            threads=threads,
+            wildcards=Files({name: str((wildcards or {})[name]) for name in self.wildcards}),
+        )
+
+    def from_snakemake(self, smk: Any) -> Context:
+        """The context of a Snakemake job; the rule must name the same ports and settings."""
+        settings = dict(getattr(smk.params, "settings", None) or {})
+        if set(settings) != set(self.settings):
+            raise RuntimeError(
+                f"rule {smk.rule}: params.settings names {sorted(settings)} but the step reads "
+                f"{sorted(self.settings)}; pass get_settings({', '.join(map(repr, self.settings))})"
+            )
+        config: dict = {}
+        for path, value in settings.items():
+            set_path(config, path, value)
+
+        def named(source: Any, ports: tuple[Port, ...]) -> Files:
+            return self._files(ports, {p.name: getattr(source, p.name, None) for p in ports})
+
+        return Context(
+            input=named(smk.input, self.inputs),
+            output=named(smk.output, self.outputs),
+            config=config,
+            threads=int(smk.threads),
+            wildcards=Files({name: str(smk.wildcards[name]) for name in self.wildcards}),
+            log=smk.log[0] if len(smk.log) else None,
+        )
+
+    def parser(self) -> argparse.ArgumentParser:
+        """The command line of a hand run, with every setting explained from the schema."""
+        epilog = ""
+        if self.settings:
+            epilog = (
+                "settings (read from --configfile, change with --set KEY=VALUE):\n"
+                + settings_help(self.settings)
+            )
+        parser = argparse.ArgumentParser(
+            description=self.doc,
+            epilog=epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        for kind, ports in (("input", self.inputs), ("output", self.outputs)):
+            for port in ports:
+                text = f"{kind}: {port.help}"
+                if port.optional:
+                    parser.add_argument(
+                        f"--{port.name.replace('_', '-')}", dest=port.name, help=text
+                    )
+                else:
+                    parser.add_argument(port.name, nargs="*" if port.many else None, help=text)
+        for name in self.wildcards:
+            parser.add_argument(f"--{name}", required=True, help=f"wildcard {{{name}}} of the rule")
+        default_config = "config.yaml" if Path("config.yaml").is_file() else None
+        parser.add_argument(
+            "--configfile",
+            default=default_config,
+            help="YAML config, read and filled from the schema as the workflow does "
+            f"(default: {default_config or 'none, schema defaults only'})",
+        )
+        parser.add_argument(
+            "--set",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="override one setting, e.g. --set sequences.qc.min_length=30 (repeatable)",
+        )
+        if self.threads:
+            parser.add_argument("--threads", type=int, default=1, help="worker threads (default 1)")
+        parser.add_argument("--log", default=None, help="write the log here instead of stderr")
+        return parser
+
+    def from_command_line(self, argv: list[str] | None = None) -> Context:
+        """The context of a hand run: ports from the arguments, settings from the config file."""
+        args = vars(self.parser().parse_args(argv))
+        config = load_config(args["configfile"], args["set"])
+        return Context(
+            input=self._files(self.inputs, args),
+            output=self._files(self.outputs, args),
+            config=select(config, self.settings),
+            threads=args.get("threads") or 1,
+            wildcards=Files({name: args[name] for name in self.wildcards}),
+            log=args["log"],
+        )
+
+    def run(self, main: Callable[[Context], Any], smk: Any = None) -> None:
+        """Call main(ctx) for a Snakemake job or a hand run; exit 1 with one message on bad input."""
+        try:
+            ctx = self.from_snakemake(smk) if smk is not None else self.from_command_line()
+        except ConfigError as error:
+            print(f"medflow: {error}", file=sys.stderr)
+            sys.exit(1)
+        configure_logging(ctx.log)
+        try:
+            main(ctx)
+        except InputError as error:
+            log.error("%s", error)
+            if ctx.log is not None:
+                print(f"medflow: {error}", file=sys.__stderr__)
+            sys.exit(1)

@@ -1,0 +1,100 @@
+"""The step interface: settings filled from the schema, hand runs and Snakemake jobs alike."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
+import yaml
+from conftest import REPO
+
+from medflow.config import ConfigError, fill_and_validate, get_path, load_config, settings_help
+from medflow.step import Port, Step
+
+STEP = Step(
+    "A toy step.",
+    inputs=(Port("table", "a table"), Port("extra", "optional", optional=True)),
+    outputs=(Port("out", "result"),),
+    settings=("seed", "sequences.qc"),
+)
+
+
+def test_schema_fills_nested_defaults_in_every_branch():
+    config = fill_and_validate({})
+    assert config["imaging"]["train"]["augment"]["flip"] is True
+    assert config["sequences"]["qc"]["min_length"] > 0
+    assert config["molecules"]["filters"]["lipinski"] is True
+
+
+def test_config_yaml_restates_no_default_differently():
+    """config.yaml names the example inputs; every value it sets equals the schema's default."""
+    given = yaml.safe_load((REPO / "config.yaml").read_text())
+    defaults = fill_and_validate({})
+
+    def check(node, prefix=""):
+        for key, value in node.items():
+            path = f"{prefix}{key}"
+            if isinstance(value, dict):
+                check(value, f"{path}.")
+            else:
+                assert get_path(defaults, path) == value, f"config.yaml sets {path} != schema"
+
+    check(given)
+
+
+def test_bad_values_name_the_key():
+    with pytest.raises(ConfigError, match=r"sequences\.qc\.min_length"):
+        fill_and_validate({"sequences": {"qc": {"min_length": "long"}}})
+    with pytest.raises(ConfigError, match="min_lenght"):
+        fill_and_validate({"sequences": {"qc": {"min_lenght": 3}}})
+
+
+def test_overrides_keep_yaml_types(tmp_path):
+    config = load_config(None, ["sequences.qc.min_length=31", "imaging.train.augment.flip=false"])
+    assert config["sequences"]["qc"]["min_length"] == 31
+    assert config["imaging"]["train"]["augment"]["flip"] is False
+    with pytest.raises(ConfigError, match="KEY=VALUE"):
+        load_config(None, ["no-equals-sign"])
+
+
+def test_context_holds_only_declared_settings():
+    ctx = STEP.context({"table": "t.tsv"}, {"out": "o"}, overrides={"seed": 5})
+    assert set(ctx.config) == {"seed", "sequences"} and set(ctx.config["sequences"]) == {"qc"}
+    assert ctx.config["seed"] == 5 and ctx.input.extra == [] and ctx.input.table == "t.tsv"
+
+
+def test_snakemake_job_and_hand_run_build_the_same_context():
+    config = fill_and_validate({"seed": 9})
+    settings = {path: get_path(config, path) for path in STEP.settings}
+    smk = SimpleNamespace(
+        rule="toy",
+        input=SimpleNamespace(table="t.tsv", extra=["e.tsv"]),
+        output=SimpleNamespace(out="o"),
+        params=SimpleNamespace(settings=settings),
+        threads=1,
+        wildcards={},
+        log=[],
+    )
+    by_snakemake = STEP.from_snakemake(smk)
+    by_hand = STEP.from_command_line(["t.tsv", "o", "--extra", "e.tsv", "--set", "seed=9"])
+    assert by_snakemake == by_hand
+
+
+def test_a_rule_that_passes_other_settings_is_refused():
+    smk = SimpleNamespace(rule="toy", params=SimpleNamespace(settings={"seed": 1}))
+    with pytest.raises(RuntimeError, match="get_settings"):
+        STEP.from_snakemake(smk)
+
+
+def test_help_explains_every_setting_from_the_schema():
+    text = settings_help(["sequences.qc"])
+    assert "sequences.qc.min_length (default 20)" in text
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "provenance.py"), "--help"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    assert proc.returncode == 0 and "imaging.train.epochs (default" in proc.stdout
