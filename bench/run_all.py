@@ -1,12 +1,14 @@
-"""Run every medflow benchmark and write bench/results.md.
+"""Run medflow's benchmarks and write bench/results.md (and bench/results.json, its data).
 
 Each bench/bench_*.py module exposes run(quick) -> rows; a row holds the workflow's figure and a
 baseline's figure measured in the same run, so the ratio is what to quote (these machines are noisy).
+`--only NAME...` reruns some modules and keeps the other modules' last rows from results.json.
 Benchmarks are never timing assertions in the test suite.
 """
 
 import argparse
 import importlib
+import json
 import sys
 import time
 from pathlib import Path
@@ -77,7 +79,11 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="module names to run (default: all)")
     parser.add_argument("--output", default=str(BENCH / "results.md"), help="markdown to write")
     args = parser.parse_args()
+    store = Path(args.output).with_suffix(".json")
     results, seconds = {}, {}
+    if args.only and store.is_file():
+        kept = json.loads(store.read_text())
+        results, seconds = kept["results"], kept["seconds"]
     for name in args.only or discover():
         print(f"== {name}", flush=True)
         start = time.perf_counter()
@@ -90,6 +96,9 @@ def main() -> None:
                 f"{row['unit']} (ratio {ratio(row)})",
                 flush=True,
             )
+    results = dict(sorted(results.items()))
+    seconds = {name: seconds[name] for name in results}
+    store.write_text(json.dumps({"results": results, "seconds": seconds}, indent=1) + "\n")
     Path(args.output).write_text(to_markdown(results, seconds))
     print(f"wrote {args.output}")
 
