@@ -13,8 +13,23 @@ EXACT_CONDA = re.compile(r"^([A-Za-z0-9_.\-]+)==?([0-9][A-Za-z0-9_.+\-]*)$")
 EXACT_PIP = re.compile(r"^([A-Za-z0-9_.\-]+)==([0-9][A-Za-z0-9_.+\-]*)$")
 
 
+# conda-forge names that differ from the PyPI name of the same library
+CONDA_TO_PIP = {"matplotlib-base": "matplotlib"}
+# conda packages with no PyPI counterpart to agree with: the installer of a `pip:` section
+CONDA_ONLY = {"pip"}
+
+
 def normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def same_version(conda: str, pip: str) -> bool:
+    """conda-forge spells some versions zero-padded (rdkit 2026.09.1 is PyPI's 2026.9.1)."""
+
+    def parts(version: str) -> list[str]:
+        return [part.lstrip("0") or "0" for part in version.split(".")]
+
+    return parts(conda) == parts(pip)
 
 
 def pip_pins(path=REPO / "requirements.txt") -> dict[str, str]:
@@ -40,9 +55,12 @@ def env_pins(path) -> dict[str, str]:
                 assert match, f"{path.name}: pip entry '{pip_dep}' is not pinned with =="
                 pins[normalize(match[1])] = match[2]
             continue
+        if dep.strip() in CONDA_ONLY:
+            continue
         match = EXACT_CONDA.match(dep.replace(" ", ""))
         assert match, f"{path.name}: '{dep}' is not pinned to an exact version"
-        pins[normalize(match[1])] = match[2]
+        name = normalize(match[1])
+        pins[CONDA_TO_PIP.get(name, name)] = match[2]
     return pins
 
 
@@ -62,9 +80,22 @@ def test_env_file_pins_exactly_and_agrees_with_pip_pins(env_file):
         if name == "python":
             continue
         assert name in requirements, f"{env_file.name} pins {name}, absent from requirements.txt"
-        assert requirements[name] == version, (
+        assert same_version(version, requirements[name]), (
             f"{env_file.name} pins {name}={version}, requirements.txt has {requirements[name]}"
         )
+
+
+@pytest.mark.parametrize("env_file", ENV_FILES, ids=lambda p: p.name)
+def test_env_with_a_pip_section_lists_pip_and_avoids_qt(env_file):
+    deps = yaml.safe_load(env_file.read_text())["dependencies"]
+    names = [dep.split("=")[0].strip() for dep in deps if isinstance(dep, str)]
+    if any(isinstance(dep, dict) for dep in deps):
+        assert "pip" in names, f"{env_file.name} has a pip: section but does not list pip"
+    assert "matplotlib" not in names, f"{env_file.name}: use matplotlib-base (no Qt in jobs)"
+
+
+def test_zero_padded_conda_versions_match_pip_spelling():
+    assert same_version("2026.09.1", "2026.9.1") and not same_version("2026.09.1", "2026.9.2")
 
 
 def test_every_conda_directive_names_an_existing_env():
