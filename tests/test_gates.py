@@ -53,14 +53,47 @@ def test_dry_run_of_default_config_lists_every_branch(tmp_path):
         assert planned, f"the dry run plans no job of the {branch} branch:\n{proc.stdout}"
 
 
-@pytest.mark.parametrize("smk_file", ["common.smk", *[f"{b}.smk" for b in BRANCHES]])
-def test_every_rule_declares_log_benchmark_and_conda(smk_file):
+RULE_FILES = sorted(p.name for p in (REPO / "workflow" / "rules").glob("*.smk"))
+STEP_SCRIPTS = sorted((REPO / "scripts").glob("*.py"))
+
+
+def rule_blocks(smk_file: str) -> list[tuple[str, str]]:
     text = (REPO / "workflow" / "rules" / smk_file).read_text()
     blocks = re.split(r"^(?=(?:rule|checkpoint) \w+:)", text, flags=re.MULTILINE)[1:]
-    for block in blocks:
-        name = block.split(":", 1)[0].split()[-1]
+    return [(block.split(":", 1)[0].split()[-1], block) for block in blocks]
+
+
+def test_helpers_live_in_common_and_rules_in_the_branch_files():
+    assert not rule_blocks("common.smk"), "common.smk holds helpers only"
+    for smk_file in RULE_FILES:
+        if smk_file != "common.smk":
+            assert rule_blocks(smk_file), f"{smk_file} defines no rule"
+
+
+@pytest.mark.parametrize("smk_file", [f for f in RULE_FILES if f != "common.smk"])
+def test_every_rule_declares_log_benchmark_conda_and_settings(smk_file):
+    for name, block in rule_blocks(smk_file):
         for directive in ("log:", "benchmark:", "conda:"):
             assert f"    {directive}" in block, f"rule {name} in {smk_file} lacks {directive}"
+        if "    script:" in block and "get_settings(" not in block:
+            # a step that reads no setting declares none; one that does must pass them as params
+            script = re.search(r'script:\s*\n\s*"([^"]+)"', block)[1]
+            text = (REPO / "workflow" / "rules" / script).resolve().read_text()
+            assert "settings=" not in text.split("STEP = Step(", 1)[-1].split("\n)\n", 1)[0], (
+                f"rule {name} runs a step that reads settings but passes no get_settings(...)"
+            )
+
+
+@pytest.mark.parametrize("script", STEP_SCRIPTS, ids=lambda p: p.name)
+def test_step_scripts_are_thin_entry_points(script):
+    """One interface per step (medflow.step), no step importing another, no assert as a check."""
+    text = script.read_text()
+    assert "STEP = Step(" in text and "STEP.run(main" in text, f"{script.name}: not a medflow step"
+    assert "def build_parser" not in text and "def from_snakemake" not in text, script.name
+    others = {p.stem for p in STEP_SCRIPTS} - {script.stem}
+    imported = set(re.findall(r"^(?:from|import) (\w+)", text, flags=re.MULTILINE))
+    assert not imported & others, f"{script.name} imports the step(s) {imported & others}"
+    assert not re.search(r"^\s+assert ", text, flags=re.MULTILINE), f"{script.name} uses assert"
 
 
 def bad_config_run(tmp_path, override: dict) -> str:

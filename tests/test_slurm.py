@@ -153,7 +153,8 @@ def test_user_profile_names_real_rules_and_scales_memory_with_attempt():
     unknown = set(profile.get("set-resources", {})) - rules
     assert not unknown, f"profiles/slurm sets resources for rules medflow does not have: {unknown}"
     for rule, resources in profile.get("set-resources", {}).items():
-        assert "attempt" in str(resources.get("mem_mb", "attempt")), (
+        assert "mem_mb" in resources, f"profiles/slurm: {rule} sets resources but no mem_mb"
+        assert "attempt" in str(resources["mem_mb"]), (
             f"profiles/slurm: {rule}.mem_mb does not grow with attempt, so --retries cannot help"
         )
 
