@@ -17,6 +17,7 @@ include: "workflow/rules/molecules.smk"
 include: "workflow/rules/sequences.smk"
 include: "workflow/rules/imaging.smk"
 include: "workflow/rules/provenance.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:

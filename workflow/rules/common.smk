@@ -71,9 +71,33 @@ def scaled_runtime(base_minutes):
     return runtime
 
 
+def get_front_page_inputs(wildcards):
+    """The files the report's front page summarizes: provenance, then each enabled branch's."""
+    inputs = {"provenance": "results/provenance.json"}
+    if is_activated("imaging"):
+        evaluation = "results/imaging/evaluation"
+        inputs |= {
+            "imaging_metrics": f"{evaluation}/metrics.json",
+            "imaging_confusion": f"{evaluation}/confusion_matrix.png",
+            "imaging_roc": f"{evaluation}/roc_curve.png",
+        }
+    if is_activated("sequences"):
+        inputs |= {
+            "sequences_summary": "results/sequences/summary.json",
+            "sequences_dendrogram": "results/sequences/plots/dendrogram.png",
+        }
+    if is_activated("molecules"):
+        inputs |= {
+            "molecules_summary": "results/molecules/summary.tsv",
+            "molecules_hits": "results/molecules/hits.csv",
+            "molecules_top_hits": "results/molecules/plots/top_hits.png",
+        }
+    return inputs
+
+
 def get_final_output():
     """Every final target of every enabled branch: what `rule all` asks for."""
-    targets = ["results/provenance.json"]
+    targets = ["results/provenance.json", "results/report/front_page.html"]
     if is_activated("molecules"):
         targets += get_molecules_final_output()
     if is_activated("sequences"):
