@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CORES ?= 2
 PIP_INSTALL := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench readme clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "medflow needs Python 3.11 or newer; set PYTHON=/path/to/python3.11")'
@@ -22,7 +22,8 @@ $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.run-installed
 ## run: set up, run the whole default workflow on the embedded examples, write the report
 run: $(VENV)/.run-installed
 	$(BIN)/snakemake --profile profiles/local --cores $(CORES)
-	$(BIN)/snakemake --profile profiles/local --cores $(CORES) --report results/report.html
+	$(BIN)/snakemake --profile profiles/local --cores $(CORES) --report results/report.html \
+		--report-metadata workflow/report/metadata.yaml
 
 ## test: set up with test tools and run every test (SLURM ones included where the machine allows)
 test: $(VENV)/.dev-installed
@@ -35,6 +36,10 @@ lint: $(VENV)/.dev-installed
 
 bench: $(VENV)/.run-installed
 	$(BIN)/python bench/run_all.py
+
+## readme: rewrite README.md's generated blocks (config tables from the schema, bench figures)
+readme: $(VENV)/.run-installed
+	cd scripts && ../$(BIN)/python -m medflow.readme
 
 clean:
 	rm -rf results/* resources/* logs benchmarks .snakemake

@@ -87,6 +87,52 @@ def tiny_run(tmp_path_factory) -> Path:
     return workdir
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Debian's headless Chromium, installed with apt-get when missing and the tests run as root.
+
+    Skipped with the reason where it cannot be had; under CI=true that is a failure instead.
+    """
+    if not CHROMIUM.exists() and os.geteuid() == 0:
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        for cmd in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "chromium"]):
+            subprocess.run(cmd, capture_output=True, env=env, timeout=900, check=False)
+    if not CHROMIUM.exists():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("CI=true but Debian's chromium could not be installed")
+        pytest.skip("no /usr/bin/chromium (apt-get install chromium, as root)")
+    return CHROMIUM
+
+
+def rendered_text(chromium: Path, page: Path, profile: Path) -> str:
+    """The page's DOM after its scripts ran, from headless Chromium (no network, no GPU)."""
+    proc = subprocess.run(
+        [
+            str(chromium),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            "--virtual-time-budget=15000",
+            "--dump-dom",
+            page.resolve().as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout
+
+
 # --- SLURM test cluster (owned by the cluster work: tests/slurm_cluster.py, tests/test_slurm.py) ---
 @pytest.fixture(scope="session")
 def slurm_cluster():

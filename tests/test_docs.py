@@ -60,3 +60,18 @@ def test_readme_quick_start_has_exactly_two_commands():
     assert commands[0].startswith("make run") and commands[1].startswith("make test")
     ci = (REPO / ".ci" / "run").read_text()
     assert "make test" in ci
+
+
+def test_readme_generated_blocks_are_up_to_date():
+    """Config tables come from the schema and figures from bench/results.json, never typed twice."""
+    from medflow import readme
+
+    text = (REPO / "README.md").read_text()
+    assert "<!-- BEGIN generated: bench -->" in text, "README quotes no generated bench table"
+    assert readme.render(text) == text, "README.md is stale: run `make readme`"
+
+
+def test_readme_config_tables_are_generated_for_every_branch():
+    text = (REPO / "README.md").read_text()
+    for branch in ("molecules", "sequences", "imaging"):
+        assert f"<!-- BEGIN generated: config {branch} -->" in text, f"{branch} table typed by hand"

@@ -123,7 +123,7 @@ def select(config: dict, paths: Iterable[str]) -> dict:
     return chosen
 
 
-def _schema_at(path: str) -> dict:
+def schema_at(path: str) -> dict:
     """The schema of one dotted config path (following $ref into the branch files)."""
     schema = _schema_file(ROOT_SCHEMA)
     for part in path.split("."):
@@ -133,12 +133,15 @@ def _schema_at(path: str) -> dict:
     return schema
 
 
-def _leaves(path: str, schema: dict) -> Iterator[tuple[str, dict]]:
+def keys_under(path: str, schema: dict, sections: bool = False) -> Iterator[tuple[str, dict]]:
+    """Every key below `path` with its schema: the values, and with `sections` the objects too."""
     if schema.get("type") == "object" and "properties" in schema:
+        if sections:
+            yield path, schema
         for name, sub in schema["properties"].items():
             if "$ref" in sub:
                 sub = {**_schema_file(sub["$ref"]), **sub}
-            yield from _leaves(f"{path}.{name}", sub)
+            yield from keys_under(f"{path}.{name}", sub, sections)
     else:
         yield path, schema
 
@@ -147,7 +150,7 @@ def settings_help(paths: Iterable[str]) -> str:
     """One line per setting under `paths`: key, schema default and description."""
     lines = []
     for path in paths:
-        for key, schema in _leaves(path, _schema_at(path)):
+        for key, schema in keys_under(path, schema_at(path)):
             default = yaml.safe_dump(schema.get("default"), default_flow_style=True).strip()
             default = default.removesuffix("...").strip()
             description = " ".join(str(schema.get("description", "")).split())

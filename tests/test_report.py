@@ -1,0 +1,84 @@
+"""The report's front page: figures from the branches' own files, shown first in the report."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import pytest
+from conftest import REPO, rendered_text, run_workflow
+
+from medflow import report
+
+
+def test_figures_are_formatted_for_people():
+    assert report.fmt(0.91234) == "0.912"
+    assert report.fmt(12345) == "12,345"
+    assert report.fmt(None) == "n/a"
+
+
+def test_imaging_rows_lead_with_medmnist_acc_and_auc():
+    rows = dict(report.imaging_rows({"n_test": 624, "accuracy": 0.9, "roc_auc": 0.95}))
+    assert rows["accuracy (ACC)"] == "0.900" and rows["ROC AUC"] == "0.950"
+    assert rows["test images"] == "624"
+
+
+def test_sequences_rows_show_agreement_only_with_labels():
+    without = dict(report.sequences_rows({"records": 10, "unique": 9, "clusters": 3}))
+    assert "adjusted Rand index vs labels" not in without and without["clusters"] == "3"
+    labelled = {"clusters": 3, "adjusted_rand_index": 0.95, "normalized_mutual_info": 0.9}
+    assert dict(report.sequences_rows(labelled))["adjusted Rand index vs labels"] == "0.950"
+
+
+def test_molecules_rows_are_the_funnel_and_the_hit_count(tmp_path):
+    summary = tmp_path / "summary.tsv"
+    summary.write_text(
+        "section\tstep\tcount\ninput\trecords read\t100\nscreen\tpassed\t7\n"
+    )
+    hits = tmp_path / "hits.csv"
+    hits.write_text("id,score\na,1\nb,2\n")
+    rows = report.molecules_rows(summary, hits)
+    assert rows == [("input: records read", "100"), ("screen: passed", "7"), ("ranked hits", "2")]
+
+
+def test_the_page_embeds_pictures_and_escapes_text(tmp_path):
+    png = tmp_path / "p.png"
+    png.write_bytes(b"\x89PNG fake")
+    page = report.front_page([report.section("A<b>", [("x", "1 & 2")], [(png, "pic")])], [])
+    assert "A&lt;b&gt;" in page and "1 &amp; 2" in page
+    assert 'src="data:image/png;base64,' in page
+
+
+@pytest.mark.slow
+def test_report_opens_on_the_answers(tiny_run, chromium, tmp_path):
+    """The rendered report.html shows each branch's headline figures and the run's provenance."""
+    html = tiny_run / "results" / "report.html"
+    extra = ["--cores", "1", "--report", str(html), "--report-metadata"]
+    run_workflow(
+        tiny_run,
+        "tiny_molecules.yaml",
+        "tiny_sequences.yaml",
+        "tiny_imaging.yaml",
+        extra=[*extra, str(REPO / "workflow" / "report" / "metadata.yaml")],
+    )
+    text = re.sub(r"\s+", " ", rendered_text(chromium, html, tmp_path / "chromium"))
+    front = text.split("Run", 1)[0]
+
+    metrics = json.loads((tiny_run / "results/imaging/evaluation/metrics.json").read_text())
+    assert f"accuracy (ACC)</th><td>{metrics['accuracy']:.3f}" in front
+    summary = json.loads((tiny_run / "results/sequences/summary.json").read_text())
+    assert f"clusters</th><td>{summary['clusters']}" in front
+    with open(tiny_run / "results/molecules/hits.csv") as handle:
+        assert f"ranked hits</th><td>{sum(1 for _ in csv.DictReader(handle))}" in front
+    assert front.count('src="data:image/png;base64,') == 4, "confusion, ROC, dendrogram, hits"
+    record = json.loads((tiny_run / "results/provenance.json").read_text())
+    assert record["config_sha256"] in text and str(record["medflow"]["git_commit"]) in text
+    assert text.index("Medical images") < text.index("Sequences") < text.index("Molecules")
+
+
+def test_front_page_is_part_of_the_run(tiny_run):
+    page = (tiny_run / "results" / "report" / "front_page.html").read_text()
+    assert page.startswith("<style>") and 'class="mf-front"' in page
+    assert Path(tiny_run / "results/provenance.json").is_file()
