@@ -1,7 +1,9 @@
 """Write results/provenance.json: what produced these results, so a reviewer can rerun them.
 
-medflow's version and commit, library versions, the config as run with its hash, the sha256 of
-every input file and the platform. No timestamps, so reruns are byte-identical.
+medflow's version and commit, the config as run with its hash, the sha256 of every input file, the
+platform, and the library versions: this job's, and those every other job logged that it ran with
+(one group per environment; on the conda route each branch has its own). It runs after the
+results it describes. No timestamps, so reruns are byte-identical.
 """
 
 import hashlib
@@ -9,28 +11,14 @@ import json
 import platform
 import subprocess
 import tomllib
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from medflow.config import REPO_ROOT
 from medflow.step import Context, Port, Step
+from medflow.versions import environments_from_logs, installed_versions
 
 SNAKEMAKE_STAMP = ".snakemake_timestamp"  # Snakemake's marker inside directory() outputs
-KEY_LIBRARIES = (
-    "snakemake",
-    "snakemake-executor-plugin-slurm",
-    "biopython",
-    "keras",
-    "matplotlib",
-    "numpy",
-    "pandas",
-    "pyopal",
-    "rdkit",
-    "scikit-learn",
-    "scipy",
-    "tensorflow-cpu",
-)
 
 
 def sha256_of(path: str | Path) -> str:
@@ -56,16 +44,6 @@ def config_hash(config: dict[str, Any]) -> str:
     """A stable hash of the config as run: sorted keys, compact JSON."""
     canonical = json.dumps(config, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def library_versions(names: tuple[str, ...] = KEY_LIBRARIES) -> dict[str, str]:
-    versions = {}
-    for name in names:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed in this environment"
-    return versions
 
 
 def medflow_version(repo: Path) -> dict[str, Any]:
@@ -100,14 +78,17 @@ def pinned_requirements(repo: Path) -> dict[str, str]:
     return dict(line.split("==", 1) for line in lines if "==" in line)
 
 
-def build_provenance(config: dict, inputs: list[str], repo: Path) -> dict[str, Any]:
+def build_provenance(
+    config: dict, inputs: list[str], repo: Path, logs_dir: str | Path = "logs"
+) -> dict[str, Any]:
     return {
         "medflow": medflow_version(repo),
         "pinned_requirements": pinned_requirements(repo),
         "config_sha256": config_hash(config),
         "config": config,
         "inputs": input_checksums(inputs),
-        "libraries": library_versions(),
+        "libraries": installed_versions(),
+        "job_environments": environments_from_logs(logs_dir),
         "platform": {
             "python": platform.python_version(),
             "system": platform.system(),
@@ -118,7 +99,10 @@ def build_provenance(config: dict, inputs: list[str], repo: Path) -> dict[str, A
 
 STEP = Step(
     __doc__,
-    inputs=(Port("files", "input files to checksum (a folder counts file by file)", many=True),),
+    inputs=(
+        Port("files", "input files to checksum (a folder counts file by file)", many=True),
+        Port("results", "the results it describes (it runs after them)", many=True),
+    ),
     outputs=(Port("record", "the provenance JSON (results/provenance.json)"),),
     settings=("seed", "molecules", "sequences", "imaging"),
 )

@@ -23,7 +23,7 @@ STEP = Step(
 
 def test_schema_fills_nested_defaults_in_every_branch():
     config = fill_and_validate({})
-    assert config["imaging"]["train"]["augment"]["flip"] is True
+    assert config["imaging"]["enabled"] is True and config["imaging"]["train"]["epochs"] > 0
     assert config["sequences"]["qc"]["min_length"] > 0
     assert config["molecules"]["filters"]["lipinski"] is True
 
@@ -52,9 +52,9 @@ def test_bad_values_name_the_key():
 
 
 def test_overrides_keep_yaml_types(tmp_path):
-    config = load_config(None, ["sequences.qc.min_length=31", "imaging.train.augment.flip=false"])
+    config = load_config(None, ["sequences.qc.min_length=31", "imaging.enabled=false"])
     assert config["sequences"]["qc"]["min_length"] == 31
-    assert config["imaging"]["train"]["augment"]["flip"] is False
+    assert config["imaging"]["enabled"] is False
     with pytest.raises(ConfigError, match="KEY=VALUE"):
         load_config(None, ["no-equals-sign"])
 

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from medflow.config import ConfigError, load_config, select, set_path, settings_help
+from medflow.versions import versions_line
 
 T = TypeVar("T")
 log = logging.getLogger("medflow")
@@ -207,15 +208,18 @@ class Step:
             epilog=epilog,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
+        positional_list = False  # only one list of paths can be positional
         for kind, ports in (("input", self.inputs), ("output", self.outputs)):
             for port in ports:
                 text = f"{kind}: {port.help}"
+                option = f"--{port.name.replace('_', '-')}"
                 if port.optional:
-                    parser.add_argument(
-                        f"--{port.name.replace('_', '-')}", dest=port.name, help=text
-                    )
+                    parser.add_argument(option, dest=port.name, help=text)
+                elif port.many and positional_list:
+                    parser.add_argument(option, dest=port.name, nargs="*", default=[], help=text)
                 else:
                     parser.add_argument(port.name, nargs="*" if port.many else None, help=text)
+                    positional_list |= port.many
         for name in self.wildcards:
             parser.add_argument(f"--{name}", required=True, help=f"wildcard {{{name}}} of the rule")
         default_config = "config.yaml" if Path("config.yaml").is_file() else None
@@ -258,6 +262,7 @@ class Step:
             print(f"medflow: {error}", file=sys.stderr)
             sys.exit(1)
         configure_logging(ctx.log)
+        log.info("%s", versions_line())
         try:
             main(ctx)
         except InputError as error:

@@ -107,6 +107,12 @@ def get_final_output():
     return targets
 
 
+def get_results_before_provenance():
+    """Every final result but provenance and the front page: provenance runs after them all."""
+    after = {"results/provenance.json", "results/report/front_page.html"}
+    return [target for target in get_final_output() if target not in after]
+
+
 def get_input_files():
     """Every input file of every enabled branch (user files or made examples), for provenance."""
     files = []
@@ -124,30 +130,27 @@ MOLECULES_EXAMPLE = "resources/molecules/first_5K.smi"
 
 
 def get_molecules_inputs():
-    """The molecule files of molecules.inputs, each checked to exist (the example is made)."""
-    files = config["molecules"]["inputs"]
-    if is_activated("molecules"):
-        for index, path in enumerate(files):
-            require_input_file(
-                f"molecules.inputs[{index}]", path, made_by_workflow=[MOLECULES_EXAMPLE]
-            )
-    return files
+    """The molecule files of molecules.inputs (checked by check_molecules_inputs when enabled)."""
+    return list(config["molecules"]["inputs"])
 
 
 def get_molecules_input_files():
     """Every input file of the branch, for provenance."""
-    return list(get_molecules_inputs())
+    return get_molecules_inputs()
 
 
-def check_molecules_descriptors():
-    """Fail at start-up on an unknown descriptor name, listing the closest valid ones."""
+def check_molecules_inputs():
+    """Every start-up check of the branch: input files exist, descriptor names are RDKit's."""
+    settings = config["molecules"]
+    for index, path in enumerate(settings["inputs"]):
+        require_input_file(
+            f"molecules.inputs[{index}]", path, made_by_workflow=[MOLECULES_EXAMPLE]
+        )
     # Without RDKit beside Snakemake (the conda route) mol_process checks the names instead.
     try:
-        from mol_descriptors import unknown_descriptor_messages
+        from medflow.molecules.descriptors import unknown_descriptor_messages
     except ImportError:
         return
-
-    settings = config["molecules"]
     for key, names in (
         ("molecules.descriptors", settings["descriptors"]),
         ("molecules.filters.ranges", list(settings["filters"]["ranges"])),
@@ -155,33 +158,6 @@ def check_molecules_descriptors():
         messages = unknown_descriptor_messages(names)
         if messages:
             raise WorkflowError(f"config key '{key}': " + "; ".join(messages))
-
-
-def get_molecules_split_settings():
-    """The config values that decide how input files are read and chunked."""
-    keys = (
-        "chunk_size",
-        "smiles_column",
-        "id_column",
-        "sdf_id_property",
-        "max_records",
-    )
-    return {key: config["molecules"][key] for key in keys}
-
-
-def get_molecules_pipeline_settings():
-    """The config values the per-molecule pipeline uses (standardize, descriptors, screen)."""
-    settings = config["molecules"]
-    return {
-        "tautomer": settings["tautomer"],
-        "descriptors": settings["descriptors"],
-        "filters": settings["filters"],
-    }
-
-
-def get_molecules_optimize_settings():
-    """The 3D optimization settings, seeded from the top-level seed."""
-    return {**config["molecules"]["optimize"], "seed": config["seed"]}
 
 
 def get_molecules_processed_chunks(wildcards):
@@ -194,8 +170,8 @@ def get_molecules_processed_chunks(wildcards):
 
 
 def get_molecules_final_output():
-    """The branch's final results (checking the descriptor names first)."""
-    check_molecules_descriptors()
+    """The branch's final results (after every start-up check of the branch)."""
+    check_molecules_inputs()
     tables = ["standardized.csv", "descriptors.parquet", "descriptors.csv", "hits.csv"]
     tables += ["rejects.csv", "summary.tsv", "hits_3d.sdf", "hits_3d.csv"]
     plots = ["descriptor_distributions.png", "filter_funnel.png", "top_hits.png"]
@@ -284,60 +260,74 @@ IMAGING_EXAMPLE = {
     "new_images": "resources/imaging/example/new_images",
     "new_truth": "resources/imaging/example/new_images_truth.tsv",
 }
+IMAGING_SOURCE_KEY = {"folder": "folder", "dicom": "dicom_dir", "npz": "npz"}
 
 
-def get_imaging_source():
-    """The labelled input of imaging.input.format (folder, DICOM folder or .npz), checked to exist."""
+def check_imaging_inputs():
+    """Every start-up check of the imaging branch (called only when the branch is enabled)."""
     section = config["imaging"]["input"]
     fmt = section["format"]
-    key = {"folder": "folder", "dicom": "dicom_dir", "npz": "npz"}[fmt]
-    path = section[key]
-    if not path:
+    key = IMAGING_SOURCE_KEY[fmt]
+    if not section[key]:
         raise WorkflowError(
             f"imaging.input.format is '{fmt}', so config key 'imaging.input.{key}' must name "
             "the input; it is empty."
         )
-    if is_activated("imaging"):
-        require_input_file(
-            f"imaging.input.{key}", path, made_by_workflow=[IMAGING_EXAMPLE["images"]]
-        )
-    return path
-
-
-def get_imaging_labels():
-    """The DICOM labels table as a list of zero or one path (checked to exist)."""
-    section = config["imaging"]["input"]
-    if section["format"] != "dicom":
-        return []
-    if not section["labels"]:
-        raise WorkflowError(
-            "imaging.input.format is 'dicom', so config key 'imaging.input.labels' must name "
-            "the labels table (file -> class); it is empty."
-        )
-    if is_activated("imaging"):
+    require_input_file(
+        f"imaging.input.{key}",
+        section[key],
+        made_by_workflow=[IMAGING_EXAMPLE["images"]],
+    )
+    if fmt == "dicom":
+        if not section["labels"]:
+            raise WorkflowError(
+                "imaging.input.format is 'dicom', so config key 'imaging.input.labels' must "
+                "name the labels table (file -> class); it is empty."
+            )
         require_input_file("imaging.input.labels", section["labels"])
-    return [section["labels"]]
-
-
-def get_imaging_predict_images():
-    """The folder of new images to diagnose, as a list of zero or one path (checked to exist)."""
     folder = config["imaging"]["predict"]["images"]
-    if folder and is_activated("imaging"):
+    if folder:
         require_input_file(
             "imaging.predict.images",
             folder,
             made_by_workflow=[IMAGING_EXAMPLE["new_images"]],
         )
+
+
+def get_imaging_source(wildcards=None):
+    """The labelled input of imaging.input.format (folder, DICOM folder or .npz); [] if unset."""
+    section = config["imaging"]["input"]
+    return section[IMAGING_SOURCE_KEY[section["format"]]] or []
+
+
+def get_imaging_labels(wildcards=None):
+    """The DICOM labels table as a list of zero or one path."""
+    section = config["imaging"]["input"]
+    if section["format"] != "dicom" or not section["labels"]:
+        return []
+    return [section["labels"]]
+
+
+def get_imaging_predict_images(wildcards=None):
+    """The folder of new images to diagnose, as a list of zero or one path."""
+    folder = config["imaging"]["predict"]["images"]
     return [folder] if folder else []
+
+
+def get_imaging_predict_folder(wildcards=None):
+    """The folder of new images for the predict rule ([] when prediction is off)."""
+    return config["imaging"]["predict"]["images"] or []
 
 
 def get_imaging_input_files():
     """The branch's inputs (image folders, .npz, labels table), for provenance to checksum."""
+    check_imaging_inputs()
     return [get_imaging_source(), *get_imaging_labels(), *get_imaging_predict_images()]
 
 
 def get_imaging_final_output():
-    """The branch's final results: arrays and tables, model, evaluation and diagnoses."""
+    """The branch's final results (checking its inputs first)."""
+    check_imaging_inputs()
     targets = [
         "results/imaging/preprocessed/arrays.npz",
         "results/imaging/preprocessed/class_counts.tsv",

@@ -8,6 +8,7 @@ localrules:
 rule provenance:
     input:
         files=get_input_files(),
+        results=get_results_before_provenance(),
     output:
         record="results/provenance.json",
     log:
