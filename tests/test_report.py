@@ -34,9 +34,7 @@ def test_sequences_rows_show_agreement_only_with_labels():
 
 def test_molecules_rows_are_the_funnel_and_the_hit_count(tmp_path):
     summary = tmp_path / "summary.tsv"
-    summary.write_text(
-        "section\tstep\tcount\ninput\trecords read\t100\nscreen\tpassed\t7\n"
-    )
+    summary.write_text("section\tstep\tcount\ninput\trecords read\t100\nscreen\tpassed\t7\n")
     hits = tmp_path / "hits.csv"
     hits.write_text("id,score\na,1\nb,2\n")
     rows = report.molecules_rows(summary, hits)
@@ -63,6 +61,10 @@ def test_report_opens_on_the_answers(tiny_run, chromium, tmp_path):
         "tiny_imaging.yaml",
         extra=[*extra, str(REPO / "workflow" / "report" / "metadata.yaml")],
     )
+    source = html.read_text(errors="replace")
+    for category in ("Molecules", "Sequences", "Imaging"):
+        assert category in source, f"the report has no {category} category"
+    assert len(re.findall(r"image/png|image/svg", source)) >= 6, "the report holds too few plots"
     text = re.sub(r"\s+", " ", rendered_text(chromium, html, tmp_path / "chromium"))
     front = text.split("Run", 1)[0]
 

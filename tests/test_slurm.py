@@ -163,7 +163,8 @@ def test_user_profile_names_real_rules_and_scales_memory_with_attempt():
 
 
 def comparable(checksums: dict[str, str], workdir: Path) -> dict[str, str]:
-    """Checksums, with provenance.json's git commit left out: other work may commit in between."""
+    """Checksums, with the git commit left out (provenance.json, the front page): other work may
+    commit in between."""
     out = {path: digest for path, digest in checksums.items() if path not in NOT_COMPARED}
     provenance = workdir / "results" / "provenance.json"
     if provenance.is_file():
@@ -171,6 +172,10 @@ def comparable(checksums: dict[str, str], workdir: Path) -> dict[str, str]:
         record.get("medflow", {}).pop("git_commit", None)
         record.get("medflow", {}).pop("git_dirty", None)
         out["results/provenance.json"] = json.dumps(record, sort_keys=True)
+    page = workdir / "results" / "report" / "front_page.html"
+    if page.is_file():  # the front page names the commit too
+        row = re.sub(r"<th>medflow</th><td>[^<]*</td>", "", page.read_text())
+        out["results/report/front_page.html"] = row
     return out
 
 
