@@ -17,8 +17,8 @@ from rdkit.Chem.FilterCatalog import FilterCatalog, FilterCatalogParams
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-import mol_process
-from mol_descriptors import available_descriptors
+from medflow.molecules import pipeline
+from medflow.molecules.descriptors import available_descriptors
 
 THREADS = 2
 QUICK_SIZE = 500
@@ -32,6 +32,7 @@ SETTINGS = {
         "ranges": {"SAScore": {"max": 6}},
         "alerts": ["PAINS_A", "PAINS_B", "PAINS_C"],
     },
+    "early_exit": False,
 }
 _RAW: dict = {}
 
@@ -52,7 +53,7 @@ def load_nci(limit: int | None = None) -> pd.DataFrame:
 
 def _raw_init() -> None:
     table = available_descriptors()
-    names = mol_process.descriptor_names(SETTINGS["descriptors"], SETTINGS["filters"])
+    names = pipeline.output_names(SETTINGS)
     _RAW["functions"] = [table[name] for name in names]
     _RAW["chooser"] = rdMolStandardize.LargestFragmentChooser(preferOrganic=True)
     _RAW["uncharger"] = rdMolStandardize.Uncharger(canonicalOrder=True)
@@ -96,25 +97,25 @@ def timed(function, *args, clock=time.perf_counter) -> float:
 
 def cpu_seconds(smiles: list[str], repeats: int) -> tuple[float, float]:
     """Best CPU time of the pipeline and of raw RDKit in this process (robust on a busy machine)."""
-    mol_process.init_worker(SETTINGS)
+    pipeline.init_worker(SETTINGS)
     _raw_init()
-    mol_process.process_batch(smiles[:5])  # load SA_Score's fragment table once, for both
-    pipeline, raw = [], []
+    pipeline.process_batch(smiles[:5])  # load SA_Score's fragment table once, for both
+    ours, raw = [], []
     for _ in range(repeats):
-        pipeline.append(timed(mol_process.process_batch, smiles, clock=time.process_time))
+        ours.append(timed(pipeline.process_batch, smiles, clock=time.process_time))
         raw.append(timed(_raw_batch, smiles, clock=time.process_time))
-    return min(pipeline), min(raw)
+    return min(ours), min(raw)
 
 
 def run(quick: bool = False) -> list[dict]:
     """Molecules per second, pipeline and raw RDKit, best of the repeats, alternating order."""
     chunk = load_nci(QUICK_SIZE if quick else None)
     smiles = chunk["smiles"].tolist()
-    pipeline, raw = [], []
+    ours, raw = [], []
     for _ in range(1 if quick else 3):
-        pipeline.append(timed(mol_process.process_frame, chunk, SETTINGS, THREADS))
+        ours.append(timed(pipeline.process_frame, chunk, SETTINGS, THREADS))
         raw.append(timed(raw_rdkit, smiles, THREADS))
-    workflow, baseline = len(chunk) / min(pipeline), len(chunk) / min(raw)
+    workflow, baseline = len(chunk) / min(ours), len(chunk) / min(raw)
     cpu_pipeline, cpu_raw = cpu_seconds(smiles[: len(smiles) // 5], 1 if quick else 3)
     n_cpu = len(smiles) // 5
     return [

@@ -1,15 +1,10 @@
 """Copy the embedded example (RDKit's NCI first_5K.smi) into resources/ and record its SHA-256."""
 
-import argparse
 import hashlib
-import logging
 import shutil
 from pathlib import Path
-from typing import Any
 
-from medflow_cli import add_common_args, run_step
-
-log = logging.getLogger("mol_example")
+from medflow.step import Context, Port, Step, log
 
 
 def rdkit_example_path() -> Path:
@@ -24,27 +19,23 @@ def sha256sum(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def main(output: str, checksum: str) -> None:
-    """Copy the example and write `<sha256>  <name>` beside it (the sha256sum format)."""
-    source = rdkit_example_path()
+STEP = Step(
+    __doc__,
+    outputs=(
+        Port("smiles", "the example library (resources/molecules/first_5K.smi)"),
+        Port("checksum", "its '<sha256>  <name>' line (the sha256sum format)"),
+    ),
+)
+
+
+def main(ctx: Context) -> None:
+    source, output = rdkit_example_path(), ctx.output.smiles
     Path(output).parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, output)
     digest = sha256sum(output)
-    Path(checksum).write_text(f"{digest}  {Path(output).name}\n")
+    Path(ctx.output.checksum).write_text(f"{digest}  {Path(output).name}\n")
     log.info("copied %s -> %s (sha256 %s)", source, output, digest)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--output", default="resources/molecules/first_5K.smi")
-    parser.add_argument("--checksum", default="resources/molecules/first_5K.smi.sha256")
-    add_common_args(parser, threads=False)
-    return parser
-
-
-def from_snakemake(smk: Any) -> dict[str, Any]:
-    return {"output": smk.output.smiles, "checksum": smk.output.checksum}
-
-
 if __name__ == "__main__":
-    run_step(main, build_parser, from_snakemake, globals().get("snakemake"))
+    STEP.run(main, globals().get("snakemake"))

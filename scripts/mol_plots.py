@@ -1,139 +1,39 @@
 """Molecule plots: descriptor distributions with the filter thresholds drawn, the filter funnel,
 and a grid image of the top-ranked hits. PNGs carry no software or date metadata (byte-stable)."""
 
-import argparse
-import json
-import logging
-import math
-from typing import Any
-
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-import mol_screen
 import pandas as pd
-from rdkit import Chem
-from rdkit.Chem import Draw
 
-from medflow_cli import add_common_args, run_step
+from medflow.molecules import plots
+from medflow.step import Context, Port, Step, log
 
-log = logging.getLogger("mol_plots")
+STEP = Step(
+    __doc__,
+    inputs=(
+        Port("descriptors", "descriptors.parquet (mol_gather)"),
+        Port("summary", "summary.tsv (mol_report)"),
+        Port("hits", "hits.csv (mol_report)"),
+    ),
+    outputs=(
+        Port("distributions", "PNG: descriptor distributions"),
+        Port("funnel", "PNG: screening funnel"),
+        Port("grid", "PNG: top hits"),
+    ),
+    settings=("molecules.filters", "molecules.grid_size"),
+)
 
 
-def thresholds(filters: dict[str, Any]) -> dict[str, list[tuple[float, str]]]:
-    """Per descriptor, the (value, filter name) lines the enabled filters impose."""
-    lines: dict[str, list[tuple[float, str]]] = {}
-    for name, (descriptor, low, high) in mol_screen.bounds(filters):
-        for value in (low, high):
-            if value is not None and (value, name) not in lines.get(descriptor, []):
-                lines.setdefault(descriptor, []).append((value, name))
-    return lines
-
-
-def plot_distributions(table: pd.DataFrame, filters: dict[str, Any], path: str) -> None:
-    """One histogram per descriptor of the unique molecules, filter thresholds as dashed lines."""
-    names = [c for c in table.columns if c not in ("inchikey", "id", "smiles")]
-    lines = thresholds(filters)
-    cols = 4
-    fig, axes = plt.subplots(
-        math.ceil(len(names) / cols),
-        cols,
-        figsize=(4 * cols, 3 * math.ceil(len(names) / cols)),
-        squeeze=False,
+def main(ctx: Context) -> None:
+    settings = ctx.config["molecules"]
+    plots.plot_distributions(
+        pd.read_parquet(ctx.input.descriptors), settings["filters"], ctx.output.distributions
     )
-    colors = dict(
-        zip(
-            ["lipinski", "veber", "ghose", "egan", "range"],
-            plt.get_cmap("tab10").colors,
-            strict=False,
-        )
+    plots.plot_funnel(pd.read_csv(ctx.input.summary, sep="\t"), ctx.output.funnel)
+    hits = pd.read_csv(
+        ctx.input.hits, keep_default_na=False, dtype={"id": str}, nrows=settings["grid_size"]
     )
-    for ax, name in zip(axes.flat, names, strict=False):
-        ax.hist(table[name].dropna(), bins=40, color="0.6")
-        for value, rule in lines.get(name, []):
-            ax.axvline(value, color=colors[rule], linestyle="--", label=f"{rule} {value:g}")
-        if name in lines:
-            ax.legend(fontsize=7)
-        ax.set_title(name, fontsize=9)
-    for ax in axes.flat[len(names) :]:
-        ax.axis("off")
-    fig.suptitle(f"Descriptors of {len(table)} unique standardized molecules")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100, metadata={"Software": None})
-    plt.close(fig)
-
-
-def plot_funnel(summary: pd.DataFrame, path: str) -> None:
-    """Horizontal bars: molecules left after each filter, applied in turn."""
-    steps = summary[summary["section"] == "funnel"]
-    fig, ax = plt.subplots(figsize=(7, 0.45 * len(steps) + 1.2))
-    ax.barh(steps["step"], steps["count"], color="tab:blue")
-    for y, count in enumerate(steps["count"]):
-        ax.text(count, y, f" {count}", va="center", fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlabel("molecules")
-    ax.set_title("Screening funnel")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100, metadata={"Software": None})
-    plt.close(fig)
-
-
-def draw_hits(hits: pd.DataFrame, size: int, path: str) -> None:
-    """Grid image of the top `size` hits, labelled with rank, ID and score."""
-    top = hits.head(size)
-    if top.empty:
-        fig, ax = plt.subplots(figsize=(4, 2))
-        ax.text(0.5, 0.5, "no hits passed the screen", ha="center", va="center")
-        ax.axis("off")
-        fig.savefig(path, dpi=100, metadata={"Software": None})
-        plt.close(fig)
-        return
-    mols = [Chem.MolFromSmiles(s) for s in top["smiles"]]
-    legends = [f"#{r.rank} {r.id} ({r.score:.2f})" for r in top.itertuples()]
-    image = Draw.MolsToGridImage(mols, molsPerRow=4, subImgSize=(250, 250), legends=legends)
-    image.save(path, format="PNG")
-
-
-def main(
-    descriptors: str,
-    summary: str,
-    hits: str,
-    distributions: str,
-    funnel: str,
-    grid: str,
-    filters: dict[str, Any],
-    grid_size: int = 12,
-) -> None:
-    """Draw the three molecule plots."""
-    plot_distributions(pd.read_parquet(descriptors), filters, distributions)
-    plot_funnel(pd.read_csv(summary, sep="\t"), funnel)
-    draw_hits(pd.read_csv(hits, keep_default_na=False), grid_size, grid)
-    log.info("wrote %s, %s, %s", distributions, funnel, grid)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__)
-    for name in ("descriptors", "summary", "hits"):
-        parser.add_argument(
-            f"--{name}", required=True, help=f"input: {name} (mol_gather/mol_report)"
-        )
-    for name in ("distributions", "funnel", "grid"):
-        parser.add_argument(f"--{name}", required=True, help=f"output PNG: {name}")
-    parser.add_argument("--filters", type=json.loads, default={}, help="JSON of molecules.filters")
-    parser.add_argument("--grid-size", type=int, default=12, help="hits in the grid image")
-    add_common_args(parser, threads=False)
-    return parser
-
-
-def from_snakemake(smk: Any) -> dict[str, Any]:
-    return {
-        **dict(smk.input.items()),
-        **dict(smk.output.items()),
-        "filters": dict(smk.params.filters),
-        "grid_size": smk.params.grid_size,
-    }
+    plots.draw_hits(hits, settings["grid_size"], ctx.output.grid)
+    log.info("wrote %s", ", ".join(ctx.output.values()))
 
 
 if __name__ == "__main__":
-    run_step(main, build_parser, from_snakemake, globals().get("snakemake"))
+    STEP.run(main, globals().get("snakemake"))

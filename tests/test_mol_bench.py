@@ -16,5 +16,5 @@ def test_quick_run_returns_well_formed_rows(monkeypatch):
 def test_baseline_does_the_same_work_as_the_pipeline():
     chunk = bench_molecules.load_nci(30)
     raw = bench_molecules.raw_rdkit(chunk["smiles"].tolist(), threads=1)
-    pipeline = bench_molecules.mol_process.process_frame(chunk, bench_molecules.SETTINGS, threads=1)
+    pipeline = bench_molecules.pipeline.process_frame(chunk, bench_molecules.SETTINGS, threads=1)
     assert [r[1] if r else "" for r in raw] == pipeline["inchikey"].tolist()

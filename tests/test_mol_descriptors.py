@@ -1,13 +1,14 @@
 """Descriptors by name, the default set's values, and helpful messages for unknown names."""
 
 import pytest
-from mol_descriptors import (
+
+from medflow.molecules.descriptors import (
     DEFAULT_DESCRIPTORS,
     compute_descriptors,
     total_atoms,
     unknown_descriptor_messages,
 )
-from mol_standardize import parse_smiles
+from medflow.molecules.standardize import parse_smiles
 
 ASPIRIN = "CC(=O)Oc1ccccc1C(=O)O"
 

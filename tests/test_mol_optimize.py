@@ -2,8 +2,9 @@
 
 import pandas as pd
 import pytest
-from mol_optimize import optimize, optimize_hits
 from rdkit import Chem
+
+from medflow.molecules.conformers import optimize, optimize_hits
 
 
 def test_mmff94_lowest_conformer_is_kept():

@@ -1,17 +1,27 @@
-"""The per-chunk pipeline: one row per record, failures as rows, same result for any thread count."""
+"""The per-chunk pipeline: one row per record, failures as rows, same result for any thread count,
+and the early exit: same verdicts, fewer descriptors, the checks not reached named."""
 
 import mol_process
 import pandas as pd
 import pytest
-from mol_process import process_frame
 
-from medflow_cli import InputError
+from medflow.molecules import pipeline
+from medflow.molecules.pipeline import Worker, process_frame
+from medflow.step import InputError
 
 SETTINGS = {
     "tautomer": False,
     "descriptors": ["MolMR"],
-    "filters": {"lipinski": True, "lipinski_violations": 0, "veber": True, "alerts": ["PAINS_A"]},
+    "filters": {
+        "lipinski": True,
+        "lipinski_violations": 0,
+        "veber": True,
+        "alerts": ["PAINS_A"],
+        "ranges": {"SAScore": {"max": 6}},
+    },
+    "early_exit": False,
 }
+EARLY = {**SETTINGS, "early_exit": True}
 
 
 def chunk(smiles: list[str]) -> pd.DataFrame:
@@ -27,14 +37,7 @@ def chunk(smiles: list[str]) -> pd.DataFrame:
 
 def test_each_record_gets_a_row_with_its_outcome():
     frame = process_frame(
-        chunk(
-            [
-                "CCO.[Na+].[Cl-]",
-                "C1CC",
-                "O=C1C(=Cc2ccccc2)SC(=S)N1",
-                "C" * 30,
-            ]
-        ),
+        chunk(["CCO.[Na+].[Cl-]", "C1CC", "O=C1C(=Cc2ccccc2)SC(=S)N1", "C" * 30]),
         SETTINGS,
         threads=1,
     )
@@ -47,33 +50,91 @@ def test_each_record_gets_a_row_with_its_outcome():
     assert long_chain[0].startswith("Lipinski: 1 violations > 0 allowed (MolLogP")
     assert long_chain[1] == "Veber: NumRotatableBonds 27 > 10"
     assert frame.loc[3, "failed_filters"] == "lipinski;veber"
+    assert frame["not_reached"].tolist() == ["", "", "", ""]
     for column in ("MolWt", "qed", "SAScore", "MolMR", "NumRotatableBonds", "TPSA"):
-        assert column in frame.columns
+        assert frame[column].notna().sum() == 3
+
+
+def test_early_exit_keeps_verdicts_and_names_the_checks_not_reached():
+    smiles = ["CCO", "C1CC", "O=C1C(=Cc2ccccc2)SC(=S)N1", "C" * 30, "CC(=O)Nc1ccc(O)cc1"]
+    full = process_frame(chunk(smiles), SETTINGS, threads=1)
+    early = process_frame(chunk(smiles), EARLY, threads=1)
+    for column in ("stage", "smiles", "inchikey", "MolWt", "TPSA"):
+        pd.testing.assert_series_equal(full[column], early[column])
+    # the long chain fails the rules: alerts, ranges and the expensive descriptors are skipped
+    assert early.loc[3, "reasons"] == full.loc[3, "reasons"]
+    assert early.loc[3, "not_reached"] == "PAINS_A; range SAScore"
+    assert pd.isna(early.loc[3, "qed"]) and pd.isna(early.loc[3, "SAScore"])
+    # the rhodanine passes the rules, fails the alerts: only the range is skipped
+    assert early.loc[2, "reasons"] == "alert PAINS_A: ene_rhod_A(235)"
+    assert early.loc[2, "not_reached"] == "range SAScore"
+    # hits are computed in full
+    assert early.loc[4, "qed"] == full.loc[4, "qed"] and early.loc[4, "not_reached"] == ""
 
 
 def test_thread_count_does_not_change_the_result():
     smiles = ["CCO", "c1ccccc1O", "CC(=O)Nc1ccc(O)cc1", "C(C)(C)(C)(C)C", "CCN(CC)CC"] * 9
-    one = process_frame(chunk(smiles), SETTINGS, threads=1)
-    two = process_frame(chunk(smiles), SETTINGS, threads=2)
+    one = process_frame(chunk(smiles), EARLY, threads=1)
+    two = process_frame(chunk(smiles), EARLY, threads=2)
     pd.testing.assert_frame_equal(one, two)
 
 
 def test_a_failing_descriptor_rejects_only_that_molecule(monkeypatch):
-    mol_process.init_worker(SETTINGS)
+    worker = Worker(SETTINGS)
 
     def broken(mol):
         raise ZeroDivisionError("no atoms to average")
 
-    monkeypatch.setitem(mol_process._WORKER["table"], "MolMR", broken)
-    row = mol_process.process_smiles("CCO")
+    monkeypatch.setitem(worker.table, "MolMR", broken)
+    row = worker("CCO")
     assert row["stage"] == "descriptors"
     assert row["reasons"].startswith("descriptor calculation failed: ZeroDivisionError")
 
 
+@pytest.mark.parametrize(
+    "smiles",
+    [
+        "[CH3]",
+        "[C]",
+        "[O-2]",
+        "[Fe+3]",
+        "[Na+]",
+        "[He]",
+        "[2H]O[2H]",
+        "*C",
+        "[C-4]",
+        "[U+6]",
+        "[H][H]",
+        "[H+]",
+        "[N+](=O)([O-])[O-]",
+        "C[N+](C)(C)C",
+        "[CH2]=[CH]",
+        "[O][O]",
+        "c1cc[c-]c1",
+    ],
+)
+def test_unusual_charges_and_radicals_give_a_row_not_a_traceback(smiles):
+    row = process_frame(chunk([smiles]), EARLY, threads=1).iloc[0]
+    assert row["stage"] in {"", "parse", "standardize", "descriptors", "screen"}
+    assert row["stage"] == "" or row["reasons"]
+
+
+def test_progress_lines_give_count_rate_and_time_left(caplog):
+    caplog.set_level("INFO", logger="medflow.molecules")
+    progress = pipeline.Progress(total=10, label="chunk 0001", every=0.0)
+    progress.update(4)
+    assert "chunk 0001: 4 of 10 molecules (40%)" in caplog.text
+    assert "molecules/s, about" in caplog.text and "s left" in caplog.text
+
+
 def test_unknown_descriptor_stops_the_step_with_close_names(tmp_path):
     chunk(["CCO"]).to_parquet(tmp_path / "c.parquet", index=False)
-    settings = {**SETTINGS, "descriptors": ["MolWeight"]}
+    ctx = mol_process.STEP.context(
+        input={"chunk": str(tmp_path / "c.parquet")},
+        output={"table": str(tmp_path / "o.parquet")},
+        overrides={"molecules.descriptors": ["MolWeight"]},
+    )
     with pytest.raises(
         InputError, match="unknown RDKit descriptor 'MolWeight' \\(did you mean MolWt"
     ):
-        mol_process.main(str(tmp_path / "c.parquet"), str(tmp_path / "o.parquet"), settings)
+        mol_process.main(ctx)

@@ -1,11 +1,15 @@
 """Final tables: hits ranked, rejects with every reason, counts that add up (checked by the step)."""
 
+import json
+
 import pandas as pd
 import pytest
-from mol_gather import gather
-from mol_optimize import COLUMNS
-from mol_process import process_frame
-from mol_report import build_tables, filter_order
+
+from medflow.molecules.conformers import COLUMNS
+from medflow.molecules.io import REJECT_COLUMNS
+from medflow.molecules.pipeline import process_frame
+from medflow.molecules.screen import filter_order
+from medflow.molecules.tables import build_tables, gather
 
 FILTERS = {
     "lipinski": True,
@@ -24,8 +28,8 @@ SMILES = [
 ]
 
 
-@pytest.fixture
-def tables():
+@pytest.fixture(params=[True, False], ids=["early_exit", "full"])
+def tables(request, tmp_path):
     frame = pd.DataFrame(
         {
             "file": "in.smi",
@@ -34,12 +38,21 @@ def tables():
             "smiles": SMILES,
         }
     )
-    settings = {"tautomer": False, "descriptors": [], "filters": FILTERS}
-    result = gather(
-        [process_frame(frame, settings, threads=1)],
-        pd.DataFrame(columns=["file", "record", "id", "input_smiles", "stage", "reasons"]),
-    )
-    keys = result["unique"].set_index("id")["inchikey"]
+    settings = {
+        "tautomer": False,
+        "descriptors": [],
+        "filters": FILTERS,
+        "early_exit": request.param,
+    }
+    process_frame(frame, settings, threads=1).to_parquet(tmp_path / "c.parquet", index=False)
+    out = {
+        name: str(tmp_path / name)
+        for name in ("standardized", "descriptors_csv", "record_rejects", "counts")
+    }
+    out |= {name: str(tmp_path / f"{name}.parquet") for name in ("descriptors_parquet", "screened")}
+    gather([str(tmp_path / "c.parquet")], pd.DataFrame(columns=REJECT_COLUMNS), out)
+    screened = pd.read_parquet(out["screened"])
+    keys = screened.set_index("id")["inchikey"]
     optimized = pd.DataFrame(
         [
             [keys["m1"], "m1", "ok", "MMFF94", -12.3, True, 2, ""],
@@ -57,13 +70,17 @@ def tables():
         columns=COLUMNS,
     )
     return build_tables(
-        result["unique"], result["rejects"], optimized, result["counts"], filter_order(FILTERS)
+        screened,
+        pd.read_csv(out["record_rejects"], keep_default_na=False),
+        optimized,
+        json.loads(open(out["counts"]).read()),
+        filter_order(FILTERS),
     )
 
 
 def test_hits_and_rejects(tables):
     hits, rejects = tables["hits"], tables["rejects"]
-    assert hits["id"].tolist() == ["m1"] and hits.loc[0, "all_ids"] == "m1;m2"
+    assert hits["id"].tolist() == ["m1"] and json.loads(hits.loc[0, "all_ids"]) == ["m1", "m2"]
     assert hits.loc[0, "energy_kcal_mol"] == -12.3 and hits.loc[0, "rank"] == 1
     by_id = rejects.set_index("id")
     assert by_id.loc["m3", "reasons"] == "alert PAINS_A: ene_rhod_A(235)"
@@ -90,7 +107,8 @@ def test_summary_counts_add_up(tables):
 
 def test_counts_that_do_not_add_up_stop_the_step():
     rejects = pd.DataFrame(columns=["file", "record", "id", "input_smiles", "stage", "reasons"])
-    extra = ["inchikey", "smiles", "failed_filters", "qed", "SAScore", "all_ids", "all_records"]
+    extra = ["inchikey", "smiles", "failed_filters", "not_reached", "qed", "SAScore"]
+    extra += ["all_ids", "all_records"]
     empty = pd.DataFrame(columns=[*rejects.columns, *extra])
     optimized = pd.DataFrame(columns=COLUMNS)
     counts = {"records_in": 3, "duplicates_merged": 0}

@@ -2,10 +2,17 @@
 
 import pandas as pd
 import pytest
-from mol_descriptors import compute_descriptors
-from mol_process import descriptor_names
-from mol_screen import alert_reasons, build_alert_catalogs, rank_hits, rule_reasons
-from mol_standardize import parse_smiles
+
+from medflow.molecules.descriptors import compute_descriptors, descriptor_names
+from medflow.molecules.screen import (
+    alert_reasons,
+    build_alert_catalogs,
+    range_reasons,
+    rank_hits,
+    required_descriptors,
+    rule_reasons,
+)
+from medflow.molecules.standardize import parse_smiles
 
 DRUGS = {
     "aspirin": "CC(=O)Oc1ccccc1C(=O)O",
@@ -22,7 +29,9 @@ ALL_RULES = {"lipinski": True, "lipinski_violations": 1, "veber": True, "ghose":
 
 
 def values(smiles: str, filters: dict) -> dict:
-    return compute_descriptors(parse_smiles(smiles), descriptor_names([], filters))
+    return compute_descriptors(
+        parse_smiles(smiles), descriptor_names([], required_descriptors(filters))
+    )
 
 
 @pytest.mark.parametrize("drug", ["aspirin", "caffeine", "ibuprofen", "paracetamol"])
@@ -47,7 +56,8 @@ def test_allowed_violations_decide_the_outcome():
 
 def test_every_failing_reason_is_reported():
     filters = {**ALL_RULES, "ranges": {"qed": {"min": 0.5}, "MolWt": {"max": 300}}}
-    reasons = [r for _, r in rule_reasons(values(DRUGS["cyclosporin"], filters), filters)]
+    found = values(DRUGS["cyclosporin"], filters)
+    reasons = [r for _, r in rule_reasons(found, filters) + range_reasons(found, filters)]
     expected = [
         "Lipinski: 2 violations",
         "Veber: NumRotatableBonds 15 > 10",

@@ -2,12 +2,13 @@
 
 import gzip
 
+import mol_split
 import pandas as pd
 import pytest
-from mol_split import main, read_file
 from rdkit import Chem
 
-from medflow_cli import InputError
+from medflow.molecules import io
+from medflow.step import InputError
 
 SETTINGS = {
     "smiles_column": "smiles",
@@ -15,6 +16,20 @@ SETTINGS = {
     "sdf_id_property": "_Name",
     "max_records": 0,
 }
+
+
+def read_file(path: str, settings: dict) -> tuple[list[dict], list[dict]]:
+    rows = list(io.read_file(path, settings))
+    return [r for r in rows if "reasons" not in r], [r for r in rows if "reasons" in r]
+
+
+def split(inputs: list, folder, **settings) -> None:
+    ctx = mol_split.STEP.context(
+        input={"molecules": [str(p) for p in inputs]},
+        output={"chunks": str(folder / "chunks"), "rejects": str(folder / "rej.csv")},
+        overrides={f"molecules.{key}": value for key, value in settings.items()},
+    )
+    mol_split.main(ctx)
 
 
 def sdf_text(*smiles: str, name_prefix: str = "m") -> str:
@@ -122,12 +137,27 @@ def test_main_writes_chunks_and_input_rejects(tmp_path):
     good.write_text("".join(f"{'C' * i} m{i}\n" for i in range(1, 6)))
     empty = tmp_path / "b.csv"
     empty.write_text("")
-    main([str(good), str(empty)], str(tmp_path / "chunks"), str(tmp_path / "rej.csv"), chunk_size=2)
+    split([good, empty], tmp_path, chunk_size=2)
     chunks = sorted((tmp_path / "chunks").iterdir())
     assert [c.name for c in chunks] == ["0001.parquet", "0002.parquet", "0003.parquet"]
+    assert pd.read_parquet(chunks[0])["id"].tolist() == ["m1", "m2"]
     assert pd.read_parquet(chunks[-1])["id"].tolist() == ["m5"]
     rejects = pd.read_csv(tmp_path / "rej.csv")
     assert rejects["file"].tolist() == [str(empty)]
+    assert rejects["reasons"].tolist() == ["empty file: no molecule records"]
+
+
+def test_automatic_chunks_follow_the_library_size(tmp_path):
+    assert io.chunk_size_for(30_000, 0) == 30_000  # one chunk: its job's pool uses every core
+    assert io.chunk_size_for(120_000, 0) == 40_000  # equal chunks of at most 50,000
+    assert io.chunk_size_for(1_000_000, 0) == 50_000
+    assert io.chunk_size_for(1_000_000, 5000) == 5000
+    path = tmp_path / "a.smi"
+    path.write_text("smiles id\n" + "".join(f"{'C' * (i % 7 + 1)} m{i}\n" for i in range(120)))
+    assert io.count_lines(str(path), None) == 121  # the header counts: sizing need not be exact
+    split([path], tmp_path)
+    chunks = sorted((tmp_path / "chunks").iterdir())
+    assert [len(pd.read_parquet(c)) for c in chunks] == [120]
 
 
 def test_no_usable_molecule_at_all_fails_with_a_clear_message(tmp_path):
@@ -136,10 +166,68 @@ def test_no_usable_molecule_at_all_fails_with_a_clear_message(tmp_path):
     no_column = tmp_path / "wrong.csv"
     no_column.write_text("name,structure\nx,CCO\n")
     with pytest.raises(InputError) as error:
-        main([str(empty), str(no_column)], str(tmp_path / "c"), str(tmp_path / "r.csv"))
+        split([empty, no_column], tmp_path)
     message = str(error.value)
     assert (
         "no usable molecule" in message
         and str(empty) in message
         and "no column 'smiles'" in message
     )
+
+
+def test_gz_file_that_is_not_gzip_is_a_rejects_row(tmp_path):
+    path = tmp_path / "lib.smi.gz"
+    path.write_text("CCO ethanol\n")
+    records, rejects = read_file(str(path), SETTINGS)
+    assert records == []
+    assert rejects[0]["record"] == 0
+    assert rejects[0]["reasons"].startswith("the name ends in .gz but the file is not gzip")
+
+
+def test_truncated_gzip_keeps_the_records_before_the_break(tmp_path):
+    path = tmp_path / "lib.smi.gz"
+    data = gzip.compress("".join(f"{'C' * (i % 5 + 1)} m{i}\n" for i in range(5000)).encode())
+    path.write_bytes(data[: len(data) // 2])
+    records, rejects = read_file(str(path), SETTINGS)
+    assert 0 < len(records) < 5000
+    assert rejects[-1]["record"] == 0
+    assert rejects[-1]["reasons"].startswith(f"unreadable file after {len(records)} records")
+
+
+def test_text_that_is_not_utf8_is_a_rejects_row_saying_so(tmp_path):
+    path = tmp_path / "lib.smi"
+    path.write_bytes(b"CCO ethanol\nCCN \xe9thylamine\n")
+    _records, rejects = read_file(str(path), SETTINGS)
+    assert (
+        "not UTF-8 text" in rejects[-1]["reasons"] and "save it as UTF-8" in rejects[-1]["reasons"]
+    )
+
+
+def test_csv_with_tab_separated_header_says_the_extension_may_be_wrong(tmp_path):
+    path = tmp_path / "lib.csv"
+    path.write_text("id\tsmiles\nx\tCCO\n")
+    _, rejects = read_file(str(path), SETTINGS)
+    assert "is the file's extension right?" in rejects[0]["reasons"]
+
+
+def test_header_with_byte_order_mark_and_spaces_is_read(tmp_path):
+    path = tmp_path / "lib.csv"
+    path.write_text("\ufeffid , smiles\nx,CCO\n")
+    records, rejects = read_file(str(path), SETTINGS)
+    assert rejects == [] and [(r["id"], r["smiles"]) for r in records] == [("x", "CCO")]
+
+
+def test_broken_csv_quote_is_a_rejects_row(tmp_path):
+    path = tmp_path / "lib.csv"
+    path.write_text('id,smiles\nx,CCO\ny,"' + "C" * 200_000 + "\n")
+    records, rejects = read_file(str(path), SETTINGS)
+    assert [r["id"] for r in records] == ["x"]
+    assert rejects[-1]["reasons"].startswith("unreadable file after 1 records")
+
+
+def test_sdf_record_of_garbage_is_a_rejects_row(tmp_path):
+    path = tmp_path / "lib.sdf"
+    path.write_text("\x00\x01junk\n\n\n  x  y\n$$$$\n" + sdf_text("CCO"))
+    records, rejects = read_file(str(path), SETTINGS)
+    assert [r["smiles"] for r in records] == ["CCO"]
+    assert rejects[0]["record"] == 1 and "unreadable SDF record" in rejects[0]["reasons"]

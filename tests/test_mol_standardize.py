@@ -1,7 +1,8 @@
 """Standardization: salts and solvents stripped, charges neutralized, clear reasons for bad SMILES."""
 
 import pytest
-from mol_standardize import StandardizeError, Standardizer, identity, parse_smiles
+
+from medflow.molecules.standardize import StandardizeError, Standardizer, identity, parse_smiles
 
 
 def standard_smiles(smiles: str, tautomer: bool = False) -> str:

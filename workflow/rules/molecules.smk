@@ -41,7 +41,13 @@ checkpoint mol_split:
         mem_mb=scaled_mem_mb(2000),
         runtime=scaled_runtime(30),
     params:
-        settings=get_molecules_split_settings(),
+        settings=get_settings(
+            "molecules.chunk_size",
+            "molecules.smiles_column",
+            "molecules.id_column",
+            "molecules.sdf_id_property",
+            "molecules.max_records",
+        ),
     script:
         "../../scripts/mol_split.py"
 
@@ -57,12 +63,17 @@ rule mol_process:
         "benchmarks/molecules/mol_process/{chunk}.tsv"
     conda:
         "../../envs/molecules.yaml"
-    threads: 4
+    threads: 8
     resources:
         mem_mb=scaled_mem_mb(2000),
         runtime=scaled_runtime(60),
     params:
-        settings=get_molecules_pipeline_settings(),
+        settings=get_settings(
+            "molecules.tautomer",
+            "molecules.descriptors",
+            "molecules.filters",
+            "molecules.early_exit",
+        ),
     script:
         "../../scripts/mol_process.py"
 
@@ -124,7 +135,7 @@ rule mol_optimize:
         mem_mb=scaled_mem_mb(2000),
         runtime=scaled_runtime(60),
     params:
-        settings=get_molecules_optimize_settings(),
+        settings=get_settings("seed", "molecules.optimize"),
     script:
         "../../scripts/mol_optimize.py"
 
@@ -165,7 +176,7 @@ rule mol_report:
         mem_mb=scaled_mem_mb(2000),
         runtime=scaled_runtime(15),
     params:
-        filters=config["molecules"]["filters"],
+        settings=get_settings("molecules.filters"),
     script:
         "../../scripts/mol_report.py"
 
@@ -205,7 +216,6 @@ rule mol_plots:
         mem_mb=scaled_mem_mb(2000),
         runtime=scaled_runtime(15),
     params:
-        filters=config["molecules"]["filters"],
-        grid_size=config["molecules"]["grid_size"],
+        settings=get_settings("molecules.filters", "molecules.grid_size"),
     script:
         "../../scripts/mol_plots.py"

@@ -34,7 +34,6 @@ RULES: dict[str, list[Bound]] = {
     ],
     "egan": [("TPSA", None, 131.6), ("MolLogP", None, 5.88)],
 }
-ALERT_SETS = ("PAINS", "PAINS_A", "PAINS_B", "PAINS_C", "BRENK", "NIH", "ZINC")
 
 
 def enabled_rules(filters: dict[str, Any]) -> list[str]:
@@ -59,6 +58,17 @@ def required_descriptors(filters: dict[str, Any]) -> list[str]:
     return sorted({b[0] for _, b in bounds(filters)})
 
 
+def rule_descriptors(filters: dict[str, Any]) -> list[str]:
+    """Descriptors the enabled rules (not the ranges) read: the cheap checks' inputs."""
+    return sorted({b[0] for name, b in bounds(filters) if name != "range"})
+
+
+def filter_order(filters: dict[str, Any]) -> list[str]:
+    """Enabled filter names in the order the pipeline checks them: rules, alert sets, ranges."""
+    ranges = ["range"] if filters.get("ranges") else []
+    return [*enabled_rules(filters), *filters.get("alerts", []), *ranges]
+
+
 def bound_failures(values: dict[str, float], rule: Iterable[Bound]) -> list[str]:
     """'NAME value > max' / 'NAME value < min' for every bound a molecule breaks."""
     failures = []
@@ -72,7 +82,7 @@ def bound_failures(values: dict[str, float], rule: Iterable[Bound]) -> list[str]
 
 
 def rule_reasons(values: dict[str, float], filters: dict[str, Any]) -> list[tuple[str, str]]:
-    """(filter, reason) for every rule and range the molecule fails."""
+    """(filter, reason) for every rule (Lipinski, Veber, Ghose, Egan) the molecule fails."""
     reasons = []
     for name in enabled_rules(filters):
         if name == "lipinski":
@@ -89,6 +99,12 @@ def rule_reasons(values: dict[str, float], filters: dict[str, Any]) -> list[tupl
             reasons += [
                 (name, f"{name.capitalize()}: {f}") for f in bound_failures(values, RULES[name])
             ]
+    return reasons
+
+
+def range_reasons(values: dict[str, float], filters: dict[str, Any]) -> list[tuple[str, str]]:
+    """('range', reason) for every configured descriptor range the molecule is outside of."""
+    reasons = []
     for descriptor, limits in sorted(filters.get("ranges", {}).items()):
         rule = [(descriptor, limits.get("min"), limits.get("max"))]
         reasons += [("range", f"range: {f}") for f in bound_failures(values, rule)]

@@ -1,4 +1,9 @@
-"""RDKit descriptors by name: the default drug-likeness set plus any RDKit descriptor from config."""
+"""RDKit descriptors by name: the default drug-likeness set plus any RDKit descriptor from config.
+
+Descriptors come in two groups: the cheap ones the rules read (and the other light counts), computed
+for every standardized molecule, and the expensive ones (qed, SAScore and any configured extra),
+which the pipeline can skip for a molecule that has already failed a cheap check.
+"""
 
 import difflib
 import os
@@ -26,6 +31,9 @@ DEFAULT_DESCRIPTORS = (
     "qed",
     "SAScore",
 )
+
+
+EXPENSIVE = ("qed", "SAScore")
 
 
 def total_atoms(mol: Chem.Mol) -> int:
@@ -60,3 +68,22 @@ def compute_descriptors(
     """Descriptor values of one molecule, in the order asked."""
     table = table or available_descriptors()
     return {name: float(table[name](mol)) for name in names}
+
+
+def descriptor_names(extra: Iterable[str], required: Iterable[str]) -> list[str]:
+    """Default descriptors, then the configured extras, then those only the filters need."""
+    names = list(DEFAULT_DESCRIPTORS)
+    for name in [*extra, *required]:
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def split_by_cost(
+    names: list[str], extra: Iterable[str], needed_early: Iterable[str]
+) -> tuple[list[str], list[str]]:
+    """(cheap, expensive) names in their original order: qed, SAScore and configured extras are
+    expensive unless a rule reads them (MolMR for Ghose, say)."""
+    early = set(needed_early)
+    late = (set(EXPENSIVE) | set(extra)) - early
+    return [n for n in names if n not in late], [n for n in names if n in late]

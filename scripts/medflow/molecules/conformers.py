@@ -1,0 +1,88 @@
+"""3D structures for the top-ranked hits: seeded ETKDGv3 conformers, MMFF94 minimization (UFF when
+MMFF94 has no parameters for the molecule), the lowest-energy conformer kept."""
+
+import pandas as pd
+from rdkit import Chem
+from rdkit.Chem import AllChem
+
+from medflow.molecules import screen
+from medflow.step import progress
+
+COLUMNS = [
+    "inchikey",
+    "id",
+    "status",
+    "forcefield",
+    "energy_kcal_mol",
+    "converged",
+    "conformers",
+    "reason",
+]
+
+
+def optimize(
+    smiles: str, conformers: int, max_iterations: int, seed: int, threads: int = 1
+) -> tuple[Chem.Mol, dict]:
+    """(molecule with its lowest-energy conformer, report); raises ValueError when embedding fails."""
+    parsed = Chem.MolFromSmiles(smiles)
+    if parsed is None:
+        raise ValueError(f"canonical SMILES {smiles!r} does not parse back for 3D embedding")
+    mol = Chem.AddHs(parsed)
+    params = AllChem.ETKDGv3()
+    params.randomSeed = seed
+    params.numThreads = threads
+    ids = list(AllChem.EmbedMultipleConfs(mol, numConfs=conformers, params=params))
+    if not ids:
+        raise ValueError(f"3D embedding failed (ETKDGv3, {conformers} attempts)")
+    if AllChem.MMFFHasAllMoleculeParams(mol):
+        forcefield = "MMFF94"
+        results = AllChem.MMFFOptimizeMoleculeConfs(
+            mol, numThreads=threads, maxIters=max_iterations
+        )
+    elif AllChem.UFFHasAllMoleculeParams(mol):
+        forcefield = "UFF"
+        results = AllChem.UFFOptimizeMoleculeConfs(mol, numThreads=threads, maxIters=max_iterations)
+    else:
+        raise ValueError("neither MMFF94 nor UFF has parameters for every atom")
+    if not results or any(energy is None for _, energy in results):
+        raise ValueError(f"{forcefield} minimization failed")
+    best = min(range(len(ids)), key=lambda i: (results[i][1], i))
+    keep = Chem.Mol(mol, confId=ids[best])
+    report = {
+        "forcefield": forcefield,
+        "energy_kcal_mol": round(float(results[best][1]), 4),
+        "converged": results[best][0] == 0,
+        "conformers": len(ids),
+    }
+    return keep, report
+
+
+def optimize_hits(
+    screened: pd.DataFrame,
+    top_n: int,
+    conformers: int,
+    max_iterations: int,
+    seed: int,
+    threads: int,
+) -> tuple[list[Chem.Mol], pd.DataFrame]:
+    """Optimize the top_n ranked hits; molecules for the SDF and one report row per hit tried."""
+    hits = screen.rank_hits(screened[screened["stage"] == ""]).head(top_n)
+    mols, rows = [], []
+    for hit in progress(hits.itertuples(), total=len(hits), desc="3D optimization"):
+        row = {"inchikey": hit.inchikey, "id": hit.id}
+        try:
+            mol, report = optimize(hit.smiles, conformers, max_iterations, seed, threads)
+        except ValueError as error:
+            rows.append({**row, "status": "failed", "reason": str(error)})
+            continue
+        for key, value in {
+            "_Name": hit.id,
+            "inchikey": hit.inchikey,
+            "rank": hit.rank,
+            "score": f"{hit.score:.4f}",
+            **report,
+        }.items():
+            mol.SetProp(key, str(value))
+        mols.append(mol)
+        rows.append({**row, "status": "ok", **report, "reason": ""})
+    return mols, pd.DataFrame(rows, columns=COLUMNS)
