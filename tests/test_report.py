@@ -34,11 +34,18 @@ def test_sequences_rows_show_agreement_only_with_labels():
 
 def test_molecules_rows_are_the_funnel_and_the_hit_count(tmp_path):
     summary = tmp_path / "summary.tsv"
-    summary.write_text("section\tstep\tcount\ninput\trecords read\t100\nscreen\tpassed\t7\n")
+    summary.write_text(
+        "section\tstep\tcount\ninput\trecords_in\t100\ninput\tparse_failed\t3\n"
+        "funnel\tafter lipinski\t7\nscreen\tfailing veber\t2\n"
+    )
     hits = tmp_path / "hits.csv"
     hits.write_text("id,score\na,1\nb,2\n")
     rows = report.molecules_rows(summary, hits)
-    assert rows == [("input: records read", "100"), ("screen: passed", "7"), ("ranked hits", "2")]
+    assert rows == [
+        ("input: records_in", "100"),
+        ("funnel: after lipinski", "7"),
+        ("ranked hits", "2"),
+    ]
 
 
 def test_the_page_embeds_pictures_and_escapes_text(tmp_path):

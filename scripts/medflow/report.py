@@ -20,6 +20,9 @@ STYLE = (
 )
 
 
+FUNNEL_SECTIONS = ("funnel", "output")
+
+
 def fmt(value: Any) -> str:
     """A figure for people: 3 decimals for fractions, thousands separators for counts."""
     if value is None:
@@ -62,12 +65,15 @@ def sequences_rows(summary: dict) -> list[tuple[str, str]]:
 
 
 def molecules_rows(summary_tsv: str | Path, hits_csv: str | Path) -> list[tuple[str, str]]:
-    """The funnel (count per step of summary.tsv) and the number of ranked hits."""
+    """The funnel of summary.tsv (records read, each screen's survivors, outputs) and the hit count.
+
+    The per-reason counts stay in summary.tsv; the front page keeps the funnel, or every row when the
+    table has no funnel section.
+    """
     with open(summary_tsv, newline="") as handle:
-        rows = [
-            (f"{r['section']}: {r['step']}", fmt(int(r["count"])))
-            for r in csv.DictReader(handle, delimiter="\t")
-        ]
+        table = list(csv.DictReader(handle, delimiter="\t"))
+    funnel = [r for r in table if r["section"] in FUNNEL_SECTIONS or r["step"] == "records_in"]
+    rows = [(f"{r['section']}: {r['step']}", fmt(int(r["count"]))) for r in funnel or table]
     with open(hits_csv, newline="") as handle:
         hits = sum(1 for _ in csv.DictReader(handle))
     return [*rows, ("ranked hits", fmt(hits))]
