@@ -1,10 +1,17 @@
 """Sequence clustering against its peers: medflow vs MMseqs2 (easy-cluster, easy-linclust) and CD-HIT.
 
-All tools cluster the same seeded families from scripts/seq_simulate.py; the table gives each tool's
-wall time, number of clusters, and adjusted Rand index / NMI against the true families. Debian's
+Every tool clusters the same FASTA; the table gives each one's wall time, cluster count, and the
+adjusted Rand index / NMI against the known groups. The data: `--fasta` and `--groups` (TSV: id,
+group), else the Pfam tuning set (../shared/data/sequences/pfam_tune_12fam.*) when it is there, else
+generated families (medflow.sequences.simulate, the schema's example settings, 40 x 50). Debian's
 mmseqs2 and cd-hit are installed here when missing (as root), else their rows say why they are absent.
+
+    python bench/bench_clustering_peers.py [--fasta F --groups G] [--quick]
 """
 
+from __future__ import annotations
+
+import argparse
 import shutil
 import subprocess
 import sys
@@ -18,10 +25,14 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
-import seq_simulate  # noqa: E402
+from medflow.config import fill_and_validate  # noqa: E402
+from medflow.sequences.io import write_fasta  # noqa: E402
+from medflow.sequences.simulate import simulate  # noqa: E402
 
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 THREADS = 2
+TUNING = REPO.parent / "shared" / "data" / "sequences" / "pfam_tune_12fam"
+PREVIOUS_DEFAULT = {"cut": "distance", "threshold": 0.85}  # medflow's cut before issue #11
 
 
 def ensure_peers() -> str:
@@ -41,7 +52,7 @@ def ensure_peers() -> str:
 
 
 def score(truth: pd.Series, clusters: pd.Series) -> dict:
-    """Clusters, ARI and NMI of an assignment (id -> cluster) against the true families."""
+    """Clusters, ARI and NMI of an assignment (id -> cluster) against the true groups."""
     clusters = clusters.reindex(truth.index)
     missing = int(clusters.isna().sum())
     clusters = clusters.astype(object).where(clusters.notna(), "unassigned").astype(str)
@@ -59,20 +70,10 @@ def timed(cmd: list[str], cwd: Path) -> float:
     return time.perf_counter() - start
 
 
-def run_mmseqs(mode: str, fasta: Path, work: Path) -> tuple[float, pd.Series]:
-    prefix = work / mode
-    cmd = [
-        "mmseqs",
-        mode,
-        str(fasta),
-        str(prefix),
-        str(work / f"tmp-{mode}"),
-        "--threads",
-        str(THREADS),
-        "-v",
-        "1",
-    ]
-    seconds = timed(cmd, work)
+def run_mmseqs(mode: str, options: list[str], fasta: Path, work: Path) -> tuple[float, pd.Series]:
+    prefix = work / f"{mode}{len(options)}"
+    cmd = ["mmseqs", mode, str(fasta), str(prefix), str(work / f"tmp-{prefix.name}"), *options]
+    seconds = timed([*cmd, "--threads", str(THREADS), "-v", "1"], work)
     table = pd.read_csv(f"{prefix}_cluster.tsv", sep="\t", header=None, names=["rep", "member"])
     return seconds, table.set_index("member")["rep"]
 
@@ -90,101 +91,134 @@ def parse_cdhit_clusters(clstr: Path) -> pd.Series:
 
 def run_cdhit(fasta: Path, work: Path) -> tuple[float, pd.Series]:
     out = work / "cdhit"
-    cmd = [
-        "cd-hit",
-        "-i",
-        str(fasta),
-        "-o",
-        str(out),
-        "-c",
-        "0.4",
-        "-n",
-        "2",
-        "-T",
-        str(THREADS),
-        "-M",
-        "0",
-        "-d",
-        "0",
-    ]
-    seconds = timed(cmd, work)
+    cmd = ["cd-hit", "-i", str(fasta), "-o", str(out), "-c", "0.4", "-n", "2"]
+    seconds = timed([*cmd, "-T", str(THREADS), "-M", "0", "-d", "0"], work)
     return seconds, parse_cdhit_clusters(Path(f"{out}.clstr"))
 
 
-def run_medflow(fasta: Path, labels: Path, work: Path) -> tuple[float, pd.Series]:
+def run_medflow(
+    fasta: Path, labels: Path, work: Path, clustering: dict | None = None
+) -> tuple[float, pd.Series]:
     """The sequence branch alone, through Snakemake, on the same FASTA and labels."""
+    sequences = {"fasta": [str(fasta)], "labels": str(labels)}
+    if clustering:
+        sequences["clustering"] = clustering
     config = {
         "molecules": {"enabled": False},
         "imaging": {"enabled": False},
-        "sequences": {"fasta": [str(fasta)], "labels": str(labels)},
+        "sequences": sequences,
     }
-    override = work / "medflow.yaml"
+    name = "medflow-previous" if clustering else "medflow"
+    override = work / f"{name}.yaml"
     override.write_text(yaml.safe_dump(config))
-    cmd = [SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--directory", str(work / "medflow")]
-    cmd += [
-        "--configfile",
-        str(REPO / "config.yaml"),
-        str(override),
-        "--cores",
-        str(THREADS),
-        "--quiet",
-    ]
-    seconds = timed(cmd, work)
-    table = pd.read_csv(work / "medflow" / "results" / "sequences" / "assignments.tsv", sep="\t")
+    cmd = [SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--directory", str(work / name)]
+    cmd += ["--configfile", str(REPO / "config.yaml"), str(override)]
+    seconds = timed([*cmd, "--cores", str(THREADS), "--quiet"], work)
+    table = pd.read_csv(work / name / "results" / "sequences" / "assignments.tsv", sep="\t")
     return seconds, table.set_index("id")["cluster"]
 
 
-def run(quick: bool = False) -> list[dict]:
-    families, members = (6, 10) if quick else (40, 50)
-    why_not = ensure_peers()
-    with tempfile.TemporaryDirectory(prefix="medflow-peers-") as tmp:
-        work = Path(tmp)
-        fasta, labels = work / "families.fasta", work / "labels.tsv"
-        seq_simulate.main(str(fasta), str(labels), families, members, 140, 0.4, 0.05, 42)
-        truth = pd.read_csv(labels, sep="\t").set_index("id")["group"]
-        tools = {"medflow (pyopal + UPGMA)": lambda: run_medflow(fasta, labels, work)}
-        if not why_not:
-            tools["mmseqs2 easy-cluster"] = lambda: run_mmseqs("easy-cluster", fasta, work)
-            tools["mmseqs2 easy-linclust"] = lambda: run_mmseqs("easy-linclust", fasta, work)
-            tools["cd-hit -c 0.4"] = lambda: run_cdhit(fasta, work)
-        measured = {}
-        for name, tool in tools.items():
-            seconds, clusters = tool()
-            measured[name] = {"seconds": seconds, **score(truth, clusters)}
-    medflow_name = next(iter(measured))
-    ours = measured[medflow_name]
+def generated(work: Path, quick: bool) -> tuple[Path, Path, str]:
+    """Generated families (the schema's example settings), written into work."""
+    example = fill_and_validate({})["sequences"]["example"]
+    example |= {"families": 6, "members": 10} if quick else {"families": 40, "members": 50}
+    records, table = simulate(**example, seed=42)
+    fasta, labels = work / "families.fasta", work / "labels.tsv"
+    write_fasta(fasta, records)
+    table.to_csv(labels, sep="\t", index=False)
+    return fasta, labels, f"{example['families']} generated families"
+
+
+def measure(fasta: Path, labels: Path, work: Path, peers: bool = True) -> dict[str, dict]:
+    """{tool: seconds, clusters, ari, nmi, unassigned} for every tool on one data set."""
+    truth = pd.read_csv(labels, sep="\t", dtype=str).set_index("id")["group"]
+    tools = {
+        "medflow defaults": lambda: run_medflow(fasta, labels, work),
+        "medflow previous default (distance cut 0.85)": lambda: run_medflow(
+            fasta, labels, work, PREVIOUS_DEFAULT
+        ),
+    }
+    if peers:
+        tools["mmseqs2 easy-cluster"] = lambda: run_mmseqs("easy-cluster", [], fasta, work)
+        tools["mmseqs2 easy-cluster -s 7.5 -c 0 --cluster-mode 1"] = lambda: run_mmseqs(
+            "easy-cluster", ["-s", "7.5", "-c", "0", "--cluster-mode", "1"], fasta, work
+        )
+        tools["mmseqs2 easy-linclust"] = lambda: run_mmseqs("easy-linclust", [], fasta, work)
+        tools["cd-hit -c 0.4 -n 2"] = lambda: run_cdhit(fasta, work)
+    measured = {}
+    for name, tool in tools.items():
+        seconds, clusters = tool()
+        measured[name] = {"seconds": seconds, **score(truth, clusters.astype(str))}
+    return measured
+
+
+def rows_of(measured: dict[str, dict], data: str, groups: int, why_not: str) -> list[dict]:
+    """Benchmark rows: each other tool against medflow's defaults (time ratio; ARI in the notes)."""
+    ours = measured["medflow defaults"]
     rows = []
     for name, facts in measured.items():
-        if name == medflow_name:
+        if name == "medflow defaults":
             continue
         rows.append(
             {
-                "benchmark": f"cluster {len(truth)} sequences of {families} families: {name}",
+                "benchmark": f"cluster {data}: {name}",
                 "unit": "s wall (lower is better)",
                 "workflow": ours["seconds"],
                 "baseline": facts["seconds"],
                 "baseline_name": name,
                 "notes": (
-                    f"clusters {facts['clusters']} (true {families}), ARI {facts['ari']:.3f}, "
-                    f"NMI {facts['nmi']:.3f}, unassigned {facts['unassigned']}; "
-                    f"medflow: {ours['clusters']} clusters, ARI {ours['ari']:.3f}, NMI {ours['nmi']:.3f}"
+                    f"{name}: {facts['clusters']} clusters (true {groups}), ARI {facts['ari']:.3f}, "
+                    f"NMI {facts['nmi']:.3f}, unassigned {facts['unassigned']}; medflow defaults: "
+                    f"{ours['clusters']} clusters, ARI {ours['ari']:.3f}, NMI {ours['nmi']:.3f}"
                 ),
             }
         )
     if why_not:
-        rows.append(
-            {
-                "benchmark": f"cluster {len(truth)} sequences of {families} families: medflow alone",
-                "unit": "s wall (lower is better)",
-                "workflow": ours["seconds"],
-                "baseline": 0.0,
-                "baseline_name": "no peer",
-                "notes": f"ARI {ours['ari']:.3f}, NMI {ours['nmi']:.3f}; peers absent: {why_not}",
-            }
-        )
+        rows[-1]["notes"] += f"; peers absent: {why_not}"
     return rows
 
 
+def choose_data(work: Path, fasta: str | None, groups: str | None, quick: bool):
+    """(FASTA, groups table, name): the given files, else the tuning set, else generated families."""
+    if fasta and groups:
+        return Path(fasta).resolve(), Path(groups).resolve(), Path(fasta).name
+    if TUNING.with_suffix(".fasta").is_file() and not quick:
+        tuning = TUNING.with_suffix(".fasta"), Path(f"{TUNING}_groups.tsv")
+        return *tuning, "Pfam pfam_tune_12fam (12 x 150 domains)"
+    return generated(work, quick)
+
+
+def run(quick: bool = False, fasta: str | None = None, groups: str | None = None) -> list[dict]:
+    why_not = ensure_peers()
+    with tempfile.TemporaryDirectory(prefix="medflow-peers-") as tmp:
+        data_fasta, data_groups, name = choose_data(Path(tmp), fasta, groups, quick)
+        measured = measure(data_fasta, data_groups, Path(tmp), peers=not why_not)
+        count = pd.read_csv(data_groups, sep="\t", dtype=str)["group"].nunique()
+    return rows_of(measured, name, count, why_not)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--fasta", help="FASTA to cluster (default: the tuning set or generated)")
+    parser.add_argument("--groups", help="TSV with columns id and group (the known families)")
+    parser.add_argument("--quick", action="store_true", help="small generated families")
+    args = parser.parse_args()
+    if bool(args.fasta) != bool(args.groups):
+        parser.error("--fasta and --groups go together")
+    why_not = ensure_peers()
+    with tempfile.TemporaryDirectory(prefix="medflow-peers-") as tmp:
+        fasta, groups, _ = choose_data(Path(tmp), args.fasta, args.groups, args.quick)
+        measured = measure(fasta, groups, Path(tmp), peers=not why_not)
+    print(f"data: {fasta}" + (f" (peers absent: {why_not})" if why_not else ""))
+    print(f"{'tool':52} {'ARI':>6} {'NMI':>6} {'clusters':>8} {'wall s':>8}")
+    for name, facts in measured.items():
+        print(
+            f"{name:52} {facts['ari']:6.3f} {facts['nmi']:6.3f} {facts['clusters']:8d} "
+            f"{facts['seconds']:8.1f}"
+        )
+
+
 if __name__ == "__main__":
-    for row in run(quick="--quick" in sys.argv):
-        print(row)
+    main()

@@ -1,7 +1,7 @@
 """Sequence-branch benchmark: all-vs-all alignment speed (GCUPS, pairs/s) and the clustering run.
 
 In one run, on the same simulated protein domains (about 120 residues each):
-- the workflow's alignment step (scripts/seq_align.py main(): FASTA in, one block, .npy out) with
+- the workflow's alignment step (scripts/seq_align.py main(ctx): FASTA in, one block, .npy out) with
   2 threads, against raw pyopal (pyopal.align per query over a pyopal.Database, 2 threads, one
   reused thread pool) and raw Biopython (PairwiseAligner.score, on a subset: it is ~50x slower);
 - the whole compute of the branch on 4,000 domains (~8M pairs): alignment + distances +
@@ -23,10 +23,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 import pyopal
 import seq_align
 from Bio.Align import PairwiseAligner, substitution_matrices
-from seq_cluster import cluster
-from seq_distance import distances
-from seq_io import write_fasta
-from seq_simulate import simulate
+
+from medflow.config import fill_and_validate
+from medflow.sequences.cluster import significance_clusters, tree_of
+from medflow.sequences.io import write_fasta
+from medflow.sequences.simulate import simulate
+from medflow.sequences.stats import distances, karlin_altschul, significant_pairs
 
 THREADS = 2
 GAPS = {"gap_open": 11, "gap_extend": 1}
@@ -34,7 +36,9 @@ GAPS = {"gap_open": 11, "gap_extend": 1}
 
 def domains(n: int, seed: int = 42) -> list[str]:
     """n simulated protein domains in families of 20."""
-    records, _ = simulate(max(1, n // 20), 20, 120, 0.4, 0.05, seed)
+    example = fill_and_validate({})["sequences"]["example"]
+    example |= {"families": max(1, n // 20), "members": 20, "length": 120}
+    records, _ = simulate(**example, seed=seed)
     return [seq for _, seq in records[:n]]
 
 
@@ -44,11 +48,15 @@ def workflow_step(seqs: list[str]) -> tuple[float, np.ndarray]:
         fasta, summary, out = Path(tmp, "u.fasta"), Path(tmp, "qc.json"), Path(tmp, "b.npy")
         write_fasta(fasta, [(f"s{i}", s) for i, s in enumerate(seqs)])
         summary.write_text(json.dumps({"matrix": "BLOSUM62"}))
+        ctx = seq_align.STEP.context(
+            {"fasta": str(fasta), "qc_summary": str(summary)},
+            {"block": str(out)},
+            overrides={"sequences.alignment.block_size": len(seqs)},
+            threads=THREADS,
+            wildcards={"row": 0, "col": 0},
+        )
         start = time.perf_counter()
-        seq_align.main(
-            str(fasta), str(summary), str(out), 0, 0, len(seqs), THREADS,
-            engine="pyopal", mode="local", **GAPS,
-        )  # fmt: skip
+        seq_align.main(ctx)
         return time.perf_counter() - start, np.load(out)
 
 
@@ -92,7 +100,12 @@ def run(quick: bool = False) -> list[dict]:
 
     step_s, scores = workflow_step(seqs)
     start = time.perf_counter()
-    labels = cluster(distances(scores, "min"), "average", "distance", 0.85, 0)[1]
+    defaults = fill_and_validate({})["sequences"]
+    tree_of(distances(scores, defaults["distance"]["formula"]), defaults["clustering"]["linkage"])
+    e_value = defaults["clustering"]["e_value"]
+    stats = karlin_altschul("BLOSUM62", GAPS["gap_open"], GAPS["gap_extend"])
+    pairs = significant_pairs(scores, lengths, stats, e_value)
+    labels = significance_clusters(n, *pairs, e_value)
     cluster_s = time.perf_counter() - start
     pyopal_s = raw_pyopal(seqs)
     subset = seqs[:n_bio]

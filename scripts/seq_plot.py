@@ -1,149 +1,46 @@
 """Plots of the sequence branch (PNG and SVG): dendrogram, ordered distance heatmap, length histogram.
 
-The dendrogram colours each link by the cluster all its leaves share (grey when they span clusters)
-and labels every leaf up to `max_labels` sequences; beyond that it shows the top `max_labels // 4`
-subtrees only (truncated view, leaf counts in brackets). The heatmap orders the sequences as the
-dendrogram's leaves; above 1,000 sequences it shows an evenly spaced subsample of that order.
+See medflow.sequences.plots for what each figure shows; files are byte-identical across reruns.
 """
 
-import argparse
-
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.colors import to_hex
-from scipy.cluster.hierarchy import dendrogram, leaves_list
-from seq_io import read_fasta
 
-from medflow_cli import add_common_args, run_step
+from medflow.sequences.io import read_fasta
+from medflow.sequences.plots import plot_dendrogram, plot_heatmap, plot_lengths
+from medflow.step import Context, Port, Step
 
-HEATMAP_MAX = 1000
-plt.rcParams["svg.hashsalt"] = "medflow"
-
-
-def save(fig, png: str, svg: str) -> None:
-    """Write PNG and SVG without timestamps or version strings, so reruns are byte-identical."""
-    fig.savefig(png, dpi=120, bbox_inches="tight", metadata={"Software": None})
-    fig.savefig(svg, bbox_inches="tight", metadata={"Date": None})
-    plt.close(fig)
-
-
-def node_clusters(tree: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Cluster of every node (leaves 0..n-1, links n..2n-2); 0 where a link spans clusters."""
-    n = labels.size
-    nodes = np.concatenate([labels, np.zeros(n - 1, dtype=int)])
-    for k, (a, b) in enumerate(tree[:, :2].astype(int)):
-        nodes[n + k] = nodes[a] if nodes[a] == nodes[b] else 0
-    return nodes
-
-
-def colour(cluster: int) -> str:
-    """The cluster's colour (tab10, cycling); grey for 0."""
-    palette = plt.get_cmap("tab10").colors
-    return to_hex(palette[(cluster - 1) % len(palette)]) if cluster else "#999999"
-
-
-def link_colours(tree: np.ndarray, labels: np.ndarray) -> list[str]:
-    """Colour of every link: its cluster's colour, grey if it spans clusters."""
-    return [colour(c) for c in node_clusters(tree, labels)[labels.size :]]
-
-
-def plot_dendrogram(tree, labels, ids, max_labels: int, png: str, svg: str) -> None:
-    """Dendrogram coloured by cluster (links and leaf labels); truncated beyond max_labels leaves."""
-    nodes = node_clusters(tree, labels)
-    n = len(ids)
-    truncated = n > max_labels
-    shown = max(2, max_labels // 4) if truncated else n
-    fig, ax = plt.subplots(figsize=(8, max(4.0, 0.14 * shown + 1)))
-    drawn = dendrogram(
-        tree,
-        labels=ids,
-        orientation="left",
-        link_color_func=lambda k: colour(nodes[k]),
-        truncate_mode="lastp" if truncated else None,
-        p=shown,
-        leaf_font_size=max(4, min(9, 900 // shown)),
-        ax=ax,
-    )
-    for text, node in zip(ax.get_yticklabels(), drawn["leaves"], strict=True):
-        text.set_color(colour(nodes[node]))
-    ax.set_xlabel("distance")
-    title = f"{n} sequences, {labels.max()} clusters"
-    ax.set_title(title + (f" (top {shown} subtrees, sizes in brackets)" if truncated else ""))
-    save(fig, png, svg)
-
-
-def plot_heatmap(dist: np.ndarray, tree: np.ndarray, png: str, svg: str) -> None:
-    """Distance matrix ordered by the dendrogram."""
-    order = leaves_list(tree)
-    if order.size > HEATMAP_MAX:
-        order = order[np.linspace(0, order.size - 1, HEATMAP_MAX).round().astype(int)]
-    fig, ax = plt.subplots(figsize=(7, 6))
-    image = ax.imshow(dist[np.ix_(order, order)], cmap="viridis", vmin=0, vmax=1)
-    image.set_rasterized(True)
-    fig.colorbar(image, ax=ax, label="distance")
-    ax.set_title(f"distances, dendrogram order ({order.size} sequences shown)")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    save(fig, png, svg)
-
-
-def plot_lengths(qc: pd.DataFrame, png: str, svg: str) -> None:
-    """Histogram of record lengths, passed and rejected records stacked."""
-    fig, ax = plt.subplots(figsize=(7, 4))
-    passed = qc["status"] != "rejected"
-    groups = [qc.loc[passed, "length"], qc.loc[~passed, "length"]]
-    ax.hist(groups, bins=40, stacked=True, label=["passed QC", "rejected"])
-    ax.set_xlabel("length (residues)")
-    ax.set_ylabel("records")
-    ax.legend()
-    save(fig, png, svg)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--distances", required=True, help="distance matrix (.npy)")
-    parser.add_argument("--linkage", required=True, help="linkage matrix (.npy)")
-    parser.add_argument("--fasta", required=True, help="FASTA of the unique sequences")
-    parser.add_argument("--assignments", required=True, help="cluster assignments (TSV)")
-    parser.add_argument("--qc-table", required=True, help="QC table (TSV)")
-    parser.add_argument("--max-labels", type=int, default=300, help="label leaves up to this")
-    parser.add_argument("--prefix", required=True, help="output prefix: PREFIX_dendrogram.png...")
-    add_common_args(parser, threads=False)
-    return parser
-
-
-def from_snakemake(smk) -> dict:
-    return {
-        **{key: smk.input[key] for key in ("distances", "linkage", "fasta", "assignments")},
-        "qc_table": smk.input.qc_table,
-        "max_labels": smk.params.max_labels,
-        "outputs": dict(smk.output.items()),
-    }
-
-
-def main(distances, linkage, fasta, assignments, qc_table, max_labels, outputs=None, prefix=""):
-    """Draw the three plots."""
-    outputs = outputs or {
-        f"{name}_{ext}": f"{prefix}{name}.{ext}"
+STEP = Step(
+    __doc__,
+    inputs=(
+        Port("distances", "distance matrix (.npy)"),
+        Port("linkage", "linkage matrix (.npy)"),
+        Port("fasta", "FASTA of the unique sequences"),
+        Port("assignments", "cluster assignments (TSV)"),
+        Port("qc_table", "QC table (TSV)"),
+    ),
+    outputs=tuple(
+        Port(f"{name}_{ext}", f"{name} plot ({ext.upper()})")
         for name in ("dendrogram", "heatmap", "lengths")
         for ext in ("png", "svg")
-    }
-    ids = [record.id for record in read_fasta(fasta)]
-    tree, dist = np.load(linkage), np.load(distances)
-    table = pd.read_csv(assignments, sep="\t", keep_default_na=False)
+    ),
+    settings=("sequences.plots",),
+)
+
+
+def main(ctx: Context) -> None:
+    out = ctx.output
+    ids = [record.id for record in read_fasta(ctx.input.fasta)]
+    tree, dist = np.load(ctx.input.linkage), np.load(ctx.input.distances)
+    table = pd.read_csv(ctx.input.assignments, sep="\t", keep_default_na=False)
     cluster_of = dict(zip(table["id"], table["cluster"], strict=True))
     labels = np.array([cluster_of[i] for i in ids])
-    plot_dendrogram(
-        tree, labels, ids, max_labels, outputs["dendrogram_png"], outputs["dendrogram_svg"]
-    )
-    plot_heatmap(dist, tree, outputs["heatmap_png"], outputs["heatmap_svg"])
-    qc = pd.read_csv(qc_table, sep="\t", keep_default_na=False)
-    plot_lengths(qc, outputs["lengths_png"], outputs["lengths_svg"])
+    max_labels = ctx.config["sequences"]["plots"]["max_labels"]
+    plot_dendrogram(tree, labels, ids, max_labels, out.dendrogram_png, out.dendrogram_svg)
+    plot_heatmap(dist, tree, out.heatmap_png, out.heatmap_svg)
+    qc = pd.read_csv(ctx.input.qc_table, sep="\t", keep_default_na=False)
+    plot_lengths(qc, out.lengths_png, out.lengths_svg)
 
 
 if __name__ == "__main__":
-    run_step(main, build_parser, from_snakemake, globals().get("snakemake"))
+    STEP.run(main, globals().get("snakemake"))

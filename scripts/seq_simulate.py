@@ -1,111 +1,31 @@
-"""Make the embedded example: protein families evolved along random trees (BLOSUM62 model + indels).
+"""Make the embedded example: simulated protein families and their labels table.
 
-Each family starts from its own random ancestor. A random binary tree is grown by splitting a random
-leaf until the family has its members; along each branch of length b (substitutions per site),
-every site changes with probability 1 - exp(-b) to a residue drawn with odds 2^(S(a,b)/2) from
-BLOSUM62 (its half-bit log-odds turned back into relative target frequencies), and insertions or
-deletions of geometric length occur at `indel_rate` events per site per unit of branch length.
-Records are shuffled and given opaque IDs; the labels table maps each ID to its family.
+See medflow.sequences.simulate for the model (BLOSUM62 substitutions, indels, uneven divergence and
+fragments). Runs only when sequences.fasta is empty.
 """
 
-import argparse
-import math
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-from seq_io import PROTEIN, matrix_array, write_fasta
+from medflow.sequences.io import write_fasta
+from medflow.sequences.simulate import simulate
+from medflow.step import Context, Port, Step
 
-from medflow_cli import add_common_args, run_step
-
-
-def substitution_cdf() -> np.ndarray:
-    """Row-wise cumulative P(new residue | old residue) from BLOSUM62, self-changes excluded."""
-    alphabet, scores = matrix_array("BLOSUM62")
-    index = [alphabet.index(a) for a in PROTEIN]
-    odds = np.power(2.0, scores[np.ix_(index, index)] / 2.0)
-    np.fill_diagonal(odds, 0.0)
-    probs = odds / odds.sum(axis=1, keepdims=True)
-    return np.cumsum(probs, axis=1)
+STEP = Step(
+    __doc__,
+    outputs=(
+        Port("fasta", "FASTA of the simulated families"),
+        Port("labels", "labels table (TSV: id, group)"),
+    ),
+    settings=("seed", "sequences.example"),
+)
 
 
-def evolve(seq: np.ndarray, branch: float, indel_rate: float, cdf: np.ndarray, rng) -> np.ndarray:
-    """One branch of evolution: substitutions, then indels, on residue indices."""
-    seq = seq.copy()
-    changed = np.flatnonzero(rng.random(seq.size) < 1.0 - math.exp(-branch))
-    draws = rng.random(changed.size)
-    seq[changed] = np.minimum((cdf[seq[changed]] < draws[:, None]).sum(axis=1), len(PROTEIN) - 1)
-    for _ in range(rng.poisson(indel_rate * branch * seq.size)):
-        length, where = int(rng.geometric(0.5)), int(rng.integers(0, seq.size + 1))
-        if rng.random() < 0.5:
-            seq = np.insert(seq, where, rng.integers(0, len(PROTEIN), length))
-        elif seq.size > length + 10:
-            seq = np.delete(seq, np.arange(where, min(where + length, seq.size)))
-    return seq
-
-
-def simulate_family(members: int, length: int, divergence: float, indel_rate: float, cdf, rng):
-    """Members of one family: leaves of a random tree grown from a random ancestor."""
-    ancestor = rng.integers(0, len(PROTEIN), int(rng.integers(0.8 * length, 1.2 * length + 1)))
-    mean_depth = 2.0 * sum(1.0 / k for k in range(2, members + 1))  # leaf depth of a Yule tree
-    mean_branch = divergence / max(1.0, mean_depth)
-    leaves = [ancestor]
-    while len(leaves) < members:
-        parent = leaves.pop(int(rng.integers(0, len(leaves))))
-        for _ in range(2):
-            leaves.append(evolve(parent, rng.exponential(mean_branch), indel_rate, cdf, rng))
-    return ["".join(PROTEIN[i] for i in leaf) for leaf in leaves]
-
-
-def simulate(
-    families: int, members: int, length: int, divergence: float, indel_rate: float, seed: int
-) -> tuple[list[tuple[str, str]], pd.DataFrame]:
-    """All families, shuffled, with IDs seq0001...; returns (records, labels table)."""
-    rng = np.random.default_rng(seed)
-    cdf = substitution_cdf()
-    pool = []
-    for family in range(1, families + 1):
-        for seq in simulate_family(members, length, divergence, indel_rate, cdf, rng):
-            pool.append((f"family{family:02d}", seq))
-    width = max(4, len(str(len(pool))))
-    order = rng.permutation(len(pool))
-    records = [(f"seq{i + 1:0{width}d}", pool[k][1]) for i, k in enumerate(order)]
-    labels = pd.DataFrame(
-        {"id": [r[0] for r in records], "group": [pool[k][0] for k in order]}
-    ).sort_values("id")
-    return records, labels
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--fasta", required=True, help="FASTA file to write")
-    parser.add_argument("--labels", required=True, help="labels table (TSV: id, group) to write")
-    parser.add_argument("--families", type=int, default=6, help="number of families")
-    parser.add_argument("--members", type=int, default=15, help="sequences per family")
-    parser.add_argument("--length", type=int, default=140, help="mean ancestor length")
-    parser.add_argument("--divergence", type=float, default=0.4, help="root-to-leaf subs/site")
-    parser.add_argument("--indel-rate", type=float, default=0.05, help="indels per site per unit")
-    parser.add_argument("--seed", type=int, default=42, help="random seed")
-    add_common_args(parser, threads=False)
-    return parser
-
-
-def from_snakemake(smk) -> dict:
-    return {
-        "fasta": smk.output.fasta,
-        "labels": smk.output.labels,
-        **smk.params.example,
-        "seed": smk.params.seed,
-    }
-
-
-def main(fasta, labels, families, members, length, divergence, indel_rate, seed) -> None:
-    """Write the example FASTA and its labels table."""
-    records, table = simulate(families, members, length, divergence, indel_rate, seed)
-    Path(fasta).parent.mkdir(parents=True, exist_ok=True)
-    write_fasta(fasta, records)
-    table.to_csv(labels, sep="\t", index=False)
+def main(ctx: Context) -> None:
+    records, table = simulate(**ctx.config["sequences"]["example"], seed=ctx.config["seed"])
+    Path(ctx.output.fasta).parent.mkdir(parents=True, exist_ok=True)
+    write_fasta(ctx.output.fasta, records)
+    table.to_csv(ctx.output.labels, sep="\t", index=False)
 
 
 if __name__ == "__main__":
-    run_step(main, build_parser, from_snakemake, globals().get("snakemake"))
+    STEP.run(main, globals().get("snakemake"))

@@ -2,11 +2,25 @@
 
 import numpy as np
 import pytest
-from seq_align import block_bounds, score_block
-from seq_gather import block_pairs, gather
-from seq_simulate import simulate
+from test_seq_simulate import example
 
-from medflow_cli import InputError
+from medflow.sequences.align import gather
+from medflow.sequences.align import score_block as engine_block
+from medflow.sequences.blocks import block_bounds, block_pairs
+from medflow.sequences.simulate import simulate
+from medflow.step import InputError
+
+DEFAULTS = {
+    "engine": "pyopal",
+    "matrix": "BLOSUM62",
+    "mode": "local",
+    "gap_open": 11,
+    "gap_extend": 1,
+}
+
+
+def score_block(queries, targets, diagonal, threads=1, **options):
+    return engine_block(queries, targets, diagonal, threads=threads, **{**DEFAULTS, **options})
 
 
 def pair_score(a, b, engine, **options):
@@ -26,7 +40,9 @@ def test_known_scores(engine):
 
 
 def agreement_set() -> list[str]:
-    records, _ = simulate(3, 6, 40, 0.5, 0.1, seed=7)
+    records, _ = simulate(
+        **example(families=3, members=6, length=40, divergence=0.5, indel_rate=0.1), seed=7
+    )
     return [seq for _, seq in records] + ["W", "MKV", "PPPPPPPPPPPPPPPPPPPPPPPPPPPP"]
 
 

@@ -1,11 +1,28 @@
-"""Cluster cuts on a tiny matrix with a known answer, medoids, Newick, label scores."""
+"""Clustering: tree cuts on hand-made matrices, the significance cut on hand-made hit graphs,
+Karlin–Altschul statistics against published values, medoids, Newick, labels tables."""
+
+import math
 
 import numpy as np
-import pandas as pd
 import pytest
-from seq_cluster import cluster, label_scores, medoids, newick_name, read_labels, to_newick
 
-from medflow_cli import InputError
+from medflow.sequences.cluster import (
+    cut_tree,
+    medoids,
+    newick_name,
+    renumber,
+    significance_clusters,
+    to_newick,
+    tree_of,
+)
+from medflow.sequences.io import check_labels_match, read_labels
+from medflow.sequences.stats import (
+    chance_merge_probability,
+    karlin_altschul,
+    label_scores,
+    significant_pairs,
+)
+from medflow.step import InputError
 
 # Two tight groups {0,1,2} and {3,4}; 5 is far from everything.
 D = np.array(
@@ -18,6 +35,11 @@ D = np.array(
         [0.95, 0.95, 0.95, 0.95, 0.95, 0.0],
     ]
 )
+
+
+def cluster(dist, method, cut, threshold, n_clusters):
+    tree = tree_of(dist, method)
+    return tree, cut_tree(tree, cut, threshold, n_clusters)
 
 
 @pytest.mark.parametrize("method", ["average", "complete", "single", "weighted"])
@@ -39,6 +61,84 @@ def test_average_linkage_heights_are_upgma():
     tree, _ = cluster(D, "average", "distance", 0.5, 0)
     assert tree[0, 2] == pytest.approx(0.1)
     assert tree[1, 2] == pytest.approx((0.2 + 0.15) / 2)
+
+
+def test_renumber_by_size_then_first_member():
+    assert renumber(np.array([7, 3, 3, 9, 9, 9, 7])).tolist() == [2, 3, 3, 1, 1, 1, 2]
+
+
+def test_published_blosum62_statistics_and_gap_convention():
+    # NCBI BLAST's BLOSUM62 11/1 (a gap of length L costs 11 + L): lambda 0.267, K 0.041, H 0.14.
+    # medflow charges gap_open + (L - 1) gap_extend, so BLAST's 11/1 is medflow's 12/1.
+    blast_11_1 = karlin_altschul("BLOSUM62", 12, 1)
+    assert (blast_11_1.lam, blast_11_1.K, blast_11_1.H) == (0.267, 0.041, 0.14)
+    medflow_default = karlin_altschul("BLOSUM62", 11, 1)
+    assert (medflow_default.lam, medflow_default.K) == (0.243, 0.024)
+    assert karlin_altschul("NUC.4.4", 11, 1) is None
+
+
+def test_bit_scores_and_evalues_follow_karlin_altschul():
+    stats = karlin_altschul("BLOSUM62", 12, 1)
+    # bits = (lambda S - ln K) / ln 2; a raw score of 100 is 43.1 bits (BLAST reports 43.1).
+    assert stats.bits(100) == pytest.approx((0.267 * 100 - math.log(0.041)) / math.log(2))
+    assert float(stats.bits(100)) == pytest.approx(43.1, abs=0.05)
+    # E = K m' n' exp(-lambda S), m' = m - ln(K m n) / H.
+    m = n = 300
+    ell = math.log(0.041 * m * n) / 0.14
+    expected = 0.041 * (m - ell) * (n - ell) * math.exp(-0.267 * 100)
+    assert float(stats.evalues(100, m, n)) == pytest.approx(expected)
+    assert float(stats.evalues(100, m, n, searches=10)) == pytest.approx(10 * expected)
+    # Longer sequences, more chance hits; a higher score, fewer.
+    assert (
+        stats.evalues(100, 600, 600) > stats.evalues(100, 300, 300) > stats.evalues(120, 300, 300)
+    )
+
+
+def test_significant_pairs_are_the_upper_triangle_below_the_threshold():
+    stats = karlin_altschul("BLOSUM62", 11, 1)
+    scores = np.array([[500.0, 200.0, 20.0], [200.0, 480.0, 15.0], [20.0, 15.0, 510.0]])
+    lengths = np.array([100.0, 100.0, 100.0])
+    i, j, e = significant_pairs(scores, lengths, stats, 1e-3)
+    assert list(zip(i.tolist(), j.tolist(), strict=True)) == [(0, 1)] and e[0] < 1e-3
+
+
+def graph(groups, extra=()):
+    """Every pair inside each group is a hit (E 1e-20), plus `extra` hits (i, j, E)."""
+    pairs = [(a, b, 1e-20) for group in groups for k, a in enumerate(group) for b in group[k + 1 :]]
+    pairs += list(extra)
+    i, j, e = (np.array(column) for column in zip(*pairs, strict=True))
+    return i, j, e.astype(float)
+
+
+def test_significance_cut_joins_families_not_through_one_stray_hit():
+    families = [list(range(0, 20)), list(range(20, 40))]
+    # One barely significant stray hit between the families (as on real Pfam sets): chance.
+    i, j, e = graph(families, extra=[(3, 25, 1e-4)])
+    labels = significance_clusters(40, i, j, e, 1e-3)
+    assert labels.tolist() == [1] * 20 + [2] * 20
+
+
+def test_significance_cut_merges_families_with_many_hits_between_them():
+    families = [list(range(0, 20)), list(range(20, 40))]
+    extra = [(a, b, 1e-5) for a in range(0, 20, 2) for b in range(20, 40, 5)]
+    labels = significance_clusters(40, *graph(families, extra), 1e-3)
+    assert set(labels.tolist()) == {1}
+
+
+def test_significance_cut_follows_chains_inside_a_family_and_keeps_singletons():
+    # A divergent family: each member hits only its neighbours (a chain); 10 has no hit at all.
+    chain = [(k, k + 1, 1e-8) for k in range(9)]
+    i, j, e = (np.array(c) for c in zip(*chain, strict=True))
+    labels = significance_clusters(11, i, j, e.astype(float), 1e-3)
+    assert labels.tolist() == [1] * 10 + [2]
+
+
+def test_chance_merge_probability_is_the_poisson_tail():
+    assert chance_merge_probability(1, 1, 1e-3) == pytest.approx(1 - math.exp(-1e-3))
+    mu = 400 * 1e-4
+    two_or_more = 1 - math.exp(-mu) * (1 + mu)
+    assert chance_merge_probability(2, 400, 1e-4) == pytest.approx(two_or_more)
+    assert chance_merge_probability(0, 400, 1e-4) == 1.0
 
 
 def test_medoids():
@@ -63,14 +163,32 @@ def test_newick_of_a_deep_tree_does_not_recurse():
 def test_label_scores(tmp_path):
     path = tmp_path / "labels.tsv"
     path.write_text("id\tgroup\na\tX\nb\tX\nc\tY\nd\tY\n")
-    table = pd.DataFrame({"id": ["a", "b", "c", "d", "e"], "cluster": [1, 1, 2, 2, 2]})
-    facts = label_scores(table, read_labels(str(path)))
+    clusters = {"a": 1, "b": 1, "c": 2, "d": 2, "e": 2}
+    facts = label_scores(clusters, read_labels(path))
     assert facts["adjusted_rand_index"] == 1.0 and facts["normalized_mutual_info"] == 1.0
     assert facts["unlabelled_records"] == 1
 
 
-def test_bad_labels_table(tmp_path):
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("name,family\na,X\n", "header line is \\['name,family'\\]"),
+        ("id\tfamily\na\tX\n", "'id' and 'group'"),
+        ("", "is empty"),
+        ("id\tgroup\na\tX\na\tY\n", "line 3: ID a repeats"),
+        ("id\tgroup\na\n", "line 2: 1 column"),
+    ],
+)
+def test_bad_labels_table(tmp_path, text, message):
     path = tmp_path / "labels.tsv"
-    path.write_text("name,family\na,X\n")
-    with pytest.raises(InputError, match="columns 'id' and 'group'"):
-        read_labels(str(path))
+    path.write_text(text)
+    with pytest.raises(InputError, match=message):
+        read_labels(path)
+
+
+def test_labels_must_name_some_record(tmp_path):
+    path = tmp_path / "labels.tsv"
+    path.write_text("id\tgroup\n>a\tX\n>b\tY\n")
+    with pytest.raises(InputError, match="none of its 2 IDs"):
+        check_labels_match(read_labels(path), path, ["a", "b"])
+    assert check_labels_match({"a": "X", "zz": "Y"}, path, ["a", "b"]) == 1

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-from seq_distance import distances
 
-from medflow_cli import InputError
+from medflow.sequences.stats import distances
+from medflow.step import InputError
 
 SCORES = np.array([[100.0, 40.0, -5.0], [40.0, 50.0, 10.0], [-5.0, 10.0, 200.0]])
 

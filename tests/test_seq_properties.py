@@ -2,7 +2,8 @@
 
 import pytest
 from Bio.SeqUtils.ProtParam import ProteinAnalysis
-from seq_properties import nucleotide_properties, protein_properties
+
+from medflow.sequences.properties import nucleotide_properties, protein_properties
 
 
 def test_protein_properties_match_protparam_and_skip_ambiguous():

@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 import seq_qc
 from conftest import REPO
-from seq_io import Record, detect_alphabet, read_fasta, resolve_matrix
 
-from medflow_cli import InputError
+from medflow.sequences.io import Record, detect_alphabet, read_fasta, resolve_matrix
+from medflow.sequences.qc import choose_alphabet
+from medflow.step import InputError
 
 QC = {"min_length": 5, "max_length": 50, "max_ambiguous_fraction": 0.2}
 
@@ -23,7 +24,9 @@ def write(path, text):
 
 def run_main(tmp_path, files, alphabet="auto", matrix="auto", **qc):
     out = {k: str(tmp_path / f"out.{k}") for k in ("unique", "table", "rejects", "summary")}
-    seq_qc.main(files, **out, alphabet=alphabet, matrix=matrix, **{**QC, **qc})
+    overrides = {"sequences.alphabet": alphabet, "sequences.alignment.matrix": matrix}
+    overrides |= {f"sequences.qc.{key}": value for key, value in {**QC, **qc}.items()}
+    seq_qc.main(seq_qc.STEP.context({"fasta": files}, out, overrides=overrides))
     table = pd.read_csv(out["table"], sep="\t", keep_default_na=False)
     rejects = pd.read_csv(out["rejects"], sep="\t", keep_default_na=False)
     return table, rejects, json.loads(open(out["summary"]).read())
@@ -82,7 +85,22 @@ def test_records_across_files_and_too_long(tmp_path):
     b = write(tmp_path / "b.fa", ">y\nPQRSTVWYAC\n>z\n" + "W" * 60 + "\n")
     table, rejects, _ = run_main(tmp_path, [a, b])
     assert list(table["file"]) == [a, b, b]
-    assert rejects.to_dict("records")[0]["reason"] == "too_long"
+    row = rejects.to_dict("records")[0]
+    assert row["reason"] == "too_long"
+    assert row["detail"].startswith("length 60 > sequences.qc.max_length 50; raise it")
+
+
+def test_very_long_sequences_near_max_length(tmp_path):
+    # 9,990 and 10,010 residues around a max_length of 10,000: one aligned, one a rejects row.
+    unit = "MKVLAAGIEEWRDDKPQST"
+    near, over = (unit * 600)[:9990], (unit * 600)[:10010]
+    fasta = write(tmp_path / "long.fa", f">near\n{near}\n>over\n{over}\n>short\n{unit * 3}\n")
+    table, rejects, summary = run_main(tmp_path, [fasta], max_length=10000)
+    assert dict(zip(table["id"], table["status"], strict=True)) == {
+        "near": "unique", "over": "rejected", "short": "unique",
+    }  # fmt: skip
+    assert rejects.loc[0, "detail"].startswith("length 10010 > sequences.qc.max_length 10000")
+    assert summary["rejected_by_reason"] == {"too_long": 1}
 
 
 def test_letters_the_matrix_lacks_are_rejected(tmp_path):
@@ -144,13 +162,13 @@ def test_matrix_must_fit_the_alphabet():
 
 def test_choose_alphabet_setting_wins():
     records = [Record("a", "ACGTACGT", "f", 1)]
-    assert seq_qc.choose_alphabet(records, "protein") == "protein"
-    assert seq_qc.choose_alphabet(records, "auto") == "nucleotide"
+    assert choose_alphabet(records, "protein") == "protein"
+    assert choose_alphabet(records, "auto") == "nucleotide"
 
 
 def test_script_reports_bad_input_without_traceback(tmp_path):
     fasta = write(tmp_path / "in.fa", ">a\nMKVLAAGIEE\n>a\nPQRSTVWYAC\n")
-    outs = [f"--{k}={tmp_path / k}" for k in ("unique", "table", "rejects", "summary")]
+    outs = [str(tmp_path / k) for k in ("unique", "table", "rejects", "summary")]
     proc = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "seq_qc.py"), fasta, *outs],
         capture_output=True,

@@ -1,20 +1,35 @@
 """The example generator: deterministic for a seed, families of the asked size, valid proteins."""
 
 import numpy as np
-from seq_io import PROTEIN
-from seq_simulate import simulate, substitution_cdf
+
+from medflow.config import fill_and_validate
+from medflow.sequences.io import PROTEIN
+from medflow.sequences.simulate import simulate, substitution_cdf
+
+
+def example(**changes) -> dict:
+    """The example's settings: the schema's defaults with some changed."""
+    return {**fill_and_validate({})["sequences"]["example"], **changes}
+
+
+def sim(families, members, length, divergence, indel_rate, seed, **changes):
+    settings = example(
+        families=families, members=members, length=length, divergence=divergence,
+        indel_rate=indel_rate, **changes,
+    )  # fmt: skip
+    return simulate(**settings, seed=seed)
 
 
 def test_same_seed_same_output_other_seed_differs():
-    first, labels = simulate(3, 5, 50, 0.4, 0.05, seed=1)
-    second, labels2 = simulate(3, 5, 50, 0.4, 0.05, seed=1)
-    third, _ = simulate(3, 5, 50, 0.4, 0.05, seed=2)
+    first, labels = sim(3, 5, 50, 0.4, 0.05, seed=1)
+    second, labels2 = sim(3, 5, 50, 0.4, 0.05, seed=1)
+    third, _ = sim(3, 5, 50, 0.4, 0.05, seed=2)
     assert first == second and labels.equals(labels2)
     assert first != third
 
 
 def test_families_sizes_and_alphabet():
-    records, labels = simulate(4, 7, 60, 0.4, 0.05, seed=3)
+    records, labels = sim(4, 7, 60, 0.4, 0.05, seed=3)
     assert len(records) == 28 and len({r[0] for r in records}) == 28
     assert labels["group"].value_counts().tolist() == [7, 7, 7, 7]
     assert all(set(seq) <= set(PROTEIN) for _, seq in records)
@@ -31,9 +46,18 @@ def test_substitutions_follow_blosum62():
 
 
 def test_zero_divergence_keeps_the_family_identical():
-    records, labels = simulate(2, 4, 50, 0.0, 0.0, seed=5)
+    records, labels = sim(2, 4, 50, 0.0, 0.0, seed=5, fragment_fraction=0.0)
     group_of = labels.set_index("id")["group"]
     by_family = {}
     for rid, seq in records:
         by_family.setdefault(group_of[rid], set()).add(seq)
     assert sorted(len(seqs) for seqs in by_family.values()) == [1, 1]
+
+
+def test_fragments_and_uneven_divergence():
+    records, _ = sim(6, 20, 150, 0.6, 0.05, seed=9, fragment_fraction=0.3, divergence_spread=0.8)
+    lengths = np.array([len(seq) for _, seq in records])
+    assert (lengths < 0.8 * 0.8 * 150).sum() >= 0.15 * len(records)  # fragments
+    assert lengths.min() >= 20
+    even, _ = sim(6, 20, 150, 0.6, 0.05, seed=9, fragment_fraction=0.0, divergence_spread=0.0)
+    assert min(len(seq) for _, seq in even) > 0.5 * 150

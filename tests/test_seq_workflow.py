@@ -1,13 +1,16 @@
 """End-to-end runs of the sequences branch alone: the example families are recovered, user FASTA
-(gzipped, with bad records and copies) is fully accounted for, and bad input fails clearly."""
+(gzipped, with bad records and copies) is fully accounted for, bad input fails clearly and early,
+and a step run by hand gives the workflow's own bytes."""
 
 import gzip
 import json
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
 import yaml
-from conftest import run_workflow
+from conftest import CONFIGS, REPO, run_workflow
 
 pytestmark = pytest.mark.slow
 TINY = ("tiny_sequences.yaml", "only_sequences.yaml")
@@ -36,11 +39,60 @@ def test_tiny_run_recovers_the_generated_families(tiny):
     assert summary["adjusted_rand_index"] >= 0.9, summary
     assert summary["normalized_mutual_info"] >= 0.9, summary
     assert summary["labelled_records"] == 24 and summary["clusters"] == 3
+    assert summary["cut"] == "significance" and summary["significant_pairs"] > 24
     clusters = read_tsv(results / "clusters.tsv")
-    assert clusters["size"].sum() == 24
+    assert clusters["size"].sum() == 24 and sorted(clusters["size"]) == [8, 8, 8]
+    assignments = read_tsv(results / "assignments.tsv").set_index("id")
+    assert set(clusters["medoid"]) == set(assignments.index[assignments["is_medoid"]])
+    plots = results / "plots"
+    assert "24 sequences, 3 clusters" in (plots / "dendrogram.svg").read_text()
+    assert "24 sequences shown" in (plots / "heatmap.svg").read_text()
     for name in ("dendrogram", "heatmap", "lengths"):
-        for ext in ("png", "svg"):
-            assert (results / "plots" / f"{name}.{ext}").stat().st_size > 1000
+        assert (plots / f"{name}.png").read_bytes().startswith(b"\x89PNG")
+        assert (plots / f"{name}.svg").read_text().rstrip().endswith("</svg>")
+
+
+def test_a_step_run_by_hand_gives_the_workflow_bytes(tiny, tmp_path):
+    """seq_cluster by hand (--configfile, --set, inputs, outputs) == the same step in the workflow."""
+    results = tiny / "results" / "sequences"
+    inputs = [
+        results / "distances.npy",
+        results / "alignment" / "scores.npy",
+        results / "qc" / "unique.fasta",
+        results / "qc" / "qc.tsv",
+        results / "qc" / "summary.json",
+    ]
+    names = ("assignments.tsv", "clusters.tsv", "tree.nwk", "linkage.npy", "summary.json")
+    config = tmp_path / "config.yaml"
+    config.write_text((REPO / "config.yaml").read_text())
+    # The tiny configs change no clustering key; --set restates a default, as a user might.
+    command = [
+        sys.executable,
+        str(REPO / "scripts" / "seq_cluster.py"),
+        "--configfile",
+        str(config),
+    ]
+    command += ["--set", "sequences.clustering.cut=significance"]
+    command += [*map(str, inputs), "--labels", str(tiny / "resources/sequences/example_labels.tsv")]
+    command += [str(tmp_path / name) for name in names]
+    proc = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    for name in names:
+        assert (tmp_path / name).read_bytes() == (results / name).read_bytes(), name
+
+
+def test_harder_simulated_families_are_recovered(tmp_path):
+    """Eight families that diverge unevenly, with fragments: ARI >= 0.9 with the defaults."""
+    example = {"families": 8, "members": 20, "divergence": 0.6}
+    path = tmp_path / "harder.yaml"
+    path.write_text(
+        yaml.safe_dump({"sequences": {"example": example, "plots": {"max_labels": 16}}})
+    )
+    run_workflow(tmp_path, str(CONFIGS / "only_sequences.yaml"), str(path))
+    summary = json.loads((tmp_path / "results" / "sequences" / "summary.json").read_text())
+    lengths = read_tsv(tmp_path / "results" / "sequences" / "qc" / "qc.tsv")["length"]
+    assert lengths.min() < 0.5 * lengths.median()  # fragments are there
+    assert summary["adjusted_rand_index"] >= 0.9, summary
 
 
 def test_tiny_run_aligns_in_blocks_and_accounts_for_every_record(tiny):
@@ -98,6 +150,51 @@ def test_duplicate_ids_fail_with_a_message_naming_both(tmp_path):
     log = (tmp_path / "logs" / "sequences" / "qc.log").read_text()
     assert "duplicate sequence ID: 'a'" in log and "line 1" in log and "line 5" in log
     assert "Traceback" not in log
+
+
+def dry_run(tmp_path, settings):
+    extra = ["-n", "--cores", "1"]
+    return run_workflow(tmp_path, *TINY, override(tmp_path, settings), extra=extra, check=False)
+
+
+def fasta_and_labels(tmp_path, header="id\tgroup", ids=("a", "b")):
+    fasta = tmp_path / "in.fa"
+    fasta.write_text(">a\nMKVLAAGIEEWLLQHPRST\n>b\nCCHHWWYYPPFFDDEEGG\n")
+    labels = tmp_path / "labels.tsv"
+    labels.write_text(header + "\n" + "".join(f"{name}\tX\n" for name in ids))
+    return {"fasta": [str(fasta)], "labels": str(labels)}
+
+
+@pytest.mark.parametrize(
+    ("header", "ids", "message"),
+    [
+        ("id\tfamily", ("a", "b"), "the header line is ['id', 'family']"),
+        ("id\tgroup", ("x1", "x2"), "none of its 2 IDs (e.g. x1, x2) matches"),
+    ],
+)
+def test_bad_labels_table_stops_the_run_at_start_up(tmp_path, header, ids, message):
+    settings = fasta_and_labels(tmp_path, header, ids)
+    proc = dry_run(tmp_path, settings)
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "sequences.labels" in out and settings["labels"] in out and message in out
+    assert not (tmp_path / "results").exists()
+
+
+def test_missing_labels_table_stops_the_run_at_start_up(tmp_path):
+    settings = {**fasta_and_labels(tmp_path), "labels": str(tmp_path / "nowhere.tsv")}
+    proc = dry_run(tmp_path, settings)
+    assert proc.returncode != 0
+    assert (
+        "sequences.labels" in proc.stdout + proc.stderr
+        and "nowhere.tsv" in proc.stdout + proc.stderr
+    )
+
+
+def test_a_disabled_branch_is_not_checked(tmp_path):
+    settings = {"enabled": False, "fasta": [str(tmp_path / "missing.fa")], "labels": "gone.tsv"}
+    proc = dry_run(tmp_path, settings)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_missing_input_file_fails_at_start_up_naming_the_key(tmp_path):

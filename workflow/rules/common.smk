@@ -190,27 +190,16 @@ SEQUENCES_EXAMPLE = {
 }
 
 
-def get_sequences_fasta():
-    """The FASTA files to analyse: the configured ones (checked to exist) or the example."""
-    files = config["sequences"]["fasta"] or [SEQUENCES_EXAMPLE["fasta"]]
-    for index, path in enumerate(files):
-        require_input_file(
-            f"sequences.fasta[{index}]",
-            path,
-            made_by_workflow=[SEQUENCES_EXAMPLE["fasta"]],
-        )
-    return files
+def get_sequences_fasta(wildcards=None):
+    """The FASTA files to analyse: the configured ones, or the example (made by seq_simulate)."""
+    return list(config["sequences"]["fasta"]) or [SEQUENCES_EXAMPLE["fasta"]]
 
 
-def get_sequences_labels():
+def get_sequences_labels(wildcards=None):
     """The labels table as a list of zero or one path (the example's when the example runs)."""
     labels = config["sequences"]["labels"]
     if not labels and not config["sequences"]["fasta"]:
         labels = SEQUENCES_EXAMPLE["labels"]
-    if labels:
-        require_input_file(
-            "sequences.labels", labels, made_by_workflow=[SEQUENCES_EXAMPLE["labels"]]
-        )
     return [labels] if labels else []
 
 
@@ -219,23 +208,43 @@ def get_sequences_input_files():
     return get_sequences_fasta() + get_sequences_labels()
 
 
+def check_sequences_inputs():
+    """Every start-up check of the branch, before the first job: input files exist, and the
+    labels table has the columns id and group and names at least one FASTA record."""
+    from medflow.sequences.io import check_labels_match, fasta_ids, read_labels
+    from medflow.step import InputError
+
+    fasta = config["sequences"]["fasta"]
+    for index, path in enumerate(fasta):
+        require_input_file(f"sequences.fasta[{index}]", path)
+    labels = config["sequences"]["labels"]
+    if not labels:
+        return
+    require_input_file("sequences.labels", labels)
+    if not fasta:
+        return
+    try:
+        ids = [name for path in fasta for name in fasta_ids(path)]
+        check_labels_match(read_labels(labels), labels, ids)
+    except InputError as error:
+        raise WorkflowError(f"config key 'sequences.labels': {error}")
+
+
 def get_sequences_score_blocks(wildcards):
     """The alignment blocks (upper triangle, row-major), known once QC has counted the sequences."""
     import json
 
+    from medflow.sequences.blocks import block_pairs, block_path
+
     with open(checkpoints.seq_qc.get().output.summary) as handle:
         n = json.load(handle)["unique"]
     size = config["sequences"]["alignment"]["block_size"]
-    count = -(-n // size)
-    return [
-        f"results/sequences/alignment/blocks/{row}_{col}.npy"
-        for row in range(count)
-        for col in range(row, count)
-    ]
+    return [block_path(row, col) for row, col in block_pairs(n, size)]
 
 
 def get_sequences_final_output():
-    """The branch's final results."""
+    """The branch's final results (checking the branch's inputs first)."""
+    check_sequences_inputs()
     plots = [
         f"results/sequences/plots/{name}.{ext}"
         for name in ("dendrogram", "heatmap", "lengths")

@@ -21,15 +21,14 @@ rule seq_simulate:
         mem_mb=scaled_mem_mb(500),
         runtime=scaled_runtime(5),
     params:
-        example=config["sequences"]["example"],
-        seed=config["seed"],
+        settings=get_settings("seed", "sequences.example"),
     script:
         "../../scripts/seq_simulate.py"
 
 
 checkpoint seq_qc:
     input:
-        fasta=get_sequences_fasta(),
+        fasta=get_sequences_fasta,
     output:
         unique="results/sequences/qc/unique.fasta",
         table=report(
@@ -56,9 +55,9 @@ checkpoint seq_qc:
         mem_mb=scaled_mem_mb(1000),
         runtime=scaled_runtime(10),
     params:
-        alphabet=config["sequences"]["alphabet"],
-        matrix=config["sequences"]["alignment"]["matrix"],
-        qc=config["sequences"]["qc"],
+        settings=get_settings(
+            "sequences.alphabet", "sequences.alignment.matrix", "sequences.qc"
+        ),
     script:
         "../../scripts/seq_qc.py"
 
@@ -66,9 +65,9 @@ checkpoint seq_qc:
 rule seq_align_block:
     input:
         fasta="results/sequences/qc/unique.fasta",
-        summary="results/sequences/qc/summary.json",
+        qc_summary="results/sequences/qc/summary.json",
     output:
-        temp("results/sequences/alignment/blocks/{row}_{col}.npy"),
+        block=temp("results/sequences/alignment/blocks/{row}_{col}.npy"),
     log:
         "logs/sequences/align/{row}_{col}.log",
     benchmark:
@@ -83,7 +82,7 @@ rule seq_align_block:
         mem_mb=scaled_mem_mb(1000),
         runtime=scaled_runtime(30),
     params:
-        alignment=config["sequences"]["alignment"],
+        settings=get_settings("sequences.alignment"),
     script:
         "../../scripts/seq_align.py"
 
@@ -93,7 +92,7 @@ rule seq_gather:
         blocks=get_sequences_score_blocks,
         fasta="results/sequences/qc/unique.fasta",
     output:
-        "results/sequences/alignment/scores.npy",
+        scores="results/sequences/alignment/scores.npy",
     log:
         "logs/sequences/gather.log",
     benchmark:
@@ -105,7 +104,7 @@ rule seq_gather:
         mem_mb=scaled_mem_mb(2000),
         runtime=scaled_runtime(10),
     params:
-        block_size=config["sequences"]["alignment"]["block_size"],
+        settings=get_settings("sequences.alignment.block_size"),
     script:
         "../../scripts/seq_gather.py"
 
@@ -115,7 +114,7 @@ rule seq_distance:
         scores="results/sequences/alignment/scores.npy",
         fasta="results/sequences/qc/unique.fasta",
     output:
-        "results/sequences/distances.npy",
+        distances="results/sequences/distances.npy",
     log:
         "logs/sequences/distance.log",
     benchmark:
@@ -127,7 +126,7 @@ rule seq_distance:
         mem_mb=scaled_mem_mb(3000),
         runtime=scaled_runtime(10),
     params:
-        formula=config["sequences"]["distance"]["formula"],
+        settings=get_settings("sequences.distance"),
     script:
         "../../scripts/seq_distance.py"
 
@@ -135,9 +134,11 @@ rule seq_distance:
 rule seq_cluster:
     input:
         distances="results/sequences/distances.npy",
+        scores="results/sequences/alignment/scores.npy",
         fasta="results/sequences/qc/unique.fasta",
         qc_table="results/sequences/qc/qc.tsv",
-        labels=get_sequences_labels(),
+        qc_summary="results/sequences/qc/summary.json",
+        labels=get_sequences_labels,
     output:
         assignments=report(
             "results/sequences/assignments.tsv",
@@ -170,7 +171,12 @@ rule seq_cluster:
         mem_mb=scaled_mem_mb(3000),
         runtime=scaled_runtime(10),
     params:
-        clustering=config["sequences"]["clustering"],
+        settings=get_settings(
+            "sequences.clustering",
+            "sequences.alignment.mode",
+            "sequences.alignment.gap_open",
+            "sequences.alignment.gap_extend",
+        ),
     script:
         "../../scripts/seq_cluster.py"
 
@@ -215,7 +221,7 @@ rule seq_plot:
         mem_mb=scaled_mem_mb(2000),
         runtime=scaled_runtime(10),
     params:
-        max_labels=config["sequences"]["plots"]["max_labels"],
+        settings=get_settings("sequences.plots"),
     script:
         "../../scripts/seq_plot.py"
 
@@ -224,9 +230,9 @@ rule seq_properties:
     input:
         fasta="results/sequences/qc/unique.fasta",
         qc_table="results/sequences/qc/qc.tsv",
-        summary="results/sequences/qc/summary.json",
+        qc_summary="results/sequences/qc/summary.json",
     output:
-        report(
+        properties=report(
             "results/sequences/properties.tsv",
             caption="../report/sequences/properties.rst",
             category="Sequences",

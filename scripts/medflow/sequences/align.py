@@ -1,0 +1,125 @@
+"""Score-only pairwise alignment with pyopal (SIMD) or Biopython (the reference), one block at a time.
+
+Both engines use one gap convention: a gap of length L costs gap_open + (L - 1) * gap_extend, so
+pyopal and Biopython's PairwiseAligner give identical scores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from multiprocessing.pool import ThreadPool
+
+import numpy as np
+
+from medflow.sequences.io import load_matrix
+from medflow.step import InputError, progress
+
+ALGORITHM = {"local": "sw", "global": "nw"}
+RowScorer = Callable[[str, int], np.ndarray]
+
+
+def pyopal_row_scorer(
+    targets: list[str], matrix: str, mode: str, gap_open: int, gap_extend: int
+) -> RowScorer:
+    """A function scoring one query against targets[start:] with pyopal (releases the GIL)."""
+    import pyopal
+    from scoring_matrices import ScoringMatrix
+
+    if gap_open < gap_extend:
+        raise InputError(
+            f"pyopal needs gap_open >= gap_extend (got {gap_open} < {gap_extend}); raise "
+            "sequences.alignment.gap_open or set sequences.alignment.engine: biopython"
+        )
+    biopython = load_matrix(matrix)
+    scores = np.asarray(biopython)
+    if not np.array_equal(scores, np.round(scores)):
+        raise InputError(
+            f"pyopal needs an integer matrix and {matrix} is not; choose another "
+            "sequences.alignment.matrix or set sequences.alignment.engine: biopython"
+        )
+    scoring = ScoringMatrix(scores.tolist(), alphabet="".join(biopython.alphabet), name=matrix)
+    aligner = pyopal.Aligner(scoring, gap_open=gap_open, gap_extend=gap_extend)
+    database = pyopal.Database(targets, aligner.alphabet)
+    algorithm = ALGORITHM[mode]
+
+    def score_row(query: str, start: int) -> np.ndarray:
+        hits = aligner.align(query, database, algorithm=algorithm, start=start)
+        return np.fromiter((hit.score for hit in hits), dtype=float, count=len(targets) - start)
+
+    return score_row
+
+
+def biopython_row_scorer(
+    targets: list[str], matrix: str, mode: str, gap_open: int, gap_extend: int
+) -> RowScorer:
+    """The reference: Biopython's PairwiseAligner, one pair at a time."""
+    from Bio.Align import PairwiseAligner
+
+    aligner = PairwiseAligner(
+        mode=mode,
+        substitution_matrix=load_matrix(matrix),
+        open_gap_score=-gap_open,
+        extend_gap_score=-gap_extend,
+    )
+
+    def score_row(query: str, start: int) -> np.ndarray:
+        return np.array([aligner.score(query, target) for target in targets[start:]], dtype=float)
+
+    return score_row
+
+
+ENGINES = {"pyopal": pyopal_row_scorer, "biopython": biopython_row_scorer}
+
+
+def score_block(
+    queries: list[str],
+    targets: list[str],
+    diagonal: bool,
+    *,
+    engine: str,
+    matrix: str,
+    mode: str,
+    gap_open: int,
+    gap_extend: int,
+    threads: int = 1,
+) -> np.ndarray:
+    """Scores of queries x targets; on a diagonal block (queries == targets) score j >= i only."""
+    score_row = ENGINES[engine](targets, matrix, mode, gap_open, gap_extend)
+    block = np.zeros((len(queries), len(targets)))
+
+    def row(i: int) -> tuple[int, np.ndarray]:
+        return i, score_row(queries[i], i if diagonal else 0)
+
+    with ThreadPool(max(1, threads)) as pool:
+        rows = pool.imap_unordered(row, range(len(queries)), chunksize=4)
+        for i, scores in progress(rows, total=len(queries), desc="aligning"):
+            block[i, block.shape[1] - scores.size :] = scores
+    if diagonal:
+        upper = np.triu(block)
+        block = upper + np.triu(block, 1).T
+    return block
+
+
+def gather(blocks: list[np.ndarray], n: int, block_size: int) -> np.ndarray:
+    """The n x n score matrix from the upper-triangle blocks (in block_pairs order), mirrored."""
+    from medflow.sequences.blocks import block_bounds, block_pairs
+
+    pairs = block_pairs(n, block_size)
+    if len(blocks) != len(pairs):
+        raise InputError(
+            f"expected {len(pairs)} alignment blocks for {n} sequences, got {len(blocks)}"
+        )
+    scores = np.full((n, n), np.nan)
+    for (row, col), block in zip(pairs, blocks, strict=True):
+        (r0, r1), (c0, c1) = block_bounds(n, block_size, row), block_bounds(n, block_size, col)
+        if block.shape != (r1 - r0, c1 - c0):
+            raise InputError(
+                f"alignment block {row}_{col} has shape {block.shape}, expected "
+                f"{(r1 - r0, c1 - c0)}: it was made for other sequences or another block_size; "
+                "delete results/sequences/alignment/ and rerun"
+            )
+        scores[r0:r1, c0:c1] = block
+        scores[c0:c1, r0:r1] = block.T
+    if np.isnan(scores).any():
+        raise InputError("the gathered alignment blocks leave some pairs unscored")
+    return scores

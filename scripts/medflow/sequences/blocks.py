@@ -1,0 +1,28 @@
+"""How the all-vs-all score matrix is cut into blocks: the one source of the block order.
+
+workflow/rules/common.smk lists the block files with `block_pairs()` and seq_gather assembles them
+in the same order, so the two can never disagree. Pure Python (no NumPy) for Snakemake's side.
+"""
+
+from __future__ import annotations
+
+
+def block_count(n: int, block_size: int) -> int:
+    """Blocks along one side of the n x n matrix."""
+    return -(-n // block_size)
+
+
+def block_bounds(n: int, block_size: int, block: int) -> tuple[int, int]:
+    """[start, end) of a block of `block_size` sequences out of n."""
+    return block * block_size, min((block + 1) * block_size, n)
+
+
+def block_pairs(n: int, block_size: int) -> list[tuple[int, int]]:
+    """(row, col) of every block of the upper triangle, row-major: the order of the block files."""
+    count = block_count(n, block_size)
+    return [(row, col) for row in range(count) for col in range(row, count)]
+
+
+def block_path(row: int, col: int) -> str:
+    """Where block (row, col) of the score matrix is written."""
+    return f"results/sequences/alignment/blocks/{row}_{col}.npy"

@@ -1,0 +1,198 @@
+"""Reading and writing the branch's files: FASTA (plain or gzipped), labels tables, matrices.
+
+Only the standard library at import time, so workflow/rules/common.smk can check inputs with these
+functions before the first job (Biopython and NumPy are imported where a matrix is loaded).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from medflow.step import InputError
+
+PROTEIN = "ACDEFGHIKLMNPQRSTVWY"
+PROTEIN_EXTRA = (
+    "UO"  # selenocysteine, pyrrolysine: real residues, scored only if the matrix has them
+)
+PROTEIN_AMBIGUOUS = "BZXJ"
+NUCLEOTIDE = "ACGT"
+NUCLEOTIDE_AMBIGUOUS = "NRYSWKMBDHV"
+DEFAULT_MATRIX = {"protein": "BLOSUM62", "nucleotide": "NUC.4.4"}
+LABEL_COLUMNS = ("id", "group")
+
+
+@dataclass(frozen=True)
+class Record:
+    """One FASTA record and where it came from (file and header line), for messages and tables."""
+
+    id: str
+    seq: str
+    file: str
+    line: int
+
+
+def open_text(path: str | Path) -> TextIO:
+    """Open a text file for reading, gzipped or plain (told apart by the magic bytes)."""
+    with open(path, "rb") as handle:
+        magic = handle.read(2)
+    if magic == b"\x1f\x8b":
+        return gzip.open(path, "rt", encoding="utf-8")
+    return open(path, encoding="utf-8")
+
+
+def _records(path: str | Path, handle: Iterable[str]) -> Iterator[Record]:
+    header: tuple[str, int] | None = None
+    chunks: list[str] = []
+    for number, line in enumerate(handle, start=1):
+        line = line.strip()
+        if line.startswith(">"):
+            if header is not None:
+                yield Record(header[0], "".join(chunks), str(path), header[1])
+            name = line[1:].split(maxsplit=1)
+            if not name:
+                raise InputError(f"{path}, line {number}: FASTA header without an ID")
+            header, chunks = (name[0], number), []
+        elif line and header is None:
+            raise InputError(
+                f"{path}, line {number}: not FASTA (expected a '>' header line, found "
+                f"{line[:40]!r}). Give FASTA files in sequences.fasta."
+            )
+        elif line:
+            chunks.append(line.replace(" ", ""))
+    if header is not None:
+        yield Record(header[0], "".join(chunks), str(path), header[1])
+
+
+def read_fasta(path: str | Path) -> list[Record]:
+    """Parse a FASTA file, raising InputError (file and line) on anything that is not FASTA."""
+    try:
+        with open_text(path) as handle:
+            records = list(_records(path, handle))
+    except (UnicodeDecodeError, gzip.BadGzipFile, EOFError) as error:
+        raise InputError(f"{path}: not a readable text or gzipped FASTA file ({error})") from None
+    if not records:
+        raise InputError(f"{path}: the file holds no FASTA record (it is empty)")
+    return records
+
+
+def fasta_ids(path: str | Path) -> list[str]:
+    """The record IDs of a FASTA file, read from its header lines only (fast, for start-up)."""
+    try:
+        with open_text(path) as handle:
+            return [
+                line[1:].split(maxsplit=1)[0]
+                for line in handle
+                if line.startswith(">") and line[1:].strip()
+            ]
+    except (UnicodeDecodeError, gzip.BadGzipFile, EOFError) as error:
+        raise InputError(f"{path}: not a readable text or gzipped FASTA file ({error})") from None
+
+
+def write_fasta(path: str | Path, records: Iterable[tuple[str, str]], width: int = 80) -> None:
+    """Write (id, sequence) pairs as FASTA with fixed-width lines."""
+    with open(path, "w") as out:
+        for name, seq in records:
+            out.write(f">{name}\n")
+            for start in range(0, len(seq), width):
+                out.write(seq[start : start + width] + "\n")
+
+
+def read_labels(path: str | Path) -> dict[str, str]:
+    """The labels table (TSV with columns id and group) as {id: group}; InputError names the line."""
+    try:
+        with open_text(path) as handle:
+            rows = list(csv.reader(handle, delimiter="\t"))
+    except (UnicodeDecodeError, gzip.BadGzipFile, EOFError, csv.Error) as error:
+        raise InputError(f"labels table {path}: not a readable TSV file ({error})") from None
+    except FileNotFoundError:
+        raise InputError(
+            f"labels table {path} does not exist (config key sequences.labels)"
+        ) from None
+    if not rows:
+        raise InputError(
+            f"labels table {path} is empty; it needs a header line 'id<TAB>group' and one line "
+            "per labelled sequence (config key sequences.labels)"
+        )
+    header = [name.strip() for name in rows[0]]
+    if not set(LABEL_COLUMNS) <= set(header):
+        raise InputError(
+            f"labels table {path}: the header line is {rows[0]!r}, but it needs the "
+            "tab-separated columns 'id' and 'group' (for example 'id<TAB>group'); rename the "
+            "columns (config key sequences.labels)"
+        )
+    at_id, at_group = header.index("id"), header.index("group")
+    labels: dict[str, str] = {}
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) <= max(at_id, at_group):
+            raise InputError(
+                f"labels table {path}, line {number}: {len(row)} column(s), expected "
+                f"{len(header)} tab-separated columns ({'<TAB>'.join(header)})"
+            )
+        name, group = row[at_id].strip(), row[at_group].strip()
+        if name in labels:
+            raise InputError(f"labels table {path}, line {number}: ID {name} repeats")
+        labels[name] = group
+    return labels
+
+
+def check_labels_match(labels: dict[str, str], path: str | Path, ids: Iterable[str]) -> int:
+    """How many records have a label; InputError when no label ID matches any record ID."""
+    ids = list(ids)
+    matched = len(set(labels) & set(ids))
+    if labels and not matched:
+        raise InputError(
+            f"labels table {path}: none of its {len(labels)} IDs (e.g. "
+            f"{', '.join(list(labels)[:3])}) matches a FASTA record ID (e.g. "
+            f"{', '.join(ids[:3])}). IDs are the first word of each header line, without '>'."
+        )
+    return matched
+
+
+def detect_alphabet(seq: str) -> str:
+    """'nucleotide' when >= 90% of letters are ACGTUN and all are IUPAC nucleotide codes."""
+    if not seq:
+        return "protein"
+    core = sum(seq.count(c) for c in "ACGTUN")
+    allowed = set(NUCLEOTIDE + "U" + NUCLEOTIDE_AMBIGUOUS)
+    return "nucleotide" if core >= 0.9 * len(seq) and set(seq) <= allowed else "protein"
+
+
+def load_matrix(name: str):
+    """A substitution matrix of Bio.Align.substitution_matrices, by name (InputError if unknown)."""
+    from Bio.Align import substitution_matrices
+
+    try:
+        return substitution_matrices.load(name)
+    except (FileNotFoundError, ValueError):
+        known = ", ".join(substitution_matrices.load())
+        raise InputError(f"unknown substitution matrix {name!r}; choose one of {known}") from None
+
+
+def resolve_matrix(name: str, alphabet: str) -> str:
+    """The matrix to use: 'auto' picks BLOSUM62 or NUC.4.4; a matrix must fit the alphabet."""
+    if name == "auto":
+        return DEFAULT_MATRIX[alphabet]
+    letters = set(load_matrix(name).alphabet)
+    fits_protein = set(PROTEIN) <= letters
+    if (alphabet == "protein") != fits_protein:
+        kind = "protein" if fits_protein else "nucleotide"
+        raise InputError(
+            f"sequences.alignment.matrix {name!r} is a {kind} matrix but the input is {alphabet}; "
+            f"choose a {alphabet} matrix (e.g. {DEFAULT_MATRIX[alphabet]}) or 'auto'"
+        )
+    return name
+
+
+def matrix_array(name: str):
+    """(alphabet, square score array) of a named matrix."""
+    import numpy as np
+
+    matrix = load_matrix(name)
+    return "".join(matrix.alphabet), np.asarray(matrix, dtype=float)

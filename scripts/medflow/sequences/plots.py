@@ -1,0 +1,97 @@
+"""The branch's figures (PNG and SVG): dendrogram, ordered distance heatmap, length histogram.
+
+The dendrogram colours each link by the cluster all its leaves share (grey when they span clusters)
+and labels every leaf up to `max_labels` sequences; beyond that it shows the top `max_labels // 4`
+subtrees only (truncated view, leaf counts in brackets). The heatmap orders the sequences as the
+dendrogram's leaves; above HEATMAP_MAX sequences it shows an evenly spaced subsample of that order.
+Files carry no timestamps or version strings, so reruns are byte-identical.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.colors import to_hex
+from scipy.cluster.hierarchy import dendrogram, leaves_list
+
+HEATMAP_MAX = 1000
+GREY = "#999999"
+plt.rcParams["svg.hashsalt"] = "medflow"
+
+
+def save(fig, png: str, svg: str) -> None:
+    """Write PNG and SVG without timestamps or version strings, so reruns are byte-identical."""
+    fig.savefig(png, dpi=120, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(svg, bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+
+
+def node_clusters(tree: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Cluster of every node (leaves 0..n-1, links n..2n-2); 0 where a link spans clusters."""
+    n = labels.size
+    nodes = np.concatenate([labels, np.zeros(n - 1, dtype=int)])
+    for k, (a, b) in enumerate(tree[:, :2].astype(int)):
+        nodes[n + k] = nodes[a] if nodes[a] == nodes[b] else 0
+    return nodes
+
+
+def colour(cluster: int) -> str:
+    """The cluster's colour (tab10, cycling); grey for 0."""
+    palette = plt.get_cmap("tab10").colors
+    return to_hex(palette[(cluster - 1) % len(palette)]) if cluster else GREY
+
+
+def plot_dendrogram(tree, labels, ids, max_labels: int, png: str, svg: str) -> None:
+    """Dendrogram coloured by cluster (links and leaf labels); truncated beyond max_labels leaves."""
+    nodes = node_clusters(tree, labels)
+    n = len(ids)
+    truncated = n > max_labels
+    shown = max(2, max_labels // 4) if truncated else n
+    fig, ax = plt.subplots(figsize=(8, max(4.0, 0.14 * shown + 1)))
+    drawn = dendrogram(
+        tree,
+        labels=ids,
+        orientation="left",
+        link_color_func=lambda k: colour(nodes[k]),
+        truncate_mode="lastp" if truncated else None,
+        p=shown,
+        leaf_font_size=max(4, min(9, 900 // shown)),
+        ax=ax,
+    )
+    for text, node in zip(ax.get_yticklabels(), drawn["leaves"], strict=True):
+        text.set_color(colour(nodes[node]))
+    ax.set_xlabel("distance")
+    title = f"{n} sequences, {labels.max()} clusters"
+    ax.set_title(title + (f" (top {shown} subtrees, sizes in brackets)" if truncated else ""))
+    save(fig, png, svg)
+
+
+def plot_heatmap(dist: np.ndarray, tree: np.ndarray, png: str, svg: str) -> None:
+    """Distance matrix ordered by the dendrogram."""
+    order = leaves_list(tree)
+    if order.size > HEATMAP_MAX:
+        order = order[np.linspace(0, order.size - 1, HEATMAP_MAX).round().astype(int)]
+    fig, ax = plt.subplots(figsize=(7, 6))
+    image = ax.imshow(dist[np.ix_(order, order)], cmap="viridis", vmin=0, vmax=1)
+    image.set_rasterized(True)
+    fig.colorbar(image, ax=ax, label="distance")
+    ax.set_title(f"distances, dendrogram order ({order.size} sequences shown)")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    save(fig, png, svg)
+
+
+def plot_lengths(qc: pd.DataFrame, png: str, svg: str) -> None:
+    """Histogram of record lengths, passed and rejected records stacked."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    passed = qc["status"] != "rejected"
+    groups = [qc.loc[passed, "length"], qc.loc[~passed, "length"]]
+    ax.hist(groups, bins=40, stacked=True, label=["passed QC", "rejected"])
+    ax.set_xlabel("length (residues)")
+    ax.set_ylabel("records")
+    ax.legend()
+    save(fig, png, svg)
