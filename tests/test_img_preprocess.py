@@ -3,7 +3,6 @@
 import hashlib
 from pathlib import Path
 
-import img_io
 import img_preprocess
 import numpy as np
 import pandas as pd
@@ -14,7 +13,9 @@ from PIL import Image
 from pydicom.dataset import FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
 
-from medflow_cli import InputError
+from medflow.imaging import datasets
+from medflow.imaging import io as img_io
+from medflow.step import InputError
 
 SETTINGS = {"height": 16, "width": 16, "channels": 1, "scaling": "dtype_range"}
 SETTINGS["resize_method"] = "area"
@@ -64,7 +65,11 @@ def class_folder(root: Path, per_class: int = 10, classes=("a", "b")) -> Path:
     return root
 
 
-def run_preprocess(tmp_path: Path, **kwargs) -> dict:
+INPUT_KEYS = ("format", "class_names", "labels_file_column", "labels_class_column")
+
+
+def run_preprocess(tmp_path: Path, source: str, labels: str | None = None, **kwargs) -> dict:
+    """img_preprocess's main() on a context built as a hand run would (schema defaults filled)."""
     out = tmp_path / "out"
     out.mkdir(parents=True, exist_ok=True)
     paths = {
@@ -76,7 +81,14 @@ def run_preprocess(tmp_path: Path, **kwargs) -> dict:
             ("rejects", "tsv"),
         ]
     }
-    img_preprocess.main(**paths, **{**SETTINGS, **kwargs})
+    overrides = {}
+    for key, value in {**SETTINGS, **kwargs}.items():
+        section = "seed" if key == "seed" else "input" if key in INPUT_KEYS else "preprocess"
+        overrides[key if section == "seed" else f"imaging.{section}.{key}"] = value
+    ctx = img_preprocess.STEP.context(
+        input={"source": source, "labels": labels}, output=paths, overrides=overrides
+    )
+    img_preprocess.main(ctx)
     result = {name: pd.read_csv(p, sep="\t") for name, p in paths.items() if name != "arrays"}
     with np.load(paths["arrays"]) as arrays:
         result["arrays"] = {k: arrays[k] for k in arrays.files}
@@ -121,9 +133,9 @@ def test_area_resize_averages_blocks():
 
 def test_stratified_split_keeps_class_shares_and_is_seeded():
     labels = np.array(["a"] * 60 + ["b"] * 40)
-    first = img_preprocess.stratified_split(labels, 0.2, 0.2, seed=7)
-    assert np.array_equal(first, img_preprocess.stratified_split(labels, 0.2, 0.2, seed=7))
-    assert not np.array_equal(first, img_preprocess.stratified_split(labels, 0.2, 0.2, seed=8))
+    first = datasets.stratified_split(labels, 0.2, 0.2, seed=7)
+    assert np.array_equal(first, datasets.stratified_split(labels, 0.2, 0.2, seed=7))
+    assert not np.array_equal(first, datasets.stratified_split(labels, 0.2, 0.2, seed=8))
     for split, size in [("train", 60), ("val", 20), ("test", 20)]:
         chosen = labels[first == split]
         assert len(chosen) == size
@@ -132,7 +144,7 @@ def test_stratified_split_keeps_class_shares_and_is_seeded():
 
 def test_split_of_a_tiny_class_fails_clearly():
     with pytest.raises(InputError, match="fewer than 3"):
-        img_preprocess.stratified_split(np.array(["a"] * 10 + ["b"] * 2), 0.2, 0.2, 1)
+        datasets.stratified_split(np.array(["a"] * 10 + ["b"] * 2), 0.2, 0.2, 1)
 
 
 def test_stable_npz_is_byte_identical_and_loads(tmp_path):
@@ -328,10 +340,10 @@ def test_labels_table_with_duplicates_or_wrong_columns_fails(tmp_path):
     write_dicom(root / "0.dcm", grey(0).astype(np.uint16))
     (tmp_path / "dup.csv").write_text("file,class\n0.dcm,a\n0.dcm,b\n")
     with pytest.raises(InputError, match=r"more than once \(lines \[2, 3\]\)"):
-        img_preprocess.scan_dicom(root, tmp_path / "dup.csv", "file", "class")
+        datasets.scan_dicom(root, tmp_path / "dup.csv", "file", "class")
     (tmp_path / "cols.csv").write_text("name,label\n0.dcm,a\n")
     with pytest.raises(InputError, match="lacks column"):
-        img_preprocess.scan_dicom(root, tmp_path / "cols.csv", "file", "class")
+        datasets.scan_dicom(root, tmp_path / "cols.csv", "file", "class")
 
 
 def test_npz_with_missing_keys_fails_naming_them(tmp_path):
@@ -349,3 +361,113 @@ def test_npz_that_is_not_an_npz_fails(tmp_path):
 def test_missing_folder_fails_naming_the_key(tmp_path):
     with pytest.raises(InputError, match=r"imaging.input.folder .* does not exist"):
         run_preprocess(tmp_path, format="folder", source=str(tmp_path / "nowhere"))
+
+
+# ---------------------------------------------------------------- sizes and channels follow the data
+
+
+def test_channels_and_size_follow_an_npz_by_default(tmp_path):
+    npz = make_npz(tmp_path / "rgb.npz", rgb=True)
+    auto = {"height": 0, "width": 0, "channels": 0}
+    result = run_preprocess(tmp_path / "rgb", source=str(npz), format="npz", **auto)
+    x = result["arrays"]["x_train"]
+    with np.load(npz) as raw:
+        assert x.shape[1:] == (28, 28, 3)
+        assert np.allclose(x[0], raw["train_images"][0] / 255, atol=1e-6)  # colour kept
+    grey_npz = make_npz(tmp_path / "grey.npz", rgb=False)
+    result = run_preprocess(tmp_path / "grey", source=str(grey_npz), format="npz", **auto)
+    assert result["arrays"]["x_train"].shape[1:] == (28, 28, 1)
+
+
+def test_grey_images_stored_as_rgb_stay_grey_and_colour_makes_three(tmp_path):
+    root = class_folder(tmp_path / "data", per_class=5)
+    write_png(root / "a" / "grey_as_rgb.png", np.repeat(grey(7)[:, :, None], 3, axis=2))
+    auto = {"height": 16, "width": 16, "channels": 0}
+    result = run_preprocess(tmp_path / "r1", source=str(root), format="folder", **auto)
+    assert result["arrays"]["x_train"].shape[1:] == (16, 16, 1)
+    one = run_preprocess(tmp_path / "r2", source=str(root), format="folder", channels=1)
+    assert np.allclose(result["arrays"]["x_train"], one["arrays"]["x_train"], atol=1e-6)
+    colour = np.random.default_rng(3).integers(0, 256, (20, 24, 3)).astype(np.uint8)
+    write_png(root / "b" / "colour.png", colour)
+    result = run_preprocess(tmp_path / "r3", source=str(root), format="folder", **auto)
+    assert result["arrays"]["x_train"].shape[1:] == (16, 16, 3)
+
+
+# ---------------------------------------------------------------- bad npz contents (issue #14)
+
+
+def npz_arrays(n=(30, 10, 12), classes=3, seed=0) -> dict:
+    rng = np.random.default_rng(seed)
+    arrays = {}
+    for split, count in zip(("train", "val", "test"), n, strict=True):
+        arrays[f"{split}_images"] = rng.integers(0, 256, (count, 28, 28)).astype(np.uint8)
+        arrays[f"{split}_labels"] = (np.arange(count) % classes).reshape(-1, 1)
+    return arrays
+
+
+class Trap:
+    """Unpickling this touches a file: proof that medflow never unpickles."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_pickled_object_array_is_refused_naming_file_key_and_why(tmp_path):
+    marker = tmp_path / "unpickled"
+    arrays = npz_arrays()
+    arrays["val_images"] = np.array([Trap(marker)] * 10, dtype=object)
+    np.savez(tmp_path / "pickled.npz", **arrays)
+    with pytest.raises(InputError) as caught:
+        run_preprocess(tmp_path, source=str(tmp_path / "pickled.npz"), format="npz")
+    message = str(caught.value)
+    assert "pickled.npz" in message and "'val_images'" in message
+    assert "objects" in message and "unpickling" in message and "uint8" in message
+    assert not marker.exists()
+
+
+def test_non_finite_pixels_become_rejects_rows(tmp_path):
+    arrays = npz_arrays()
+    images = arrays["train_images"].astype(np.float32) / 255
+    images[3, 5, 5], images[7, 0, 0] = np.nan, np.inf
+    arrays["train_images"] = images
+    np.savez(tmp_path / "nan.npz", **arrays)
+    result = run_preprocess(tmp_path, source=str(tmp_path / "nan.npz"), format="npz")
+    rejects = result["rejects"].set_index("file")["reason"]
+    assert list(rejects.index) == ["train_images[3]", "train_images[7]"]
+    assert all("non-finite" in reason for reason in rejects)
+    assert len(result["arrays"]["y_train"]) == 28
+
+
+def test_a_split_left_empty_after_rejects_fails_clearly(tmp_path):
+    arrays = npz_arrays()
+    arrays["val_images"] = np.full((10, 28, 28), np.nan, dtype=np.float32)
+    np.savez(tmp_path / "nanval.npz", **arrays)
+    with pytest.raises(InputError, match=r"no image of the val split is usable \(all 10 rejected"):
+        run_preprocess(tmp_path, source=str(tmp_path / "nanval.npz"), format="npz")
+
+
+def test_a_label_only_in_test_fails_clearly(tmp_path):
+    arrays = npz_arrays()
+    arrays["test_labels"][0] = 3  # never seen in train
+    np.savez(tmp_path / "unseen.npz", **arrays)
+    with pytest.raises(InputError, match=r"label\(s\) \[3\] appear in the test split but not"):
+        run_preprocess(tmp_path, source=str(tmp_path / "unseen.npz"), format="npz")
+
+
+def test_new_images_folder_with_corrupt_files_gives_rejects_rows(tmp_path):
+    import img_predict
+
+    folder = tmp_path / "new"
+    write_png(folder / "good.png", grey(1))
+    (folder / "sub").mkdir()
+    (folder / "sub" / "broken.png").write_bytes(b"\x89PNG broken")
+    (folder / "notes.txt").write_text("hello")
+    names, images, rejects = img_predict.load_folder(folder, SETTINGS)
+    assert names == ["good.png"] and images[0].shape == (16, 16, 1)
+    reasons = dict(rejects)
+    assert set(reasons) == {"notes.txt", "sub/broken.png"}
+    assert "cannot decode" in reasons["sub/broken.png"]
+    assert "not a supported image file" in reasons["notes.txt"]

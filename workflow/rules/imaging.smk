@@ -18,16 +18,15 @@ rule img_make_example:
         mem_mb=scaled_mem_mb(500),
         runtime=scaled_runtime(10),
     params:
-        example=config["imaging"]["example"],
-        seed=config["seed"],
+        settings=get_settings("seed", "imaging.example"),
     script:
         "../../scripts/img_make_example.py"
 
 
 rule img_preprocess:
     input:
-        source=get_imaging_source(),
-        labels=get_imaging_labels(),
+        source=get_imaging_source,
+        labels=get_imaging_labels,
     output:
         arrays="results/imaging/preprocessed/arrays.npz",
         manifest="results/imaging/preprocessed/manifest.tsv",
@@ -54,9 +53,7 @@ rule img_preprocess:
         mem_mb=scaled_mem_mb(2000),
         runtime=scaled_runtime(30),
     params:
-        input=config["imaging"]["input"],
-        preprocess=config["imaging"]["preprocess"],
-        seed=config["seed"],
+        settings=get_settings("seed", "imaging.input", "imaging.preprocess"),
     script:
         "../../scripts/img_preprocess.py"
 
@@ -85,8 +82,7 @@ rule img_train:
         mem_mb=scaled_mem_mb(4000),
         runtime=scaled_runtime(60),
     params:
-        train=config["imaging"]["train"],
-        seed=config["seed"],
+        settings=get_settings("seed", "imaging.train"),
     script:
         "../../scripts/img_train.py"
 
@@ -126,8 +122,7 @@ rule img_evaluate:
         mem_mb=scaled_mem_mb(3000),
         runtime=scaled_runtime(15),
     params:
-        evaluate=config["imaging"]["evaluate"],
-        seed=config["seed"],
+        settings=get_settings("seed", "imaging.evaluate"),
     script:
         "../../scripts/img_evaluate.py"
 
@@ -135,7 +130,7 @@ rule img_evaluate:
 rule img_predict:
     input:
         model="results/imaging/model/model.keras",
-        images=get_imaging_predict_images(),
+        images=get_imaging_predict_folder,
     output:
         diagnoses=report(
             "results/imaging/predictions/diagnoses.tsv",
@@ -155,7 +150,6 @@ rule img_predict:
         mem_mb=scaled_mem_mb(3000),
         runtime=scaled_runtime(15),
     params:
-        evaluate=config["imaging"]["evaluate"],
-        seed=config["seed"],
+        settings=get_settings("seed", "imaging.evaluate"),
     script:
         "../../scripts/img_predict.py"

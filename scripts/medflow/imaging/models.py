@@ -3,7 +3,8 @@
 Models by name: `seed_cnn` (the classic one-convolution baseline, exactly as specified),
 `small_cnn` (the default: batch normalization, global pooling, dropout, augmentation) and
 `resnet` (a deeper residual network). Two classes get one sigmoid output and binary
-cross-entropy; more classes get a softmax and categorical cross-entropy.
+cross-entropy; more classes get a softmax and categorical cross-entropy. An ensemble is one Keras
+model whose output is the mean of its members' outputs, so it saves and loads like any model.
 """
 
 import io
@@ -19,8 +20,9 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
+from medflow.imaging.io import FIXED_ZIP_TIME
+
 MODELS = ("seed_cnn", "small_cnn", "resnet")
-FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 MEDFLOW_ENTRY = "medflow_config.json"
 
 
@@ -45,8 +47,8 @@ def head(n_classes: int) -> layers.Dense:
 def augmentation(settings: dict[str, Any], seed: int) -> list[layers.Layer]:
     """On-the-fly augmentation layers (active only while training), seeded."""
     steps: list[layers.Layer] = []
-    if settings.get("flip"):
-        steps.append(layers.RandomFlip("horizontal", seed=seed, name="aug_flip"))
+    if settings.get("flip", "none") != "none":
+        steps.append(layers.RandomFlip(settings["flip"], seed=seed, name="aug_flip"))
     if settings.get("rotation", 0) > 0:
         steps.append(
             layers.RandomRotation(
@@ -71,7 +73,7 @@ def augmentation(settings: dict[str, Any], seed: int) -> list[layers.Layer]:
     return steps
 
 
-def seed_cnn(input_shape: tuple[int, ...], n_classes: int) -> keras.Model:
+def seed_cnn(input_shape: tuple[int, ...], n_classes: int, name: str = "seed_cnn") -> keras.Model:
     """Conv2D(32, 3x3, relu) -> MaxPooling(2x2) -> Flatten -> Dense(128, relu) -> Dense(output)."""
     return keras.Sequential(
         [
@@ -82,7 +84,7 @@ def seed_cnn(input_shape: tuple[int, ...], n_classes: int) -> keras.Model:
             layers.Dense(128, activation="relu"),
             head(n_classes),
         ],
-        name="seed_cnn",
+        name=name,
     )
 
 
@@ -108,6 +110,7 @@ def small_cnn(
     width: int,
     dropout: float,
     aug: list[layers.Layer],
+    name: str = "small_cnn",
 ) -> keras.Model:
     """Three conv-BN-ReLU stages (width, 2x, 4x filters) with pooling, global pooling, dropout."""
     inputs, x = augmented_input(input_shape, aug)
@@ -119,7 +122,7 @@ def small_cnn(
             x = layers.MaxPooling2D(2, name=f"stage{stage}_pool")(x)
     x = layers.GlobalAveragePooling2D(name="global_pool")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
-    return keras.Model(inputs, head(n_classes)(x), name="small_cnn")
+    return keras.Model(inputs, head(n_classes)(x), name=name)
 
 
 def residual_block(x: Any, filters: int, stride: int, name: str) -> Any:
@@ -146,6 +149,7 @@ def resnet(
     width: int,
     dropout: float,
     aug: list[layers.Layer],
+    name: str = "resnet",
 ) -> keras.Model:
     """A ResNet-style network: stem, three stages of two residual blocks, global pooling."""
     inputs, x = augmented_input(input_shape, aug)
@@ -155,37 +159,71 @@ def resnet(
         x = residual_block(x, filters, 1, f"res{stage}b")
     x = layers.GlobalAveragePooling2D(name="global_pool")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
-    return keras.Model(inputs, head(n_classes)(x), name="resnet")
+    return keras.Model(inputs, head(n_classes)(x), name=name)
 
 
 def build_model(
     name: str,
     input_shape: tuple[int, ...],
     n_classes: int,
-    width: int = 32,
-    dropout: float = 0.3,
-    augment: dict[str, Any] | None = None,
-    seed: int = 42,
+    width: int,
+    dropout: float,
+    augment: dict[str, Any],
+    seed: int,
+    model_name: str | None = None,
 ) -> keras.Model:
-    """The model called `name`, for images of `input_shape` and `n_classes` classes."""
+    """The network called `name`, for images of `input_shape` and `n_classes` classes."""
     if name == "seed_cnn":
-        return seed_cnn(input_shape, n_classes)
-    aug = augmentation(augment or {}, seed)
+        return seed_cnn(input_shape, n_classes, model_name or name)
+    aug = augmentation(augment, seed)
     if name == "small_cnn":
-        return small_cnn(input_shape, n_classes, width, dropout, aug)
+        return small_cnn(input_shape, n_classes, width, dropout, aug, model_name or name)
     if name == "resnet":
-        return resnet(input_shape, n_classes, width, dropout, aug)
+        return resnet(input_shape, n_classes, width, dropout, aug, model_name or name)
     raise ValueError(f"unknown model '{name}' (choose from {', '.join(MODELS)})")
 
 
-def compile_model(model: keras.Model, n_classes: int, learning_rate: float) -> None:
-    """Adam with (binary or categorical) cross-entropy; AUC and accuracy as metrics."""
-    loss = "binary_crossentropy" if n_classes == 2 else "categorical_crossentropy"
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-        loss=loss,
-        metrics=[keras.metrics.AUC(name="auc"), "accuracy"],
+def optimizer(
+    learning_rate: float, weight_decay: float, steps: int, ema: float
+) -> keras.optimizers.Optimizer:
+    """AdamW with a cosine learning-rate decay over `steps` and, when ema > 0, weight averaging."""
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=max(1, steps))
+    return keras.optimizers.AdamW(
+        learning_rate=schedule,
+        weight_decay=weight_decay,
+        use_ema=ema > 0,
+        ema_momentum=ema if ema > 0 else 0.99,
     )
+
+
+def compile_model(
+    model: keras.Model,
+    n_classes: int,
+    learning_rate: float,
+    weight_decay: float = 0.0,
+    steps: int = 1,
+    ema: float = 0.0,
+    label_smoothing: float = 0.0,
+) -> None:
+    """(Binary or categorical) cross-entropy with label smoothing, AdamW, accuracy as metric."""
+    if n_classes == 2:
+        loss = keras.losses.BinaryCrossentropy(label_smoothing=label_smoothing)
+    else:
+        loss = keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
+    model.compile(
+        optimizer=optimizer(learning_rate, weight_decay, steps, ema),
+        loss=loss,
+        metrics=["accuracy"],
+    )
+
+
+def ensemble(members: list[keras.Model]) -> keras.Model:
+    """One model whose output is the mean of the members' outputs (a single member: itself)."""
+    if len(members) == 1:
+        return members[0]
+    inputs = keras.Input(shape=members[0].input_shape[1:], name="image")
+    outputs = layers.Average(name="ensemble_mean")([member(inputs) for member in members])
+    return keras.Model(inputs, outputs, name="ensemble")
 
 
 def encode_labels(labels: np.ndarray, n_classes: int) -> np.ndarray:
@@ -196,15 +234,27 @@ def encode_labels(labels: np.ndarray, n_classes: int) -> np.ndarray:
     return keras.utils.to_categorical(labels, n_classes).astype(np.float32)
 
 
-def class_probabilities(model: keras.Model, images: np.ndarray, batch_size: int) -> np.ndarray:
-    """Probability of every class per image (N x n_classes), also for the sigmoid head."""
-    if len(images) == 0:
-        n_out = model.output_shape[-1]
-        return np.zeros((0, 2 if n_out == 1 else n_out), dtype=np.float64)
-    scores = np.asarray(model.predict(images, batch_size=batch_size, verbose=0), dtype=np.float64)
+def as_class_probabilities(scores: np.ndarray) -> np.ndarray:
+    """N x n_classes probabilities from the model's output (the sigmoid head gives one column)."""
+    scores = np.asarray(scores, dtype=np.float64)
     if scores.shape[1] == 1:
         return np.hstack([1.0 - scores, scores])
     return scores
+
+
+def class_probabilities(
+    model: keras.Model, images: np.ndarray, batch_size: int, tta: bool = False
+) -> np.ndarray:
+    """Probability of every class per image (N x n_classes); with `tta`, the mean over the image
+    and its horizontal mirror (test-time augmentation)."""
+    if len(images) == 0:
+        n_out = model.output_shape[-1]
+        return np.zeros((0, 2 if n_out == 1 else n_out), dtype=np.float64)
+    views = [images, images[:, :, ::-1, :]] if tta else [images]
+    scores = [
+        model.predict(np.ascontiguousarray(v), batch_size=batch_size, verbose=0) for v in views
+    ]
+    return as_class_probabilities(np.mean(scores, axis=0))
 
 
 def renumber_shared_objects(config: Any, ids: dict[int, int] | None = None) -> Any:
@@ -251,3 +301,20 @@ def read_medflow_config(path: str) -> dict[str, Any]:
         if MEDFLOW_ENTRY not in archive.namelist():
             raise KeyError(f"{path} was not saved by medflow (no {MEDFLOW_ENTRY} inside)")
         return json.loads(archive.read(MEDFLOW_ENTRY))
+
+
+def model_probabilities(
+    path: str, images: np.ndarray, batch_size: int
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Class probabilities of a medflow model file, as its training decided: with its test-time
+    augmentation, and (two classes) recentred so 0.5 is its validation-chosen threshold.
+
+    Also returns the medflow config stored in the file.
+    """
+    from medflow.imaging.decisions import recentre
+
+    stored = read_medflow_config(path)
+    decision = stored.get("decision", {})
+    network = keras.models.load_model(path)
+    probabilities = class_probabilities(network, images, batch_size, decision.get("tta", False))
+    return recentre(probabilities, 1, decision.get("threshold", 0.5)), stored

@@ -1,6 +1,6 @@
-"""TensorFlow-free helpers shared by the imaging steps: decode, convert, resize, scale and store.
+"""Image files and arrays: decode, convert, resize, scale, and store byte-stably.
 
-Every step that reads pixels (preprocessing, prediction) goes through `prepare_image`, so a new
+Every step that reads pixels (preprocessing, prediction) goes through `prepare_pixels`, so a new
 image is treated exactly like a training image. Nothing here imports TensorFlow, so preprocessing
 stays a light process.
 """
@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import pandas as pd
 
-from medflow_cli import InputError
+from medflow.step import InputError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 DICOM_EXTENSIONS = (".dcm", ".dicom")
@@ -143,6 +143,17 @@ def as_hwc(pixels: np.ndarray) -> np.ndarray:
     return pixels
 
 
+def is_colour(pixels: np.ndarray) -> bool:
+    """True for an image with colour: three channels that are not all the same."""
+    pixels = as_hwc(pixels)
+    if pixels.shape[2] < 3:
+        return False
+    return not (
+        np.array_equal(pixels[..., 0], pixels[..., 1])
+        and np.array_equal(pixels[..., 0], pixels[..., 2])
+    )
+
+
 def to_channels(pixels: np.ndarray, channels: int) -> np.ndarray:
     """Convert HxWxC to 1 channel (ITU-R 601 luminance) or 3 channels (grey repeated)."""
     pixels = np.asarray(pixels, dtype=np.float64)
@@ -268,61 +279,15 @@ def require_file(path: str | Path, what: str) -> Path:
     return path
 
 
-def positive_index(class_names: list[str], positive_class: str | None) -> int:
-    """Index of the class called positive in binary metrics: the named one, else the last."""
-    if positive_class is None or positive_class == "":
-        return len(class_names) - 1
-    if positive_class not in class_names:
-        raise InputError(
-            f"imaging.evaluate.positive_class '{positive_class}' is not one of the classes "
-            f"{list(class_names)}"
-        )
-    return list(class_names).index(positive_class)
+SPLITS = ("train", "val", "test")
 
 
-def decide(probabilities: np.ndarray, positive: int, threshold: float) -> np.ndarray:
-    """Predicted class per row: for two classes, positive when its probability >= threshold."""
-    probabilities = np.asarray(probabilities)
-    if probabilities.shape[1] == 2:
-        other = 1 - positive
-        return np.where(probabilities[:, positive] >= threshold, positive, other)
-    return probabilities.argmax(axis=1)
+def load_arrays(path: str | Path, splits: Iterable[str] = SPLITS) -> dict[str, np.ndarray]:
+    """The preprocessed arrays of the named splits (x_/y_/files_), class_names and settings.
 
-
-def prediction_table(
-    files: Iterable[str],
-    probabilities: np.ndarray,
-    predicted: np.ndarray,
-    class_names: list[str],
-    labels: np.ndarray | None = None,
-) -> pd.DataFrame:
-    """One row per image, sorted by file: file, true class (when known), predicted class, and
-    the probability of every class."""
-    names = np.array(class_names)
-    columns = {"file": list(files)}
-    if labels is not None:
-        columns["true_class"] = names[np.asarray(labels)]
-    columns["predicted_class"] = names[predicted]
-    table = pd.DataFrame(columns)
-    for k, name in enumerate(class_names):
-        table[f"probability_{name}"] = np.round(probabilities[:, k], 6)
-    return table.sort_values("file", kind="stable").reset_index(drop=True)
-
-
-def add_decision_args(parser) -> None:
-    """Options shared by evaluation and prediction: how probabilities become a class."""
-    parser.add_argument("--positive-class", default=None, help="default: the last class")
-    parser.add_argument("--threshold", type=float, default=0.5, help="binary decision threshold")
-    parser.add_argument("--batch-size", type=int, default=256, help="images per inference batch")
-    parser.add_argument("--seed", type=int, default=42, help="random seed")
-
-
-def decision_settings(smk) -> dict:
-    """The decision options from the Snakemake object (params.evaluate, params.seed, threads)."""
-    return {
-        "positive_class": smk.params.evaluate["positive_class"],
-        "threshold": smk.params.evaluate["threshold"],
-        "batch_size": smk.params.evaluate["batch_size"],
-        "seed": smk.params.seed,
-        "threads": smk.threads,
-    }
+    Training asks for train and val only: the test split is read by evaluation alone.
+    """
+    wanted = {"class_names", "preprocess_settings"}
+    wanted |= {f"{kind}_{split}" for split in splits for kind in ("x", "y", "files")}
+    with np.load(path, allow_pickle=False) as archive:
+        return {name: archive[name] for name in archive.files if name in wanted}

@@ -1,0 +1,494 @@
+"""The labelled inputs of the imaging branch, read into one checked, split data set.
+
+Three formats: a folder with one subfolder per class of PNG/JPEG/TIFF images; a folder of DICOM
+files with a labels table (file -> class); a MedMNIST-style .npz whose train/val/test splits are
+kept. Every image goes through `medflow.imaging.io.prepare_pixels`; unusable images become rejects
+rows (file, reason); problems with the input as a whole raise InputError with one clear message.
+Folder and DICOM inputs get a stratified, seeded split.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from medflow.imaging.io import (
+    IMAGE_EXTENSIONS,
+    SPLITS,
+    UnreadableImage,
+    decode_any,
+    is_colour,
+    list_files,
+    prepare_pixels,
+    relative,
+    require_file,
+)
+from medflow.step import InputError, progress
+
+NPZ_KEYS = tuple(f"{split}_{kind}" for split in SPLITS for kind in ("images", "labels"))
+MIN_PER_CLASS = 3  # one image per split at the very least
+DEFAULT_SIZE = 28  # height and width 0 (auto) on folder and DICOM input
+
+
+@dataclass
+class Dataset:
+    """Prepared images with their class, split and origin; rejects alongside."""
+
+    files: list[str] = field(default_factory=list)
+    classes: list[Any] = field(default_factory=list)
+    splits: list[str] = field(default_factory=list)
+    images: list[np.ndarray] = field(default_factory=list)
+    shapes: list[tuple[int, ...]] = field(default_factory=list)
+    colour: list[bool] = field(default_factory=list)
+    rejects: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, name: str, label: Any, image: np.ndarray, original: np.ndarray) -> None:
+        self.files.append(name)
+        self.classes.append(label)
+        self.images.append(image)
+        self.shapes.append(tuple(np.atleast_3d(original).shape))
+        self.colour.append(is_colour(original))
+
+
+def resolve_settings(settings: dict[str, Any], size: tuple[int, int] | None) -> dict[str, Any]:
+    """The preprocessing settings with 0 (auto) resolved: height and width from `size` (the
+    .npz's own) or 28; channels 3 while reading (grey repeated), settled by `settle_channels`."""
+    resolved = dict(settings)
+    for key, own in zip(("height", "width"), size or (DEFAULT_SIZE, DEFAULT_SIZE), strict=True):
+        if not resolved[key]:
+            resolved[key] = int(own)
+    return resolved
+
+
+def reading_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """What prepare_pixels gets: channels auto reads as 3 (a grey image repeated exactly)."""
+    return {**settings, "channels": settings["channels"] or 3}
+
+
+def settle_channels(data: Dataset, settings: dict[str, Any]) -> dict[str, Any]:
+    """Channels auto: 3 when any kept image has colour, else 1 (the repeated grey kept once)."""
+    if settings["channels"]:
+        return settings
+    channels = 3 if any(data.colour) else 1
+    if channels == 1:
+        data.images = [image[:, :, :1] for image in data.images]
+    return {**settings, "channels": channels}
+
+
+# ---------------------------------------------------------------- listing the labelled inputs
+
+
+def scan_class_folder(root: Path) -> tuple[list[tuple[Path, str]], list[tuple[str, str]]]:
+    """(image path, class) for every file in a class subfolder; rejects for files elsewhere."""
+    root = require_file(root, "imaging.input.folder")
+    if not root.is_dir():
+        raise InputError(f"imaging.input.folder '{root}' is not a folder")
+    class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not class_dirs:
+        raise InputError(
+            f"imaging.input.folder '{root}' has no class subfolders; put each class's images in "
+            "a subfolder named after the class (e.g. normal/, pneumonia/)"
+        )
+    records, rejects = [], []
+    for class_dir in class_dirs:
+        files = list_files(class_dir)
+        images = [f for f in files if f.suffix.lower() in IMAGE_EXTENSIONS]
+        if not images:
+            raise InputError(
+                f"class folder '{class_dir}' holds no PNG, JPEG or TIFF images; add images or "
+                "remove the folder"
+            )
+        records += [(f, class_dir.name) for f in images]
+        rejects += [
+            (relative(f, root), f"not an image file (extension '{f.suffix}')")
+            for f in files
+            if f not in images
+        ]
+    in_classes = {path for path, _ in records} | {root / r for r, _ in rejects}
+    rejects += [
+        (relative(f, root), "not inside a class subfolder")
+        for f in list_files(root)
+        if f not in in_classes
+    ]
+    return records, rejects
+
+
+def read_labels_table(path: Path, file_column: str, class_column: str) -> pd.DataFrame:
+    """The labels table (CSV or TSV) with columns file and class; fails naming bad lines."""
+    path = require_file(path, "imaging.input.labels")
+    sep = "," if path.suffix.lower() == ".csv" else "\t"
+    try:
+        table = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise InputError(f"labels table '{path}' cannot be parsed: {error}") from error
+    missing = [c for c in (file_column, class_column) if c not in table.columns]
+    if missing:
+        raise InputError(
+            f"labels table '{path}' lacks column(s) {missing}; it has {list(table.columns)} "
+            "(set imaging.input.labels_file_column / labels_class_column)"
+        )
+    table = table[[file_column, class_column]].rename(
+        columns={file_column: "file", class_column: "class"}
+    )
+    table["file"] = table["file"].str.strip().str.replace("\\", "/", regex=False)
+    table["class"] = table["class"].str.strip()
+    table["line"] = np.arange(len(table)) + 2  # header is line 1
+    for column in ("file", "class"):
+        empty = table.loc[table[column] == "", "line"].tolist()
+        if empty:
+            raise InputError(f"labels table '{path}': empty '{column}' on line(s) {empty[:10]}")
+    duplicated = table[table["file"].duplicated(keep=False)]
+    if len(duplicated):
+        first = duplicated.iloc[0]["file"]
+        lines = duplicated.loc[duplicated["file"] == first, "line"].tolist()
+        raise InputError(
+            f"labels table '{path}' names file '{first}' more than once (lines {lines}); "
+            "give each file one class"
+        )
+    return table
+
+
+def scan_dicom(
+    root: Path, labels: Path, file_column: str, class_column: str
+) -> tuple[list[tuple[Path, str]], list[tuple[str, str]]]:
+    """(DICOM path, class) by the labels table; rejects for unlabelled and missing files."""
+    root = require_file(root, "imaging.input.dicom_dir")
+    table = read_labels_table(Path(labels), file_column, class_column)
+    files = {relative(f, root): f for f in list_files(root)}
+    labels_path = Path(labels).resolve()
+    files = {name: f for name, f in files.items() if f.resolve() != labels_path}
+    labelled = dict(zip(table["file"], table["class"], strict=True))
+    line_of = dict(zip(table["file"], table["line"], strict=True))
+    records = [(files[name], labelled[name]) for name in sorted(files) if name in labelled]
+    rejects = [
+        (name, f"no entry in labels table '{labels}'") for name in files if name not in labelled
+    ]
+    rejects += [
+        (name, f"listed in labels table (line {line_of[name]}) but no such file in '{root}'")
+        for name in labelled
+        if name not in files
+    ]
+    return records, rejects
+
+
+# ---------------------------------------------------------------- decoding and splitting
+
+
+def decode_records(
+    records: list[tuple[Path, str]], root: Path, settings: dict[str, Any]
+) -> Dataset:
+    """Decode and prepare every listed image; unreadable ones become rejects with the reason."""
+    data = Dataset()
+    for path, label in progress(records, total=len(records), desc="preprocessing"):
+        name = relative(path, root)
+        try:
+            pixels, full = decode_any(path)
+            image = prepare_pixels(pixels, full, **reading_settings(settings))
+        except UnreadableImage as error:
+            data.rejects.append((name, str(error)))
+            continue
+        data.add(name, label, image, pixels)
+    return data
+
+
+def check_classes(
+    data: Dataset, listed_classes: set, n_records: int, class_names: list[str] | None
+) -> list[str]:
+    """The class order; fails clearly on one class, a class left empty, or unexpected names."""
+    counts = Counter(data.classes)
+    listed = sorted(set(data.classes) | set(listed_classes) | {c for c in class_names or []})
+    empty = [c for c in listed if counts[c] == 0]
+    if empty:
+        reasons = Counter(reason for _, reason in data.rejects)
+        raise InputError(
+            f"class(es) {empty} have no readable images ({len(data.rejects)} of {n_records} "
+            f"images rejected; most common reasons: {reasons.most_common(3)})"
+        )
+    if class_names:
+        unknown = sorted(set(data.classes) - set(class_names))
+        if unknown:
+            raise InputError(
+                f"images of class(es) {unknown} are not in imaging.input.class_names "
+                f"{class_names}; add them or remove the images"
+            )
+        order = list(class_names)
+    else:
+        order = sorted(counts)
+    if len(order) < 2:
+        raise InputError(
+            f"only one class found ({order}); a classifier needs images of at least two classes"
+        )
+    return order
+
+
+def stratified_split(
+    labels: np.ndarray, val_fraction: float, test_fraction: float, seed: int
+) -> np.ndarray:
+    """Split names ('train', 'val', 'test') per image, stratified by class and seeded."""
+    from sklearn.model_selection import train_test_split
+
+    labels = np.asarray(labels)
+    counts = Counter(labels.tolist())
+    small = {k: v for k, v in counts.items() if v < MIN_PER_CLASS}
+    if small:
+        raise InputError(
+            f"class(es) with fewer than {MIN_PER_CLASS} readable images cannot be split into "
+            f"train/validation/test: {small}; add images to them"
+        )
+    index = np.arange(len(labels))
+    try:
+        rest, test = train_test_split(
+            index, test_size=test_fraction, stratify=labels, random_state=seed
+        )
+        train, val = train_test_split(
+            rest,
+            test_size=val_fraction / (1.0 - test_fraction),
+            stratify=labels[rest],
+            random_state=seed,
+        )
+    except ValueError as error:
+        raise InputError(
+            f"cannot make a stratified split of {len(labels)} images with "
+            f"val_fraction={val_fraction}, test_fraction={test_fraction}: {error}; "
+            "add images or raise the fractions"
+        ) from error
+    splits = np.empty(len(labels), dtype=object)
+    splits[train], splits[val], splits[test] = "train", "val", "test"
+    return splits
+
+
+# ---------------------------------------------------------------- MedMNIST .npz
+
+
+def npz_array(archive: Any, path: Path, key: str) -> np.ndarray:
+    """One array of the .npz; object arrays (pickles) are refused with the reason, never loaded."""
+    try:
+        array = archive[key]
+    except ValueError as error:
+        if "allow_pickle" in str(error) or "Object arrays" in str(error):
+            raise InputError(
+                f"'{path}': key '{key}' holds an array of Python objects (dtype object). medflow "
+                "does not load object arrays, because reading one means unpickling it, and "
+                f"unpickling a file can run any code it contains. Save '{key}' as a plain numeric "
+                "array instead: images as uint8 (or uint16/float) of shape (N, H, W) or (N, H, W, 3) "
+                "with every image the same size, labels as integers of shape (N,) or (N, 1)."
+            ) from None
+        raise InputError(f"'{path}': key '{key}' cannot be read: {error}") from error
+    except (OSError, EOFError, zipfile.BadZipFile) as error:
+        raise InputError(
+            f"'{path}': key '{key}' cannot be read ({error}); is the file complete?"
+        ) from error
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
+        raise InputError(
+            f"'{path}': key '{key}' has dtype {array.dtype}; medflow needs numbers (images as "
+            "uint8, uint16 or float; labels as integers)"
+        )
+    return array
+
+
+def npz_split(archive: Any, path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """One split's images and labels (N,), checked for shape and values."""
+    images = npz_array(archive, path, f"{split}_images")
+    labels = npz_array(archive, path, f"{split}_labels")
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels.ndim != 1:
+        raise InputError(
+            f"'{path}': {split}_labels has shape {labels.shape}; expected (N,) or (N, 1) "
+            "(multi-label data is not supported)"
+        )
+    if images.ndim not in (3, 4) or len(images) != len(labels):
+        raise InputError(
+            f"'{path}': {split}_images has shape {images.shape} but {split}_labels holds "
+            f"{len(labels)} labels; expected (N, H, W) or (N, H, W, C) with the same N"
+        )
+    if len(labels) == 0:
+        raise InputError(f"'{path}': the {split} split is empty; every split needs images")
+    if not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0:
+        raise InputError(f"'{path}': {split}_labels must be non-negative integers")
+    return images, labels
+
+
+def load_npz(
+    path: Path, settings: dict[str, Any], class_names: list[str] | None
+) -> tuple[Dataset, dict[str, Any]]:
+    """A MedMNIST-style .npz, splits kept; each image through the same preparation.
+
+    Returns the data set and the settings with auto values resolved from the arrays.
+    """
+    path = require_file(path, "imaging.input.npz")
+    try:
+        archive = np.load(path, allow_pickle=False)
+        keys = set(archive.files)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise InputError(f"'{path}' is not a readable .npz file: {error}") from error
+    missing = [k for k in NPZ_KEYS if k not in keys]
+    if missing:
+        raise InputError(
+            f"'{path}' lacks key(s) {missing} (has {sorted(keys)}); a MedMNIST-format .npz "
+            f"needs {list(NPZ_KEYS)}"
+        )
+    data = Dataset()
+    resolved: dict[str, Any] | None = None
+    with archive:
+        for split in SPLITS:
+            images, labels = npz_split(archive, path, split)
+            resolved = resolved or resolve_settings(settings, images.shape[1:3])
+            full = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(images.dtype, 1.0)
+            reading = reading_settings(resolved)
+            for i in progress(range(len(images)), total=len(images), desc=f"reading {split}"):
+                name = f"{split}_images[{i}]"
+                try:
+                    image = prepare_pixels(images[i], full, **reading)
+                except UnreadableImage as error:
+                    data.rejects.append((name, str(error)))
+                    continue
+                data.add(name, int(labels[i]), image, images[i])
+                data.splits.append(split)
+    check_npz_splits(path, data)
+    n_classes = max(data.classes) + 1
+    names = list(class_names) if class_names else [str(k) for k in range(n_classes)]
+    if len(names) < n_classes:
+        raise InputError(
+            f"'{path}' has labels up to {n_classes - 1} but imaging.input.class_names lists only "
+            f"{len(names)} names"
+        )
+    data.classes = [names[k] for k in data.classes]
+    return data, settle_channels(data, resolved)
+
+
+def check_npz_splits(path: Path, data: Dataset) -> None:
+    """Every split keeps images; train has two classes; val and test hold no unseen label."""
+    kept = Counter(data.splits)
+    for split in SPLITS:
+        if kept[split] == 0:
+            reasons = Counter(r for name, r in data.rejects if name.startswith(f"{split}_"))
+            raise InputError(
+                f"'{path}': no image of the {split} split is usable (all "
+                f"{sum(reasons.values())} rejected; most common reasons: "
+                f"{reasons.most_common(3)}); fix the {split}_images array"
+            )
+    by_split = {
+        s: {c for c, t in zip(data.classes, data.splits, strict=True) if t == s} for s in SPLITS
+    }
+    if len(by_split["train"]) < 2:
+        raise InputError(
+            f"'{path}': the train split holds only class(es) {sorted(by_split['train'])}; a "
+            "classifier needs at least two"
+        )
+    for split in ("val", "test"):
+        unseen = sorted(by_split[split] - by_split["train"])
+        if unseen:
+            raise InputError(
+                f"'{path}': label(s) {unseen} appear in the {split} split but not in the train "
+                f"split (after rejects), so the model could never predict them; move some of "
+                "those images to train_images/train_labels or drop them"
+            )
+
+
+def read_inputs(
+    fmt: str,
+    source: str,
+    labels: list[str],
+    section: dict[str, Any],
+    preprocess: dict[str, Any],
+    seed: int,
+) -> tuple[Dataset, list[str], dict[str, Any], int]:
+    """Read the labelled input of `fmt`: the data set (split), the class order, the resolved
+    preprocessing settings and the number of input records (kept plus rejected).
+
+    `section` is imaging.input and `preprocess` imaging.preprocess, as plain values.
+    """
+    settings = {
+        k: preprocess[k] for k in ("height", "width", "channels", "scaling", "resize_method")
+    }
+    class_names = list(section["class_names"]) or None
+    if fmt == "npz":
+        data, settings = load_npz(Path(source), settings, class_names)
+        n_records = len(data.files) + len(data.rejects)
+        order = check_classes(data, set(data.classes), n_records, class_names)
+        return data, order, settings, n_records
+    if fmt == "folder":
+        records, listing_rejects = scan_class_folder(Path(source))
+    elif fmt == "dicom":
+        records, listing_rejects = scan_dicom(
+            Path(source),
+            Path(labels[0]),
+            section["labels_file_column"],
+            section["labels_class_column"],
+        )
+    else:
+        raise InputError(f"unknown imaging.input.format '{fmt}'")
+    settings = resolve_settings(settings, None)
+    data = decode_records(records, Path(source), settings)
+    settings = settle_channels(data, settings)
+    data.rejects = [*listing_rejects, *data.rejects]
+    n_records = len(records) + len(listing_rejects)
+    order = check_classes(data, {c for _, c in records}, n_records, class_names)
+    data.splits = list(
+        stratified_split(
+            np.array(data.classes), preprocess["val_fraction"], preprocess["test_fraction"], seed
+        )
+    )
+    return data, order, settings, n_records
+
+
+# ---------------------------------------------------------------- outputs
+
+
+def class_counts(classes: list[str], splits: list[str], order: list[str]) -> pd.DataFrame:
+    """Images per class and split, with totals."""
+    counts = Counter(zip(classes, splits, strict=True))
+    rows = [
+        {
+            "class": c,
+            **{s: counts[(c, s)] for s in SPLITS},
+            "total": sum(counts[(c, s)] for s in SPLITS),
+        }
+        for c in order
+    ]
+    frame = pd.DataFrame(rows, columns=["class", *SPLITS, "total"])
+    totals = {"class": "all", **{col: int(frame[col].sum()) for col in [*SPLITS, "total"]}}
+    return pd.concat([frame, pd.DataFrame([totals])], ignore_index=True)
+
+
+def arrays_by_split(
+    data: Dataset, order: list[str], settings: dict[str, Any]
+) -> dict[str, np.ndarray]:
+    """x_/y_/files_ arrays per split, class_names and the preprocessing settings (JSON)."""
+    index = {name: k for k, name in enumerate(order)}
+    arrays: dict[str, np.ndarray] = {
+        "class_names": np.array(order, dtype=str),
+        "preprocess_settings": np.array(json.dumps(settings, sort_keys=True)),
+    }
+    splits = np.array(data.splits)
+    images = np.stack(data.images).astype(np.float32)
+    labels = np.array([index[c] for c in data.classes], dtype=np.int64)
+    files = np.array(data.files, dtype=str)
+    for split in SPLITS:
+        chosen = np.flatnonzero(splits == split)
+        arrays[f"x_{split}"] = images[chosen]
+        arrays[f"y_{split}"] = labels[chosen]
+        arrays[f"files_{split}"] = files[chosen]
+    return arrays
+
+
+def manifest(data: Dataset) -> pd.DataFrame:
+    """Every kept image: file, class, split and original height, width and channels."""
+    return pd.DataFrame(
+        {
+            "file": data.files,
+            "class": data.classes,
+            "split": data.splits,
+            "original_height": [s[0] for s in data.shapes],
+            "original_width": [s[1] for s in data.shapes],
+            "original_channels": [s[2] for s in data.shapes],
+        }
+    ).sort_values("file", kind="stable")

@@ -1,0 +1,203 @@
+"""The training recipe: a small ensemble of seeded networks, every choice made on validation.
+
+Each member trains with AdamW (decoupled weight decay), a cosine learning-rate decay over its
+epochs, label smoothing, on-the-fly augmentation and, optionally, an exponential moving average
+(EMA) of its weights. After every epoch the member's validation AUC (MedMNIST's definition) is
+measured, and the member keeps the weights of its best epoch. The members' mean is the model.
+For two classes, the decision threshold with the best validation accuracy is chosen and stored
+with the model. The test split is never seen here.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from medflow.imaging import decisions
+
+log = logging.getLogger("medflow.imaging.training")
+
+
+def class_weights(labels: np.ndarray, n_classes: int, mode: str) -> dict[int, float] | None:
+    """'balanced' weights n / (k * count_c), so each class counts equally; None for 'none'."""
+    if mode == "none":
+        return None
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=n_classes)
+    present = counts > 0
+    weights = np.zeros(n_classes)
+    weights[present] = counts.sum() / (present.sum() * counts[present])
+    return {k: float(w) for k, w in enumerate(weights)}
+
+
+def epochs_within_budget(n_train: int, epochs: int, budget: int) -> int:
+    """Epochs per member: `epochs`, cut so that epochs x train images stays within `budget`
+    (at least one epoch), so a large data set does not multiply the training time."""
+    return max(1, min(epochs, budget // max(1, n_train)))
+
+
+def member_seed(seed: int, member: int) -> int:
+    return seed + 1000 * member
+
+
+def _best_weights_callback(x_val, y_val, n_classes, batch_size, history):
+    import keras
+
+    class BestOnValidation(keras.callbacks.Callback):
+        """Validation AUC and accuracy (MedMNIST's definitions) each epoch; keeps the best."""
+
+        def __init__(self):
+            super().__init__()
+            self.best_score, self.best_epoch, self.best_weights = -np.inf, 0, None
+
+        def on_epoch_end(self, epoch, logs=None):
+            from medflow.imaging.models import as_class_probabilities
+
+            scores = self.model.predict(x_val, batch_size=batch_size, verbose=0)
+            probabilities = as_class_probabilities(scores)
+            auc = decisions.medmnist_auc(y_val, probabilities, n_classes - 1)
+            accuracy = float((decisions.decide(probabilities, 1, 0.5) == y_val).mean())
+            score = -np.inf if auc is None else auc
+            row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
+            row.update(val_auc=np.nan if auc is None else auc, val_accuracy=accuracy)
+            history.append(row)
+            if score > self.best_score or self.best_weights is None:
+                self.best_score, self.best_epoch = score, epoch + 1
+                self.best_weights = self.model.get_weights()
+
+    return BestOnValidation()
+
+
+def train_member(
+    arrays: dict[str, np.ndarray],
+    settings: dict[str, Any],
+    seed: int,
+    member: int,
+) -> tuple[Any, pd.DataFrame, dict[str, Any]]:
+    """One seeded network, trained on the train split; the weights of its best validation epoch."""
+    import keras
+
+    from medflow.imaging import models
+
+    n_classes = len(arrays["class_names"])
+    x_train, x_val = arrays["x_train"], arrays["x_val"]
+    y_val = np.asarray(arrays["y_val"])
+    s = member_seed(seed, member)
+    keras.utils.set_random_seed(s)
+    epochs = epochs_within_budget(len(x_train), settings["epochs"], settings["budget"])
+    batch = settings["batch_size"]
+    steps = epochs * -(-len(x_train) // batch)
+    network = models.build_model(
+        settings["model"],
+        x_train.shape[1:],
+        n_classes,
+        settings["width"],
+        settings["dropout"],
+        settings["augment"],
+        s,
+        model_name=f"member_{member}",
+    )
+    models.compile_model(
+        network,
+        n_classes,
+        settings["learning_rate"],
+        settings["weight_decay"],
+        steps,
+        settings["ema"],
+        settings["label_smoothing"],
+    )
+    rows: list[dict] = []
+    best = _best_weights_callback(x_val, y_val, n_classes, max(batch, 256), rows)
+    callbacks = [best]
+    if settings["ema"] > 0:
+        callbacks.insert(0, keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
+    start = time.perf_counter()
+    network.fit(
+        x_train,
+        models.encode_labels(arrays["y_train"], n_classes),
+        batch_size=batch,
+        epochs=epochs,
+        class_weight=class_weights(arrays["y_train"], n_classes, settings["class_weights"]),
+        callbacks=callbacks,
+        shuffle=True,
+        verbose=0,
+    )
+    seconds = time.perf_counter() - start
+    network.set_weights(best.best_weights)
+    history = pd.DataFrame(rows)
+    history.insert(0, "member", member)
+    summary = {
+        "member": member,
+        "seed": s,
+        "epochs_run": epochs,
+        "best_epoch": best.best_epoch,
+        "best_val_auc": float(best.best_score),
+        "seconds": seconds,
+    }
+    log.info(
+        "member %d: %d epochs in %.1f s (%.0f images/s); best validation AUC %.4f at epoch %d",
+        member,
+        epochs,
+        seconds,
+        epochs * len(x_train) / seconds,
+        best.best_score,
+        best.best_epoch,
+    )
+    return network, history, summary
+
+
+def train(
+    arrays: dict[str, np.ndarray], settings: dict[str, Any], seed: int, threads: int
+) -> tuple[Any, pd.DataFrame, dict[str, Any]]:
+    """The ensemble of `settings['members']` networks, its history and the validation choices.
+
+    `settings` is the imaging.train section; the arrays are the train and validation splits
+    (the test split is not used, nor needed).
+    """
+    from medflow.imaging import models
+
+    models.configure_determinism(seed, threads)
+    n_classes = len(arrays["class_names"])
+    members, histories, summaries = [], [], []
+    log.info(
+        "training %d x %s on %d images (%d classes), validating on %d",
+        settings["members"],
+        settings["model"],
+        len(arrays["x_train"]),
+        n_classes,
+        len(arrays["x_val"]),
+    )
+    for member in range(settings["members"]):
+        network, history, summary = train_member(arrays, settings, seed, member)
+        members.append(network)
+        histories.append(history)
+        summaries.append(summary)
+    model = models.ensemble(members)
+    batch = max(settings["batch_size"], 256)
+    val = models.class_probabilities(model, arrays["x_val"], batch, settings["tta"])
+    y_val = np.asarray(arrays["y_val"])
+    threshold = 0.5
+    if n_classes == 2 and settings["choose_threshold"]:
+        threshold = decisions.best_threshold(y_val == 1, val[:, 1])
+    decided = decisions.decide(decisions.recentre(val, 1, threshold), 1, 0.5)
+    val_auc = decisions.medmnist_auc(y_val, val, 1)
+    summary = {
+        "members": summaries,
+        "threshold": threshold,
+        "val_auc": val_auc,
+        "val_accuracy": float((decided == y_val).mean()),
+        "parameters": int(model.count_params()),
+        "train_images": len(arrays["x_train"]),
+        "seconds": sum(m["seconds"] for m in summaries),
+    }
+    log.info(
+        "ensemble of %d: validation AUC %.4f, accuracy %.4f (threshold %.3f)",
+        len(members),
+        val_auc if val_auc is not None else float("nan"),
+        summary["val_accuracy"],
+        threshold,
+    )
+    return model, pd.concat(histories, ignore_index=True), summary

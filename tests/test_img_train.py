@@ -1,0 +1,189 @@
+"""Imaging models and the training recipe: the exact seed_cnn stack, heads, one determinism check,
+validation-only choices, stable saving, and the train step (which never reads the test split)."""
+
+import json
+import zipfile
+
+import img_train
+import keras
+import numpy as np
+import pytest
+
+from medflow.config import fill_and_validate
+from medflow.imaging import models, training
+from medflow.imaging.io import save_npz_stable
+
+AUGMENT = {"flip": "horizontal", "rotation": 0.03, "translation": 0.1, "zoom": 0.1, "contrast": 0.0}
+QUICK = {"members": 2, "epochs": 3, "batch_size": 16, "width": 8, "learning_rate": 0.003}
+
+
+def train_settings(**changes) -> dict:
+    """imaging.train filled from the schema, with a quick recipe for tests."""
+    settings = fill_and_validate({})["imaging"]["train"]
+    return {**settings, **QUICK, **changes}
+
+
+def toy_arrays(n_classes: int = 2, n: int = 96, size: int = 16, seed: int = 0) -> dict:
+    """Images whose class is a bright square's position: learnable in a few epochs."""
+    rng = np.random.default_rng(seed)
+    arrays = {"class_names": np.array([f"c{k}" for k in range(n_classes)])}
+    for split, count in [("train", n), ("val", n // 3), ("test", n // 3)]:
+        labels = np.arange(count) % n_classes
+        x = rng.normal(0.2, 0.05, (count, size, size, 1)).astype(np.float32)
+        for i, label in enumerate(labels):
+            row = 2 + 4 * label
+            x[i, row : row + 3, 4:10, 0] += 0.6
+        arrays[f"x_{split}"], arrays[f"y_{split}"] = x, labels
+        arrays[f"files_{split}"] = np.array([f"{split}{i}" for i in range(count)])
+    arrays["preprocess_settings"] = np.array(json.dumps({"height": size, "width": size}))
+    return arrays
+
+
+def test_seed_cnn_is_exactly_the_classic_stack():
+    model = models.build_model("seed_cnn", (28, 28, 1), 2, 32, 0.3, AUGMENT, 1)
+    models.compile_model(model, 2, 0.001)
+    stack = [(type(layer).__name__, layer.get_config()) for layer in model.layers]
+    assert [name for name, _ in stack] == ["Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dense"]
+    conv, pool, _, dense, out = (config for _, config in stack)
+    assert conv["filters"] == 32 and tuple(conv["kernel_size"]) == (3, 3)
+    assert conv["activation"] == "relu" and conv["padding"] == "valid"
+    assert tuple(pool["pool_size"]) == (2, 2)
+    assert dense["units"] == 128 and dense["activation"] == "relu"
+    assert out["units"] == 1 and out["activation"] == "sigmoid"
+    assert model.output_shape == (None, 1)
+    assert model.count_params() == (3 * 3 * 32 + 32) + (13 * 13 * 32 * 128 + 128) + (128 + 1)
+    assert isinstance(model.optimizer, keras.optimizers.AdamW)
+    assert isinstance(model.loss, keras.losses.BinaryCrossentropy)
+
+
+@pytest.mark.parametrize("name", models.MODELS)
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_every_model_builds_for_binary_and_multiclass(name, n_classes):
+    model = models.build_model(name, (28, 28, 3), n_classes, 8, 0.2, AUGMENT, 1)
+    assert model.output_shape == (None, 1 if n_classes == 2 else n_classes)
+    if name != "seed_cnn":
+        kinds = {type(layer).__name__ for layer in model.layers}
+        assert {"BatchNormalization", "GlobalAveragePooling2D", "Dropout", "RandomFlip"} <= kinds
+    if name == "resnet":
+        assert any(type(layer).__name__ == "Add" for layer in model.layers)
+
+
+def test_balanced_class_weights_and_epoch_budget():
+    weights = training.class_weights(np.array([0, 0, 0, 1]), 2, "balanced")
+    assert weights == pytest.approx({0: 4 / 6, 1: 2.0})
+    assert training.class_weights(np.array([0, 1]), 2, "none") is None
+    assert training.epochs_within_budget(1000, 40, 60000) == 40
+    assert training.epochs_within_budget(5000, 40, 60000) == 12
+    assert training.epochs_within_budget(100000, 40, 60000) == 1
+
+
+def test_ensemble_is_the_mean_of_its_members():
+    members = [
+        models.build_model("seed_cnn", (8, 8, 1), 3, 8, 0.0, {}, seed, model_name=f"m{seed}")
+        for seed in (1, 2)
+    ]
+    x = np.random.default_rng(0).random((5, 8, 8, 1)).astype(np.float32)
+    mean = (members[0].predict(x, verbose=0) + members[1].predict(x, verbose=0)) / 2
+    assert np.allclose(models.ensemble(members).predict(x, verbose=0), mean, atol=1e-6)
+    flipped = models.class_probabilities(members[0], x, 4, tta=True)
+    both = (members[0].predict(x, verbose=0) + members[0].predict(x[:, :, ::-1], verbose=0)) / 2
+    assert np.allclose(flipped, both, atol=1e-6)
+
+
+def test_training_is_deterministic_learns_and_keeps_the_best_validation_epoch():
+    """The one determinism check of the recipe: two runs, identical weights and predictions."""
+    arrays = toy_arrays()
+    settings = train_settings(ema=0.9)
+    first, history_one, summary_one = training.train(arrays, settings, 11, 1)
+    second, history_two, summary_two = training.train(arrays, settings, 11, 1)
+    for a, b in zip(first.get_weights(), second.get_weights(), strict=True):
+        assert np.array_equal(a, b)
+    x = arrays["x_val"]
+    assert np.array_equal(first.predict(x, verbose=0), second.predict(x, verbose=0))
+    assert history_one.equals(history_two)
+    timeless = [
+        {**s, "seconds": 0, "members": [{**m, "seconds": 0} for m in s["members"]]}
+        for s in (summary_one, summary_two)
+    ]
+    assert timeless[0] == timeless[1]
+    assert list(history_one["member"].unique()) == [0, 1]
+    assert summary_one["val_auc"] > 0.8
+    for member in summary_one["members"]:
+        rows = history_one[history_one["member"] == member["member"]]
+        assert member["best_val_auc"] == pytest.approx(rows["val_auc"].max())
+        assert member["best_epoch"] == int(rows.loc[rows["val_auc"].idxmax(), "epoch"])
+
+
+def test_multiclass_training_gives_probabilities():
+    arrays = toy_arrays(n_classes=3)
+    model, history, summary = training.train(arrays, train_settings(members=1, epochs=2), 3, 1)
+    probabilities = models.class_probabilities(model, arrays["x_test"], 64, tta=True)
+    assert probabilities.shape == (len(arrays["x_test"]), 3)
+    assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    assert len(history) == 2 and summary["threshold"] == 0.5
+
+
+def test_saved_model_is_byte_stable_loads_and_carries_its_config(tmp_path):
+    model = models.build_model("small_cnn", (16, 16, 1), 2, 4, 0.1, AUGMENT, 3)
+    config = {"class_names": ["a", "b"], "preprocess": {"height": 16}}
+    models.save_model_stable(model, str(tmp_path / "one.keras"), config)
+    models.save_model_stable(model, str(tmp_path / "two.keras"), config)
+    assert (tmp_path / "one.keras").read_bytes() == (tmp_path / "two.keras").read_bytes()
+    with zipfile.ZipFile(tmp_path / "one.keras") as archive:
+        assert "date_saved" not in archive.read("metadata.json").decode()
+    assert models.read_medflow_config(str(tmp_path / "one.keras")) == config
+    loaded = keras.models.load_model(tmp_path / "one.keras")
+    x = np.random.default_rng(0).random((4, 16, 16, 1)).astype(np.float32)
+    assert np.allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def unreadable_test_split(path, arrays: dict) -> None:
+    """Save arrays whose test entries are not arrays at all: reading them would fail."""
+    save_npz_stable(path, {k: v for k, v in arrays.items() if not k.endswith("_test")})
+    with zipfile.ZipFile(path, "a") as archive:
+        for key in ("x_test", "y_test", "files_test"):
+            archive.writestr(
+                f"{key}.npy", b"\x93NUMPY\x01\x00 not an array: the test split is for evaluate only"
+            )
+
+
+def test_train_step_never_reads_the_test_split_and_writes_its_outputs(tmp_path):
+    arrays = toy_arrays()
+    unreadable_test_split(tmp_path / "arrays.npz", arrays)
+    with pytest.raises(ValueError):  # the test entries really are unreadable
+        np.load(tmp_path / "arrays.npz")["x_test"]
+    out = {
+        "model": str(tmp_path / "model.keras"),
+        "model_config": str(tmp_path / "config.json"),
+        "history": str(tmp_path / "history.tsv"),
+        "history_plot": str(tmp_path / "history.png"),
+    }
+    overrides = {f"imaging.train.{k}": v for k, v in {**QUICK, "model": "seed_cnn"}.items()}
+    overrides["imaging.train.members"] = 1
+    ctx = img_train.STEP.context({"arrays": str(tmp_path / "arrays.npz")}, out, overrides=overrides)
+    img_train.main(ctx)
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["model"] == "seed_cnn" and config["class_names"] == ["c0", "c1"]
+    assert config["preprocess"] == {"height": 16, "width": 16}
+    assert config["train"]["epochs"] == 3 and config["decision"]["tta"] is True
+    assert 0 < config["decision"]["threshold"] < 1
+    assert config == models.read_medflow_config(out["model"])
+    history = (tmp_path / "history.tsv").read_text().splitlines()
+    assert history[0].split("\t")[:2] == ["member", "epoch"] and len(history) == 4
+    from PIL import Image
+
+    with Image.open(tmp_path / "history.png") as image:
+        assert image.format == "PNG" and image.size[0] > image.size[1] > 100
+
+
+def test_shared_object_ids_are_renumbered_in_order():
+    config = {
+        "a": {"shared_object_id": 140001},
+        "b": [{"shared_object_id": 99}],
+        "c": {"shared_object_id": 140001},
+    }
+    assert models.renumber_shared_objects(config) == {
+        "a": {"shared_object_id": 1},
+        "b": [{"shared_object_id": 2}],
+        "c": {"shared_object_id": 1},
+    }
