@@ -1,10 +1,12 @@
 """The molecule benchmark's rows are well formed (speed itself is measured only by bench/)."""
 
 import bench_molecules
+import pytest
 
 KEYS = {"benchmark", "unit", "workflow", "baseline", "baseline_name", "notes"}
 
 
+@pytest.mark.slow
 def test_quick_run_returns_well_formed_rows(monkeypatch):
     monkeypatch.setattr(bench_molecules, "QUICK_SIZE", 40)
     rows = bench_molecules.run(quick=True)
