@@ -1,6 +1,8 @@
-"""The imaging benchmark runs and returns well-formed rows (a smoke test, not a timing test)."""
+"""The imaging benchmarks run and return well-formed rows (smoke tests, not timing tests)."""
 
 import bench_imaging
+import bench_medmnist
+import numpy as np
 
 
 def test_quick_benchmark_rows_are_well_formed():
@@ -9,3 +11,28 @@ def test_quick_benchmark_rows_are_well_formed():
     for row in rows:
         assert {"benchmark", "unit", "workflow", "baseline", "baseline_name"} <= set(row)
         assert row["workflow"] > 0 and row["baseline"] > 0
+
+
+def test_medmnist_bench_names_sets_and_says_when_the_data_is_absent(tmp_path, monkeypatch, capsys):
+    assert bench_medmnist.data_set_name("/x/retinamnist_28.npz") == "retinamnist"
+    assert bench_medmnist.data_set_name("BreastMNIST.npz") == "breastmnist"
+    monkeypatch.setattr(bench_medmnist, "RETINA", tmp_path / "absent.npz")
+    assert bench_medmnist.run(quick=True) == []
+    assert "absent.npz is absent" in capsys.readouterr().out
+
+
+def test_medmnist_bench_runs_the_branch_on_a_generated_npz(tmp_path):
+    rng = np.random.default_rng(0)
+    arrays = {}
+    for split, n in (("train", 48), ("val", 16), ("test", 20)):
+        labels = np.arange(n) % 2
+        images = rng.integers(0, 80, (n, 12, 12, 3)).astype(np.uint8)
+        images[labels == 1, 3:8, 3:8, 0] = 250  # a red square marks class 1
+        arrays[f"{split}_images"], arrays[f"{split}_labels"] = images, labels.reshape(-1, 1)
+    np.savez(tmp_path / "breastmnist.npz", **arrays)
+    quick = {"imaging.train.members": 1, "imaging.train.epochs": 2, "imaging.train.width": 4}
+    metrics = bench_medmnist.evaluate_defaults(tmp_path / "breastmnist.npz", quick)
+    assert metrics["n_test"] == 20 and metrics["class_names"] == ["0", "1"]
+    assert 0 <= metrics["accuracy"] <= 1 and metrics["wall_s"] > 0 and metrics["cpu_s"] > 0
+    text = bench_medmnist.report(tmp_path / "breastmnist.npz", metrics)
+    assert "Google AutoML Vision      0.861  0.919" in text and "medflow (defaults)" in text
