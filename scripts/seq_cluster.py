@@ -12,15 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from medflow.sequences.cluster import (
-    cut_tree,
-    medoids,
-    significance_clusters,
-    to_newick,
-    tree_of,
-)
+from medflow.sequences.cluster import cut_tree, medoids, significance_cut, to_newick, tree_of
 from medflow.sequences.io import check_labels_match, read_fasta, read_labels
-from medflow.sequences.stats import karlin_altschul, label_scores, significant_pairs
+from medflow.sequences.stats import karlin_altschul, label_scores
 from medflow.step import Context, InputError, Port, Step, log
 
 STEP = Step(
@@ -59,11 +53,8 @@ def flat_clusters(ctx: Context, dist, tree, ids: list[str]) -> tuple[np.ndarray,
         stats = karlin_altschul(matrix, alignment["gap_open"], alignment["gap_extend"])
         if alignment["mode"] == "local" and stats is not None:
             lengths = np.array([len(r.seq) for r in read_fasta(ctx.input.fasta)], dtype=float)
-            i, j, evalues = significant_pairs(
-                np.load(ctx.input.scores), lengths, stats, settings["e_value"]
-            )
-            labels = significance_clusters(len(ids), i, j, evalues, settings["e_value"])
-            return labels, {"cut": "significance", "significant_pairs": int(i.size)}
+            scores = np.load(ctx.input.scores)
+            return significance_cut(scores, lengths, stats, settings["e_value"])
         why = (
             "global alignment scores have no Karlin–Altschul statistics"
             if alignment["mode"] != "local"

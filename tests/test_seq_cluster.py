@@ -7,11 +7,13 @@ import numpy as np
 import pytest
 
 from medflow.sequences.cluster import (
+    attach_singletons,
     cut_tree,
     medoids,
     newick_name,
     renumber,
     significance_clusters,
+    significance_cut,
     to_newick,
     tree_of,
 )
@@ -192,3 +194,25 @@ def test_labels_must_name_some_record(tmp_path):
     with pytest.raises(InputError, match="none of its 2 IDs"):
         check_labels_match(read_labels(path), path, ["a", "b"])
     assert check_labels_match({"a": "X", "zz": "Y"}, path, ["a", "b"]) == 1
+
+
+def test_a_sequence_alone_joins_its_best_hit_only_below_one_expected_chance_hit():
+    labels = np.array([1, 1, 1, 2, 2, 3, 4])
+    best = np.array([-1, -1, -1, -1, -1, 0, 3])
+    best_e = np.array([np.inf] * 5 + [0.2, 5.0])
+    joined = attach_singletons(labels, best, best_e)
+    assert joined.tolist() == [1, 1, 1, 2, 2, 1, 3]
+
+
+def test_significance_cut_on_simulated_scores():
+    stats = karlin_altschul("BLOSUM62", 11, 1)
+    # Two families of three (strong hits inside), a fragment with a weak hit to family 1 only.
+    scores = np.full((7, 7), 15.0)
+    scores[np.ix_([0, 1, 2], [0, 1, 2])] = 300.0
+    scores[np.ix_([3, 4, 5], [3, 4, 5])] = 300.0
+    scores[6, 0] = scores[0, 6] = 45.0
+    np.fill_diagonal(scores, 600.0)
+    lengths = np.array([120.0] * 6 + [30.0])
+    labels, facts = significance_cut(scores, lengths, stats, 1e-3)
+    assert labels.tolist() == [1, 1, 1, 2, 2, 2, 1]
+    assert facts["significant_pairs"] == 6 and facts["joined_by_best_hit"] == 1

@@ -6,7 +6,9 @@ Three cuts (sequences.clustering.cut):
   groups in order of significance (single linkage on E), but two groups merge only when the hits
   between them are more than chance would give: with hits arriving by chance at rate e_value / n per
   pair, P(at least c chance hits among |A| x |B| pairs) must be below e_value. One stray hit joins
-  two sequences, never two whole families. The tree stays the linkage tree of the distances.
+  two sequences, never two whole families. A sequence left alone (short fragments, mostly) then
+  joins the group of its best hit when that hit's E-value is below 1, i.e. when the whole search
+  expects less than one chance hit this good. The tree stays the linkage tree of the distances.
 - distance: cut the tree at a distance threshold.
 - count: cut the tree into n_clusters clusters.
 """
@@ -17,7 +19,12 @@ import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage, to_tree
 from scipy.spatial.distance import squareform
 
-from medflow.sequences.stats import chance_merge_probability
+from medflow.sequences.stats import (
+    KarlinAltschul,
+    best_hits,
+    chance_merge_probability,
+    significant_pairs,
+)
 
 NEWICK_SPECIAL = set("()[]':;, \t")
 
@@ -92,6 +99,40 @@ def significance_clusters(
         hits[ra].pop(rb, None)
         hits[rb] = {}
     return renumber(np.array([root(x) for x in range(n)]))
+
+
+def attach_singletons(
+    labels: np.ndarray, best: np.ndarray, best_evalue: np.ndarray, limit: float = 1.0
+) -> np.ndarray:
+    """Each sequence alone in its cluster joins its best hit's cluster when that E is below limit.
+
+    `best[k]` is the index of sequence k's best hit among the sequences in larger clusters.
+    """
+    sizes = np.bincount(labels)
+    alone = (sizes[labels] == 1) & (best >= 0) & (best_evalue < limit)
+    joined = labels.copy()
+    joined[alone] = labels[best[alone]]
+    return renumber(joined)
+
+
+def significance_cut(
+    scores: np.ndarray, lengths: np.ndarray, stats: KarlinAltschul, e_value: float
+) -> tuple[np.ndarray, dict]:
+    """Labels 1..k of the significance cut (module doc), and facts for the summary."""
+    n = lengths.size
+    i, j, evalues = significant_pairs(scores, lengths, stats, e_value)
+    labels = significance_clusters(n, i, j, evalues, e_value)
+    sizes = np.bincount(labels)
+    alone = np.flatnonzero(sizes[labels] == 1)
+    best, best_e = best_hits(scores, lengths, stats, alone, sizes[labels] > 1)
+    joined = attach_singletons(labels, best, best_e)
+    facts = {
+        "cut": "significance",
+        "e_value": e_value,
+        "significant_pairs": int(i.size),
+        "joined_by_best_hit": int(((best_e < 1.0) & (best >= 0)).sum()),
+    }
+    return joined, facts
 
 
 def medoids(dist: np.ndarray, labels: np.ndarray) -> dict[int, int]:
