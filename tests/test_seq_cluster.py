@@ -19,9 +19,11 @@ from medflow.sequences.cluster import (
 )
 from medflow.sequences.io import check_labels_match, read_labels
 from medflow.sequences.stats import (
+    adjusted_rand_index,
     chance_merge_probability,
     karlin_altschul,
     label_scores,
+    normalized_mutual_info,
     significant_pairs,
 )
 from medflow.step import InputError
@@ -216,3 +218,17 @@ def test_significance_cut_on_simulated_scores():
     labels, facts = significance_cut(scores, lengths, stats, 1e-3)
     assert labels.tolist() == [1, 1, 1, 2, 2, 2, 1]
     assert facts["significant_pairs"] == 6 and facts["joined_by_best_hit"] == 1
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_ari_and_nmi_equal_scikit_learns(seed):
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, 5, 200).tolist()
+    found = [t if rng.random() < 0.7 else int(rng.integers(0, 8)) for t in truth]
+    assert adjusted_rand_index(truth, found) == pytest.approx(adjusted_rand_score(truth, found))
+    assert normalized_mutual_info(truth, found) == pytest.approx(
+        normalized_mutual_info_score(truth, found)
+    )
+    assert adjusted_rand_index(truth, truth) == 1.0 == normalized_mutual_info(truth, truth)
