@@ -97,3 +97,10 @@ def test_pyopal_refuses_a_non_integer_matrix():
 def test_pyopal_refuses_gap_open_below_gap_extend():
     with pytest.raises(InputError, match="gap_open >= gap_extend"):
         pair_score("ACDE", "ACDE", "pyopal", gap_open=1, gap_extend=3)
+
+
+def test_sequences_near_max_length_score_exactly():
+    # 9,990 residues, just under the default qc.max_length: no score overflow in pyopal's SIMD lanes.
+    long_w = "W" * 9990
+    scores = score_block([long_w, "WWWW"], [long_w, "WWWW"], True, threads=2)
+    assert scores.tolist() == [[11.0 * 9990, 44.0], [44.0, 44.0]]
