@@ -176,3 +176,8 @@ def test_script_reports_bad_input_without_traceback(tmp_path):
     )
     assert proc.returncode == 1
     assert "duplicate sequence ID" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_folder_given_as_fasta_is_a_clear_error(tmp_path):
+    with pytest.raises(InputError, match="is a folder"):
+        read_fasta(tmp_path)

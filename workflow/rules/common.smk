@@ -217,15 +217,18 @@ def check_sequences_inputs():
     fasta = config["sequences"]["fasta"]
     for index, path in enumerate(fasta):
         require_input_file(f"sequences.fasta[{index}]", path)
+    try:
+        ids = [name for path in fasta for name in fasta_ids(path)]
+    except InputError as error:
+        raise WorkflowError(f"config key 'sequences.fasta': {error}")
     labels = config["sequences"]["labels"]
     if not labels:
         return
     require_input_file("sequences.labels", labels)
-    if not fasta:
-        return
     try:
-        ids = [name for path in fasta for name in fasta_ids(path)]
-        check_labels_match(read_labels(labels), labels, ids)
+        table = read_labels(labels)
+        if fasta:
+            check_labels_match(table, labels, ids)
     except InputError as error:
         raise WorkflowError(f"config key 'sequences.labels': {error}")
 

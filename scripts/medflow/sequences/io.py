@@ -68,8 +68,16 @@ def _records(path: str | Path, handle: Iterable[str]) -> Iterator[Record]:
         yield Record(header[0], "".join(chunks), str(path), header[1])
 
 
+def _check_file(path: str | Path, what: str) -> None:
+    if Path(path).is_dir():
+        raise InputError(f"{what} {path} is a folder; give the path of a file inside it")
+    if not Path(path).is_file():
+        raise InputError(f"{what} {path} does not exist")
+
+
 def read_fasta(path: str | Path) -> list[Record]:
     """Parse a FASTA file, raising InputError (file and line) on anything that is not FASTA."""
+    _check_file(path, "FASTA file")
     try:
         with open_text(path) as handle:
             records = list(_records(path, handle))
@@ -82,6 +90,7 @@ def read_fasta(path: str | Path) -> list[Record]:
 
 def fasta_ids(path: str | Path) -> list[str]:
     """The record IDs of a FASTA file, read from its header lines only (fast, for start-up)."""
+    _check_file(path, "FASTA file")
     try:
         with open_text(path) as handle:
             return [
