@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from medflow.sequences.cluster import (
-    attach_singletons,
     cut_tree,
+    join_small_groups,
     medoids,
     newick_name,
     renumber,
@@ -198,12 +198,32 @@ def test_labels_must_name_some_record(tmp_path):
     assert check_labels_match({"a": "X", "zz": "Y"}, path, ["a", "b"]) == 1
 
 
-def test_a_sequence_alone_joins_its_best_hit_only_below_one_expected_chance_hit():
-    labels = np.array([1, 1, 1, 2, 2, 3, 4])
-    best = np.array([-1, -1, -1, -1, -1, 0, 3])
-    best_e = np.array([np.inf] * 5 + [0.2, 5.0])
-    joined = attach_singletons(labels, best, best_e)
-    assert joined.tolist() == [1, 1, 1, 2, 2, 1, 3]
+def test_small_groups_join_the_group_most_of_their_members_find():
+    stats = karlin_altschul("BLOSUM62", 11, 1)
+    n = 12
+    lengths = np.full(n, 100.0)
+    scores = np.full((n, n), 10.0)
+    np.fill_diagonal(scores, 500.0)
+    labels = np.array([1] * 6 + [2] * 3 + [3, 4, 5])
+    # Group 2 (3 members): two members hit group 1 with E well below 1/3, one does not.
+    scores[6, 0] = scores[0, 6] = scores[7, 1] = scores[1, 7] = 50.0
+    # Sequence 9 alone: best hit in group 1 with E < 1; sequence 10 alone: E > 1; 11: no hit.
+    scores[9, 2] = scores[2, 9] = 40.0
+    scores[10, 3] = scores[3, 10] = 20.0
+    e = stats.evalues(np.array([50.0, 40.0, 20.0]), 100.0, 100.0, n)
+    assert e[0] * 3 < 1 and e[1] < 1 < e[2]
+    joined = join_small_groups(labels, scores, lengths, stats)
+    assert joined.tolist() == [1] * 10 + [2, 3]
+
+
+def test_a_group_does_not_join_on_one_members_hit_nor_a_smaller_group():
+    stats = karlin_altschul("BLOSUM62", 11, 1)
+    lengths = np.full(8, 100.0)
+    scores = np.full((8, 8), 10.0)
+    np.fill_diagonal(scores, 500.0)
+    labels = np.array([1, 1, 1, 1, 2, 2, 2, 2])
+    scores[0, 4] = scores[4, 0] = 200.0  # one strong hit between two groups of four
+    assert join_small_groups(labels, scores, lengths, stats).tolist() == labels.tolist()
 
 
 def test_significance_cut_on_simulated_scores():
@@ -217,7 +237,8 @@ def test_significance_cut_on_simulated_scores():
     lengths = np.array([120.0] * 6 + [30.0])
     labels, facts = significance_cut(scores, lengths, stats, 1e-3)
     assert labels.tolist() == [1, 1, 1, 2, 2, 2, 1]
-    assert facts["significant_pairs"] == 6 and facts["joined_by_best_hit"] == 1
+    assert facts["significant_pairs"] == 6
+    assert facts["groups_from_hits"] == 3 and facts["groups_after_joining"] == 2
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -6,9 +6,12 @@ Three cuts (sequences.clustering.cut):
   groups in order of significance (single linkage on E), but two groups merge only when the hits
   between them are more than chance would give: with hits arriving by chance at rate e_value / n per
   pair, P(at least c chance hits among |A| x |B| pairs) must be below e_value. One stray hit joins
-  two sequences, never two whole families. A sequence left alone (short fragments, mostly) then
-  joins the group of its best hit when that hit's E-value is below 1, i.e. when the whole search
-  expects less than one chance hit this good. The tree stays the linkage tree of the distances.
+  two sequences, never two whole families. Then small groups that no hit below e_value reached
+  (short fragments, divergent sub-families) join a group at least as large when most of their
+  members find it: a group of a sequences joins the group of its best outside hit if half its
+  members or more hit that group with a * E < 1, i.e. better than the one chance hit its a
+  searches expect (a single sequence: its best hit with E < 1). The tree stays the linkage tree of
+  the distances.
 - distance: cut the tree at a distance threshold.
 - count: cut the tree into n_clusters clusters.
 """
@@ -19,12 +22,7 @@ import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage, to_tree
 from scipy.spatial.distance import squareform
 
-from medflow.sequences.stats import (
-    KarlinAltschul,
-    best_hits,
-    chance_merge_probability,
-    significant_pairs,
-)
+from medflow.sequences.stats import KarlinAltschul, chance_merge_probability, significant_pairs
 
 NEWICK_SPECIAL = set("()[]':;, \t")
 
@@ -101,18 +99,50 @@ def significance_clusters(
     return renumber(np.array([root(x) for x in range(n)]))
 
 
-def attach_singletons(
-    labels: np.ndarray, best: np.ndarray, best_evalue: np.ndarray, limit: float = 1.0
+def join_small_groups(
+    labels: np.ndarray, scores: np.ndarray, lengths: np.ndarray, stats: KarlinAltschul
 ) -> np.ndarray:
-    """Each sequence alone in its cluster joins its best hit's cluster when that E is below limit.
+    """Groups join a group at least as large that most of their members find (module doc).
 
-    `best[k]` is the index of sequence k's best hit among the sequences in larger clusters.
+    Group A (size a) joins the group B of its best outside hit when at least half of A's members
+    have a hit into B with a * E < 1 (fewer than one chance hit that good is expected over A's a
+    searches) and |B| >= a. A single sequence (a = 1) thus joins its best hit's group if E < 1.
+    Smallest groups first, repeated until nothing moves.
     """
-    sizes = np.bincount(labels)
-    alone = (sizes[labels] == 1) & (best >= 0) & (best_evalue < limit)
-    joined = labels.copy()
-    joined[alone] = labels[best[alone]]
-    return renumber(joined)
+    n = lengths.size
+    lab = labels - 1
+    order = np.argsort(lab, kind="stable")
+    starts = np.r_[0, np.flatnonzero(np.diff(lab[order])) + 1]
+    best = np.empty((n, starts.size))  # best E from each sequence into each group
+    chunk = max(1, 4_000_000 // max(n, 1))
+    for start in range(0, n, chunk):
+        stop = min(n, start + chunk)
+        e = stats.evalues(scores[start:stop], lengths[start:stop, None], lengths[None, :], n)
+        e[np.arange(stop - start), np.arange(start, stop)] = np.inf
+        best[start:stop] = np.minimum.reduceat(e[:, order], starts, axis=1)
+    size = np.bincount(lab).astype(int)
+    moved = True
+    while moved:
+        moved = False
+        for group in np.argsort(size, kind="stable"):
+            a = size[group]
+            if a == 0:
+                continue
+            members = np.flatnonzero(lab == group)
+            rows = best[members]
+            rows[:, group] = np.inf
+            rows[:, size == 0] = np.inf
+            target = int(np.argmin(rows.min(axis=0)))
+            votes = int((rows[:, target] * a < 1.0).sum())
+            if votes * 2 < a or votes == 0 or size[target] < a:
+                continue
+            lab[members] = target
+            best[:, target] = np.minimum(best[:, target], best[:, group])
+            best[:, group] = np.inf
+            size[target] += a
+            size[group] = 0
+            moved = True
+    return renumber(lab)
 
 
 def significance_cut(
@@ -122,15 +152,13 @@ def significance_cut(
     n = lengths.size
     i, j, evalues = significant_pairs(scores, lengths, stats, e_value)
     labels = significance_clusters(n, i, j, evalues, e_value)
-    sizes = np.bincount(labels)
-    alone = np.flatnonzero(sizes[labels] == 1)
-    best, best_e = best_hits(scores, lengths, stats, alone, sizes[labels] > 1)
-    joined = attach_singletons(labels, best, best_e)
+    joined = join_small_groups(labels, scores, lengths, stats)
     facts = {
         "cut": "significance",
         "e_value": e_value,
         "significant_pairs": int(i.size),
-        "joined_by_best_hit": int(((best_e < 1.0) & (best >= 0)).sum()),
+        "groups_from_hits": int(labels.max()),
+        "groups_after_joining": int(joined.max()),
     }
     return joined, facts
 

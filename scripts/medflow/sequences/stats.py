@@ -126,26 +126,6 @@ def significant_pairs(
     return np.concatenate(found_i), np.concatenate(found_j), np.concatenate(found_e)
 
 
-def best_hits(
-    scores: np.ndarray,
-    lengths: np.ndarray,
-    stats: KarlinAltschul,
-    rows: np.ndarray,
-    among: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """For each sequence in `rows`, its best hit among the `among` mask (index, E per query)."""
-    n = lengths.size
-    best, best_e = np.full(n, -1), np.full(n, np.inf)
-    if rows.size == 0 or not among.any():
-        return best, best_e
-    e = stats.evalues(scores[rows], lengths[rows, None], lengths[None, :], n)
-    e[:, ~among] = np.inf
-    e[np.arange(rows.size), rows] = np.inf
-    best[rows] = np.argmin(e, axis=1)
-    best_e[rows] = e[np.arange(rows.size), best[rows]]
-    return best, best_e
-
-
 def distances(scores: np.ndarray, formula: str, ids: list[str] | None = None) -> np.ndarray:
     """1 - s(a,b) / N(s(a,a), s(b,b)) for a symmetric score matrix, clipped to [0, 1]."""
     self_scores = np.diag(scores).astype(float)
