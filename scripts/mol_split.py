@@ -7,7 +7,6 @@ most 50,000 as the library needs.
 """
 
 import csv
-from pathlib import Path
 
 from medflow.molecules import io
 from medflow.step import Context, InputError, Port, Step, log
@@ -63,7 +62,6 @@ def main(ctx: Context) -> None:
             "Check molecules.inputs and the column settings (molecules.smiles_column)."
         )
     log.info("%d records in %d chunks of up to %d", writer.records, writer.chunks, size)
-    Path(ctx.output.chunks).mkdir(exist_ok=True)
 
 
 if __name__ == "__main__":

@@ -48,3 +48,24 @@ def test_top_hits_rows_include_failures():
     assert report["status"].tolist() == ["failed", "ok"]
     assert [m.GetProp("_Name") for m in mols] == ["good"]
     assert mols[0].GetProp("rank") == "2"
+
+
+@pytest.mark.parametrize("smiles", ["[CH3]", "[He]", "[U+6]", "[O][O]", "C[Se]C", "[Fe+3]"])
+def test_unusual_hits_give_a_status_row_not_a_traceback(smiles):
+    screened = pd.DataFrame(
+        {
+            "inchikey": ["K"],
+            "id": ["odd"],
+            "smiles": [smiles],
+            "stage": [""],
+            "qed": [0.5],
+            "SAScore": [2.0],
+        }
+    )
+    mols, report = optimize_hits(
+        screened, top_n=1, conformers=2, max_iterations=50, seed=1, threads=1
+    )
+    assert report["status"].tolist() in (["ok"], ["failed"])
+    assert len(mols) == (report["status"] == "ok").sum()
+    if report.loc[0, "status"] == "failed":
+        assert report.loc[0, "reason"]

@@ -81,6 +81,7 @@ def test_tiny_config_end_to_end(tiny):
         image = out / "plots" / f"{plot}.png"
         assert image.read_bytes()[:4] == b"\x89PNG"
         assert Image.open(image).size[0] >= 400  # a drawn figure, not an empty canvas
+    assert Image.open(out / "plots/top_hits.png").size == (1000, 250)  # grid_size 4: one row of 4
 
 
 @pytest.mark.slow
@@ -198,3 +199,68 @@ def test_disabled_branch_with_bad_settings_does_not_stop_the_run(tmp_path):
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output
     assert "mol_split" not in output and "MolWeight" not in output
+
+
+@pytest.mark.slow
+def test_library_of_repeated_shipped_sets_counts_traces_and_keeps_verdicts(tmp_path):
+    """RDKit's NCI SMILES (400, three times with new IDs) and its SDF set, in 4 chunks: counts add
+    up, every input ID is found again, and each copy gets its original's verdict."""
+    from medflow.molecules.pipeline import Worker
+
+    nci = Path(RDConfig.RDDataDir, "NCI")
+    rows = [line.split() for line in (nci / "first_5K.smi").read_text().splitlines()][:400]
+    library = tmp_path / "library.smi"
+    library.write_text(
+        "".join(f"{smi} {name}_r{copy}\n" for copy in range(3) for smi, name in rows)
+    )
+    sdf = str(nci / "first_200.props.sdf")
+    config = override(
+        tmp_path,
+        {
+            "inputs": [str(library), sdf],
+            "chunk_size": 400,
+            "optimize": {"top_n": 2, "conformers": 1, "max_iterations": 50},
+        },
+    )
+    run_workflow(tmp_path, config, ONLY)
+    out = tmp_path / "results/molecules"
+    counts = summary_counts(tmp_path)
+    sdf_records = sum(1 for m in Chem.SDMolSupplier(sdf, sanitize=False))
+    assert counts["records_in"] == 1200 + sdf_records
+    assert counts["records_in"] == counts["hits"] + counts["rejects"] + counts["duplicates_merged"]
+    assert len(list((out / "work/processed").glob("*.parquet"))) == 4
+
+    standardized = pd.read_csv(out / "standardized.csv", keep_default_na=False)
+    rejects = pd.read_csv(out / "rejects.csv", keep_default_na=False, dtype={"id": str})
+    failed = rejects[rejects["stage"].isin(["input", "parse", "standardize", "descriptors"])]
+    key_of = {
+        name: key
+        for key, ids in zip(standardized["inchikey"], standardized["all_ids"], strict=True)
+        for name in json.loads(ids)
+    }
+    smi_ids = [f"{name}_r{copy}" for copy in range(3) for _, name in rows]
+    traced = sorted([*key_of, *failed["id"]])
+    assert len(traced) == counts["records_in"]
+    assert set(smi_ids) <= set(traced)
+
+    screened = pd.read_parquet(out / "work/screened.parquet").set_index("inchikey")["stage"]
+    hits = set(pd.read_csv(out / "hits.csv")["inchikey"])
+    assert hits <= set(screened[screened == ""].index)
+    worker = Worker(
+        {"tautomer": False, "descriptors": [], "filters": _default_filters(), "early_exit": False}
+    )
+    failed_ids = set(failed["id"])
+    for smi, name in rows:
+        alone = worker(smi)["stage"]
+        for copy in range(3):
+            record = f"{name}_r{copy}"
+            if record in failed_ids:
+                assert alone in {"parse", "standardize", "descriptors"}, record
+            else:
+                assert screened[key_of[record]] == alone, (record, alone)
+
+
+def _default_filters() -> dict:
+    from medflow.config import fill_and_validate
+
+    return fill_and_validate({})["molecules"]["filters"]

@@ -34,21 +34,51 @@ def descriptor_columns(columns: list[str]) -> list[str]:
 
 
 def merge_sources(keys: pd.DataFrame) -> pd.DataFrame:
-    """Per InChIKey of the standardized records (input order): n_records, all_ids, all_records."""
+    """Per InChIKey of the standardized records: n_records, all_ids, all_records (JSON lists).
+
+    Most molecules come from one record: those are encoded directly, and only the InChIKeys seen
+    more than once are grouped (keeping input order within each group).
+    """
     standardized = keys[~keys["stage"].isin(FAILED_STAGES)]
-    records = list(zip(standardized["file"], standardized["record"].astype(int), strict=True))
-    frame = pd.DataFrame(
-        {"inchikey": standardized["inchikey"].to_numpy(), "id": standardized["id"].to_numpy()}
+    repeated = standardized["inchikey"].duplicated(keep=False)
+    parts = []
+    once = standardized[~repeated]
+    parts.append(
+        pd.DataFrame(
+            {
+                "n_records": 1,
+                "all_ids": [encode_list([name]) for name in once["id"].tolist()],
+                "all_records": [
+                    encode_list([[file, record]])
+                    for file, record in zip(
+                        once["file"].tolist(), once["record"].astype(int).tolist(), strict=True
+                    )
+                ],
+            },
+            index=pd.Index(once["inchikey"], name="inchikey"),
+        )
     )
-    frame["where"] = [list(r) for r in records]
-    groups = frame.groupby("inchikey", sort=False)
-    return pd.DataFrame(
-        {
-            "n_records": groups.size(),
-            "all_ids": groups["id"].agg(lambda ids: encode_list(list(ids))),
-            "all_records": groups["where"].agg(lambda where: encode_list(list(where))),
-        }
-    )
+    many = standardized[repeated]
+    if not many.empty:
+        groups: dict[str, tuple[list, list]] = {}
+        columns = [many[c].tolist() for c in ("inchikey", "id", "file")]
+        for key, name, file, record in zip(
+            *columns, many["record"].astype(int).tolist(), strict=True
+        ):
+            ids, where = groups.setdefault(key, ([], []))
+            ids.append(name)
+            where.append([file, record])
+        parts.append(
+            pd.DataFrame(
+                {
+                    "n_records": [len(ids) for ids, _ in groups.values()],
+                    "all_ids": [encode_list(ids) for ids, _ in groups.values()],
+                    "all_records": [encode_list(where) for _, where in groups.values()],
+                },
+                index=pd.Index(list(groups), name="inchikey"),
+            )
+        )
+    return pd.concat(parts)
 
 
 def count_stages(keys: pd.DataFrame, input_rejects: int, unique: int) -> dict[str, int]:
