@@ -17,6 +17,9 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path[:0] = [str(BENCH), str(REPO / "scripts")]
 
+from medflow.readme import figure as fmt  # noqa: E402 - after the path set-up above
+from medflow.readme import ratio  # noqa: E402
+
 ROW_KEYS = ("benchmark", "unit", "workflow", "baseline", "baseline_name")
 
 
@@ -29,18 +32,6 @@ def check_row(row: dict) -> dict:
     if missing:
         raise ValueError(f"benchmark row {row} lacks {missing}")
     return row
-
-
-def ratio(row: dict) -> str:
-    if not row["baseline"]:
-        return "n/a"
-    return f"{row['workflow'] / row['baseline']:.2f}"
-
-
-def fmt(value) -> str:
-    if isinstance(value, float):
-        return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
-    return str(value)
 
 
 def to_markdown(results: dict[str, list[dict]], seconds: dict[str, float]) -> str:

@@ -48,6 +48,13 @@ def config_table(path: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def figure(value: object) -> str:
+    """A measured figure as bench/results.md prints it: 3 significant digits, or whole thousands."""
+    if isinstance(value, float):
+        return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return cell(value)
+
+
 def ratio(row: dict) -> str:
     return f"{row['workflow'] / row['baseline']:.2f}" if row.get("baseline") else "n/a"
 
@@ -62,8 +69,8 @@ def bench_table(results_file: Path = BENCH_RESULTS) -> str:
     for rows in data["results"].values():
         for row in rows:
             lines.append(
-                f"| {cell(row['benchmark'])} | {ratio(row)} | {cell(row['workflow'])} | "
-                f"{cell(row['baseline'])} ({cell(row['baseline_name'])}) | {cell(row['unit'])} |"
+                f"| {cell(row['benchmark'])} | {ratio(row)} | {figure(row['workflow'])} | "
+                f"{figure(row['baseline'])} ({cell(row['baseline_name'])}) | {cell(row['unit'])} |"
             )
     return "\n".join(lines) + "\n"
 
