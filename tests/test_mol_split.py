@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 from rdkit import Chem
 
+from medflow.config import fill_and_validate
 from medflow.molecules import io
+from medflow.molecules.pipeline import process_frame
 from medflow.step import InputError
 
 SETTINGS = {
@@ -95,6 +97,15 @@ def test_empty_file_is_a_rejects_row(tmp_path, name):
     ]
 
 
+def processed_sdf(path, settings=SETTINGS) -> pd.DataFrame:
+    """An SDF file read by the split and parsed by the per-chunk pipeline (where RDKit reads it)."""
+    rows = list(io.read_file(str(path), settings))
+    chunk = pd.DataFrame(rows, columns=io.CHUNK_COLUMNS).fillna("")
+    filters = fill_and_validate({})["molecules"]["filters"]
+    settings = {"tautomer": False, "descriptors": [], "filters": filters, "early_exit": True}
+    return process_frame(chunk, settings, threads=1)
+
+
 def test_sdf_records_ids_and_broken_records(tmp_path):
     good = sdf_text("CCO", "c1ccccc1")
     broken = "bad\n  RDKit\n\n  2  1  0  0  0  0  0  0  0  0999 V2000\nnot an atom line\n$$$$\n"
@@ -102,16 +113,16 @@ def test_sdf_records_ids_and_broken_records(tmp_path):
     with gzip.open(path, "wt") as handle:
         handle.write(good + broken + sdf_text("CCC", name_prefix="last"))
     records, rejects = read_file(str(path), SETTINGS)
-    assert [(r["id"], r["smiles"]) for r in records] == [
-        ("m1", "CCO"),
-        ("m2", "c1ccccc1"),
-        ("last1", "CCC"),
-    ]
-    assert len(rejects) == 1 and rejects[0]["id"] == "bad"
-    assert rejects[0]["record"] == good.count("\n") + 1
-    assert "unreadable SDF record" in rejects[0]["reasons"]
+    assert rejects == [] and [r["id"] for r in records] == ["m1", "m2", "bad", "last1"]
+    assert all(r["smiles"] == "" and r["molblock"].count("\n") > 3 for r in records)
+    frame = processed_sdf(path)
+    assert frame["input_smiles"].tolist() == ["CCO", "c1ccccc1", "", "CCC"]
+    assert frame["stage"].tolist() == ["", "", "parse", ""]
+    assert frame.loc[2, "record"] == good.count("\n") + 1
+    assert frame.loc[2, "reasons"].startswith("unreadable SDF record")
     by_property, _ = read_file(str(path), {**SETTINGS, "sdf_id_property": "code"})
-    assert [r["id"] for r in by_property] == ["C1", "C2", "C1"]
+    ids = [r["id"] for r in by_property]
+    assert ids == ["C1", "C2", f"{path}:{good.count(chr(10)) + 1}", "C1"]  # no 'code': FILE:LINE
 
 
 def test_sdf_record_failing_sanitization_gives_rdkit_reason(tmp_path):
@@ -119,10 +130,9 @@ def test_sdf_record_failing_sanitization_gives_rdkit_reason(tmp_path):
     pentavalent.UpdatePropertyCache(strict=False)
     path = tmp_path / "a.sdf"
     path.write_text(Chem.MolToMolBlock(pentavalent, kekulize=False) + "$$$$\n" + sdf_text("CCO"))
-    records, rejects = read_file(str(path), SETTINGS)
-    assert [r["smiles"] for r in records] == ["CCO"]
-    assert rejects[0]["record"] == 1
-    assert rejects[0]["reasons"].startswith("SDF record fails sanitization: Explicit valence")
+    frame = processed_sdf(path)
+    assert frame["input_smiles"].tolist() == ["", "CCO"] and frame.loc[0, "record"] == 1
+    assert frame.loc[0, "reasons"].startswith("SDF record fails sanitization: Explicit valence")
 
 
 def test_max_records_limits_each_file(tmp_path):
@@ -228,6 +238,14 @@ def test_broken_csv_quote_is_a_rejects_row(tmp_path):
 def test_sdf_record_of_garbage_is_a_rejects_row(tmp_path):
     path = tmp_path / "lib.sdf"
     path.write_text("\x00\x01junk\n\n\n  x  y\n$$$$\n" + sdf_text("CCO"))
-    records, rejects = read_file(str(path), SETTINGS)
-    assert [r["smiles"] for r in records] == ["CCO"]
-    assert rejects[0]["record"] == 1 and "unreadable SDF record" in rejects[0]["reasons"]
+    frame = processed_sdf(path)
+    assert frame["stage"].tolist() == ["parse", ""] and frame.loc[0, "record"] == 1
+    assert "unreadable SDF record" in frame.loc[0, "reasons"]
+
+
+def test_sdf_record_without_atoms_is_a_rejects_row(tmp_path):
+    path = tmp_path / "lib.sdf"
+    path.write_text(Chem.MolToMolBlock(Chem.Mol()) + "$$$$\n" + sdf_text("CCO"))
+    frame = processed_sdf(path)
+    assert frame.loc[0, "stage"] == "parse"
+    assert frame.loc[0, "reasons"] == "SDF record has no atoms"

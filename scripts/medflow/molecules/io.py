@@ -1,6 +1,7 @@
 """Reading molecule files (.smi/.csv/.tsv/.sdf, optionally .gz) record by record, and chunking them.
 
-Every record becomes a chunk row (file, record, id, smiles) or an input-rejects row (file, record,
+Every record becomes a chunk row (file, record, id, smiles or an SDF record's molblock) or an
+input-rejects row (file, record,
 id, input_smiles, stage, reasons); `record` is the line number of a text record or of an SDF record's
 first line, 0 for problems with a whole file. Files are read as streams: no step holds a whole
 library in memory to read or split it.
@@ -8,7 +9,6 @@ library in memory to read or split it.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import gzip
 import io
@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 REJECT_COLUMNS = ["file", "record", "id", "input_smiles", "stage", "reasons"]
-CHUNK_COLUMNS = ["file", "record", "id", "smiles"]
+CHUNK_COLUMNS = ["file", "record", "id", "smiles", "molblock"]  # molblock: SDF records only
 AUTO_CHUNK_MAX = 50_000  # molecules per chunk when molecules.chunk_size is 0 (automatic)
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -138,34 +138,11 @@ def sdf_property(block: str, name: str) -> str:
 
 
 def read_sdf(path: str, id_property: str) -> Iterator[dict]:
-    """SDF records turned into SMILES; unreadable or unsanitizable records become rejects rows."""
-    from rdkit import Chem, RDLogger
-
-    RDLogger.DisableLog("rdApp.*")
+    """SDF records as text (molblock) with their IDs; RDKit parses them in the per-chunk pipeline,
+    in parallel, where an unreadable record becomes a 'parse' rejects row."""
     for line_no, block in sdf_blocks(path):
         mol_id = sdf_property(block, id_property) or f"{path}:{line_no}"
-        try:
-            mol = Chem.MolFromMolBlock(block)
-        except (
-            Exception
-        ) as error:  # RDKit raises on some malformed blocks instead of returning None
-            yield reject(path, line_no, f"unreadable SDF record: {error}", mol_id)
-            continue
-        if mol is None:
-            raw = None
-            with contextlib.suppress(Exception):
-                raw = Chem.MolFromMolBlock(block, sanitize=False)
-            reason = "unreadable SDF record (malformed molblock)"
-            if raw is not None:
-                try:
-                    Chem.SanitizeMol(raw)
-                except Exception as error:
-                    reason = f"SDF record fails sanitization: {error}"
-            yield reject(path, line_no, reason, mol_id)
-        elif mol.GetNumAtoms() == 0:
-            yield reject(path, line_no, "SDF record has no atoms", mol_id)
-        else:
-            yield {"file": path, "record": line_no, "id": mol_id, "smiles": Chem.MolToSmiles(mol)}
+        yield {"file": path, "record": line_no, "id": mol_id, "smiles": "", "molblock": block}
 
 
 def _rows(path: str, settings: dict[str, Any]) -> Iterator[dict]:
@@ -256,5 +233,6 @@ class ChunkWriter:
         if self.rows:
             self.chunks += 1
             frame = pd.DataFrame(self.rows, columns=CHUNK_COLUMNS)
+            frame["molblock"] = frame["molblock"].fillna("")
             frame.to_parquet(self.folder / f"{self.chunks:04d}.parquet", index=False)
             self.rows = []

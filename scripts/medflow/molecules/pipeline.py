@@ -21,10 +21,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from rdkit import Chem
 
 from medflow.molecules import descriptors as desc
 from medflow.molecules import screen
-from medflow.molecules.standardize import StandardizeError, Standardizer, identity, parse_smiles
+from medflow.molecules.standardize import (
+    StandardizeError,
+    Standardizer,
+    identity,
+    parse_molblock,
+    parse_smiles,
+)
 
 log = logging.getLogger("medflow.molecules")
 TEXT_COLUMNS = ["reasons", "failed_filters", "not_reached", "smiles", "inchikey"]
@@ -75,12 +82,24 @@ class Worker:
         later = [] if stage == "alerts" else list(self.catalogs)
         return later + [f"range {name}" for name in self.ranges]
 
-    def __call__(self, smiles: str) -> dict[str, Any]:
-        """The whole pipeline for one SMILES; on failure a row with stage parse/standardize/descriptors."""
+    def __call__(self, text: str) -> dict[str, Any]:
+        """The whole pipeline for one SMILES (or SDF molblock, which holds line breaks); on failure
+        a row with stage parse/standardize/descriptors. An SDF record's row gets its SMILES as
+        `input_smiles`."""
+        sdf: dict[str, str] = {}
         try:
-            mol = parse_smiles(smiles)
+            if "\n" in text:
+                sdf["input_smiles"] = ""
+                mol = parse_molblock(text)
+                sdf["input_smiles"] = Chem.MolToSmiles(mol)
+            else:
+                mol = parse_smiles(text)
         except StandardizeError as error:
-            return {"stage": "parse", "reasons": str(error)}
+            return {"stage": "parse", "reasons": str(error), **sdf}
+        return {**self.standardized(mol), **sdf}
+
+    def standardized(self, mol: Any) -> dict[str, Any]:
+        """Standardize, identify, compute and screen one parsed molecule."""
         try:
             mol = self.standardize(mol)
             canonical, key = identity(mol)
@@ -188,8 +207,16 @@ def process_frame(
     chunk: pd.DataFrame, settings: dict[str, Any], threads: int, label: str = "molecules"
 ) -> pd.DataFrame:
     """The chunk's records with the pipeline's columns added (one row per record)."""
-    rows = list(process_all(chunk["smiles"].tolist(), settings, threads, label))
+    texts = chunk["smiles"].tolist()
+    if "molblock" in chunk:
+        texts = [block or smiles for smiles, block in zip(texts, chunk["molblock"], strict=True)]
+        chunk = chunk.drop(columns="molblock")
+    rows = list(process_all(texts, settings, threads, label))
     result = pd.DataFrame(rows, columns=output_columns(settings))
     result[TEXT_COLUMNS] = result[TEXT_COLUMNS].fillna("")
     records = chunk.rename(columns={"smiles": "input_smiles"}).reset_index(drop=True)
+    from_sdf = [row["input_smiles"] for row in rows if "input_smiles" in row]
+    if from_sdf:
+        mask = [("input_smiles" in row) for row in rows]
+        records.loc[mask, "input_smiles"] = from_sdf
     return pd.concat([records, result], axis=1)

@@ -31,6 +31,27 @@ def parse_smiles(smiles: str) -> Chem.Mol:
     return mol
 
 
+def parse_molblock(block: str) -> Chem.Mol:
+    """Parse and sanitize one SDF record (hydrogens removed, as RDKit reads SDF), raising
+    StandardizeError with RDKit's own reason."""
+    try:
+        mol = Chem.MolFromMolBlock(block)
+        raw = None if mol is not None else Chem.MolFromMolBlock(block, sanitize=False)
+    except Exception as error:  # RDKit raises on some malformed blocks instead of returning None
+        raise StandardizeError(f"unreadable SDF record: {error}") from None
+    if mol is None and raw is None:
+        raise StandardizeError("unreadable SDF record (malformed molblock)")
+    if mol is None:
+        try:
+            Chem.SanitizeMol(raw)
+        except Exception as error:
+            raise StandardizeError(f"SDF record fails sanitization: {error}") from None
+        raise StandardizeError("unreadable SDF record (RDKit could not read it)")
+    if mol.GetNumAtoms() == 0:
+        raise StandardizeError("SDF record has no atoms")
+    return mol
+
+
 @dataclass
 class Standardizer:
     """Holds the (reusable, costly to build) MolStandardize objects of one worker."""
