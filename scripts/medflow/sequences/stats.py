@@ -142,49 +142,13 @@ def distances(scores: np.ndarray, formula: str, ids: list[str] | None = None) ->
     return result
 
 
-def _contingency(truth: list, found: list) -> np.ndarray:
-    _, t = np.unique(np.asarray(truth, dtype=str), return_inverse=True)
-    _, f = np.unique(np.asarray(found, dtype=str), return_inverse=True)
-    table = np.zeros((t.max() + 1, f.max() + 1))
-    np.add.at(table, (t.ravel(), f.ravel()), 1)
-    return table
-
-
-def adjusted_rand_index(truth: list, found: list) -> float:
-    """Hubert and Arabie's adjusted Rand index (as scikit-learn's adjusted_rand_score)."""
-    table = _contingency(truth, found)
-    n = table.sum()
-
-    def pairs(x):
-        return (x * (x - 1) / 2).sum()
-
-    both, rows, cols = pairs(table), pairs(table.sum(axis=1)), pairs(table.sum(axis=0))
-    expected = rows * cols / (n * (n - 1) / 2)
-    maximum = (rows + cols) / 2
-    if maximum == expected:
-        return 1.0
-    return float((both - expected) / (maximum - expected))
-
-
-def normalized_mutual_info(truth: list, found: list) -> float:
-    """Mutual information over the arithmetic mean of the entropies (scikit-learn's default)."""
-    table = _contingency(truth, found)
-    p = table / table.sum()
-    pt, pf = p.sum(axis=1), p.sum(axis=0)
-    nz = p > 0
-    mi = float((p[nz] * np.log(p[nz] / np.outer(pt, pf)[nz])).sum())
-
-    def entropy(x):
-        return float(-(x[x > 0] * np.log(x[x > 0])).sum())
-
-    ht, hf = entropy(pt), entropy(pf)
-    if ht == 0 or hf == 0:
-        return 1.0 if ht == hf else 0.0
-    return min(1.0, max(0.0, mi) / ((ht + hf) / 2))
-
-
 def label_scores(clusters: dict[str, int], labels: dict[str, str]) -> dict:
-    """ARI and NMI of clusters against known groups, over the labelled records."""
+    """ARI and NMI (scikit-learn's) of clusters against known groups, over the labelled records.
+
+    scikit-learn is imported here, only when labels were given: its import costs seconds.
+    """
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
     known = [name for name in clusters if name in labels]
     facts = {"labelled_records": len(known), "unlabelled_records": len(clusters) - len(known)}
     if len(known) < 2:
@@ -193,8 +157,8 @@ def label_scores(clusters: dict[str, int], labels: dict[str, str]) -> dict:
     found = [clusters[name] for name in known]
     return {
         **facts,
-        "adjusted_rand_index": round(adjusted_rand_index(truth, found), 6),
-        "normalized_mutual_info": round(normalized_mutual_info(truth, found), 6),
+        "adjusted_rand_index": round(float(adjusted_rand_score(truth, found)), 6),
+        "normalized_mutual_info": round(float(normalized_mutual_info_score(truth, found)), 6),
     }
 
 
