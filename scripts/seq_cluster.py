@@ -1,6 +1,10 @@
 """Cluster the unique sequences: a linkage tree of the distances, and families cut from it or from
 the significance of the alignments (see medflow.sequences.cluster for the three cuts).
 
+On the sparse path (more than sequences.alignment.sparse_above unique sequences) the inputs are
+the scored candidate pairs instead of the matrices; see medflow.sequences.sparse for how clusters,
+medoids and the tree of representatives come from them.
+
 Identical sequences collapsed by QC join their representative's cluster, so the assignments table
 has one row per record that passed QC. With a labels table (ID -> known group), the summary holds
 the adjusted Rand index and normalized mutual information of clusters vs groups.
@@ -12,20 +16,35 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from medflow.sequences.cluster import cut_tree, medoids, significance_cut, to_newick, tree_of
+from medflow.sequences.cluster import (
+    cut_tree,
+    medoids,
+    significance_cut,
+    to_newick,
+    tree_of,
+)
 from medflow.sequences.io import check_labels_match, read_fasta, read_labels
-from medflow.sequences.stats import karlin_altschul, label_scores
+from medflow.sequences.sparse import (
+    TREE_MAX,
+    load_pairs,
+    newick_with_members,
+    representative_tree,
+    significance_cut_sparse,
+    sparse_medoids,
+)
+from medflow.sequences.stats import karlin_altschul, known_statistics, label_scores
 from medflow.step import Context, InputError, Port, Step, log
 
 STEP = Step(
     __doc__,
     inputs=(
-        Port("distances", "distance matrix (.npy)"),
-        Port("scores", "score matrix (.npy)"),
+        Port("distances", "distance matrix (.npy; dense path)", optional=True),
+        Port("scores", "score matrix (.npy; dense path)", optional=True),
         Port("fasta", "FASTA of the unique sequences"),
         Port("qc_table", "QC table (maps identical copies)"),
         Port("qc_summary", "QC summary JSON (names the matrix)"),
         Port("labels", "labels table (TSV: id, group)", optional=True),
+        Port("pairs", "scored candidate pairs per block (.npz; sparse path)", many=True),
     ),
     outputs=(
         Port("assignments", "cluster of every record (TSV)"),
@@ -34,13 +53,44 @@ STEP = Step(
         Port("linkage", "linkage matrix (.npy)"),
         Port("summary", "clustering summary (JSON)"),
     ),
-    settings=(
-        "sequences.clustering",
-        "sequences.alignment.mode",
-        "sequences.alignment.gap_open",
-        "sequences.alignment.gap_extend",
-    ),
+    settings=("sequences.clustering", "sequences.alignment", "sequences.distance"),
+    threads=True,
 )
+
+
+def sparse_clusters(
+    ctx: Context, seqs: list[str]
+) -> tuple[np.ndarray, dict, dict, np.ndarray, list[int]]:
+    """Sparse path: labels, medoids, facts, the representatives' linkage and representatives."""
+    settings = ctx.config["sequences"]["clustering"]
+    alignment = ctx.config["sequences"]["alignment"]
+    matrix = json.loads(Path(ctx.input.qc_summary).read_text())["matrix"]
+    stats = karlin_altschul(matrix, alignment["gap_open"], alignment["gap_extend"])
+    if settings["cut"] != "significance" or alignment["mode"] != "local" or stats is None:
+        raise InputError(
+            f"{len(seqs)} sequences take the sparse path (sequences.alignment.sparse_above is "
+            f"{alignment['sparse_above']}), which clusters by significance only: it needs cut "
+            "significance, mode local and a matrix and gaps with known statistics "
+            f"({known_statistics()}). Change those settings or raise sparse_above."
+        )
+    n = len(seqs)
+    i, j, scores, self_scores = load_pairs(ctx.input.pairs, n)
+    lengths = np.array([len(seq) for seq in seqs], dtype=float)
+    labels, facts = significance_cut_sparse(i, j, scores, lengths, stats, settings["e_value"])
+    centre = sparse_medoids(labels, i, j, scores)
+    reps = [centre[c] for c in sorted(centre)[:TREE_MAX]]
+    align = {key: alignment[key] for key in ("engine", "mode", "gap_open", "gap_extend")}
+    tree, _ = representative_tree(
+        seqs,
+        reps,
+        self_scores,
+        ctx.config["sequences"]["distance"]["formula"],
+        settings["linkage"],
+        {**align, "matrix": matrix},
+        ctx.threads,
+    )
+    facts["tree_leaves"] = len(reps)
+    return labels, centre, facts, tree, reps
 
 
 def flat_clusters(ctx: Context, dist, tree, ids: list[str]) -> tuple[np.ndarray, dict]:
@@ -53,7 +103,7 @@ def flat_clusters(ctx: Context, dist, tree, ids: list[str]) -> tuple[np.ndarray,
         stats = karlin_altschul(matrix, alignment["gap_open"], alignment["gap_extend"])
         if alignment["mode"] == "local" and stats is not None:
             lengths = np.array([len(r.seq) for r in read_fasta(ctx.input.fasta)], dtype=float)
-            scores = np.load(ctx.input.scores)
+            scores = np.load(ctx.input.scores[0])
             return significance_cut(scores, lengths, stats, settings["e_value"])
         why = (
             "global alignment scores have no Karlin–Altschul statistics"
@@ -71,11 +121,18 @@ def flat_clusters(ctx: Context, dist, tree, ids: list[str]) -> tuple[np.ndarray,
 
 def main(ctx: Context) -> None:
     out = ctx.output
-    dist = np.load(ctx.input.distances)
-    ids = [record.id for record in read_fasta(ctx.input.fasta)]
-    tree = tree_of(dist, ctx.config["sequences"]["clustering"]["linkage"])
-    labels_found, how = flat_clusters(ctx, dist, tree, ids)
-    centre = medoids(dist, labels_found)
+    records = read_fasta(ctx.input.fasta)
+    ids = [record.id for record in records]
+    if ctx.input.pairs:
+        seqs = [record.seq for record in records]
+        labels_found, centre, how, tree, reps = sparse_clusters(ctx, seqs)
+        newick = newick_with_members(tree, ids, reps, labels_found)
+    else:
+        dist = np.load(ctx.input.distances[0])
+        tree = tree_of(dist, ctx.config["sequences"]["clustering"]["linkage"])
+        labels_found, how = flat_clusters(ctx, dist, tree, ids)
+        centre = medoids(dist, labels_found)
+        newick = to_newick(tree, ids)
     qc = pd.read_csv(
         ctx.input.qc_table, sep="\t", dtype={"representative": str}, keep_default_na=False
     )
@@ -101,7 +158,7 @@ def main(ctx: Context) -> None:
         }
     )
     table.to_csv(out.clusters, sep="\t", index=False)
-    Path(out.newick).write_text(to_newick(tree, ids))
+    Path(out.newick).write_text(newick)
     np.save(out.linkage, tree)
     facts = {"records": len(assignments), "unique": len(ids), "clusters": len(centre), **how}
     if ctx.input.labels:

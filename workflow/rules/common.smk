@@ -233,16 +233,40 @@ def check_sequences_inputs():
         raise WorkflowError(f"config key 'sequences.labels': {error}")
 
 
-def get_sequences_score_blocks(wildcards):
-    """The alignment blocks (upper triangle, row-major), known once QC has counted the sequences."""
+def sequences_unique_count():
+    """How many unique sequences QC kept (known once the seq_qc checkpoint has run)."""
     import json
 
+    with open(checkpoints.seq_qc.get().output.summary) as handle:
+        return json.load(handle)["unique"]
+
+
+def get_sequences_score_blocks(wildcards):
+    """The alignment blocks (upper triangle, row-major), known once QC has counted the sequences."""
     from medflow.sequences.blocks import block_pairs, block_path
 
-    with open(checkpoints.seq_qc.get().output.summary) as handle:
-        n = json.load(handle)["unique"]
     size = config["sequences"]["alignment"]["block_size"]
-    return [block_path(row, col) for row, col in block_pairs(n, size)]
+    return [
+        block_path(row, col) for row, col in block_pairs(sequences_unique_count(), size)
+    ]
+
+
+def get_sequences_matrix_inputs(wildcards):
+    """What clustering and plots read: the dense matrices, or on the sparse path (more than
+    sequences.alignment.sparse_above unique sequences) the scored candidate pairs per block.
+    """
+    from medflow.sequences.blocks import pairs_path, row_blocks
+
+    n = sequences_unique_count()
+    alignment = config["sequences"]["alignment"]
+    if n <= alignment["sparse_above"]:
+        return {
+            "distances": "results/sequences/distances.npy",
+            "scores": "results/sequences/alignment/scores.npy",
+        }
+    return {
+        "pairs": [pairs_path(row) for row in row_blocks(n, alignment["block_size"])]
+    }
 
 
 def get_sequences_final_output():

@@ -87,6 +87,30 @@ rule seq_align_block:
         "../../scripts/seq_align.py"
 
 
+rule seq_align_pairs:
+    input:
+        fasta="results/sequences/qc/unique.fasta",
+        qc_summary="results/sequences/qc/summary.json",
+    output:
+        pairs=temp("results/sequences/alignment/pairs/{row}.npz"),
+    log:
+        "logs/sequences/align_pairs/{row}.log",
+    benchmark:
+        "benchmarks/sequences/align_pairs/{row}.tsv"
+    wildcard_constraints:
+        row=r"\d+",
+    conda:
+        "../../envs/sequences.yaml"
+    threads: 2
+    resources:
+        mem_mb=scaled_mem_mb(2000),
+        runtime=scaled_runtime(30),
+    params:
+        settings=get_settings("sequences.alignment"),
+    script:
+        "../../scripts/seq_align_pairs.py"
+
+
 rule seq_gather:
     input:
         blocks=get_sequences_score_blocks,
@@ -133,8 +157,7 @@ rule seq_distance:
 
 rule seq_cluster:
     input:
-        distances="results/sequences/distances.npy",
-        scores="results/sequences/alignment/scores.npy",
+        unpack(get_sequences_matrix_inputs),
         fasta="results/sequences/qc/unique.fasta",
         qc_table="results/sequences/qc/qc.tsv",
         qc_summary="results/sequences/qc/summary.json",
@@ -166,16 +189,13 @@ rule seq_cluster:
         "benchmarks/sequences/cluster.tsv"
     conda:
         "../../envs/sequences.yaml"
-    threads: 1
+    threads: 2
     resources:
         mem_mb=scaled_mem_mb(3000),
         runtime=scaled_runtime(10),
     params:
         settings=get_settings(
-            "sequences.clustering",
-            "sequences.alignment.mode",
-            "sequences.alignment.gap_open",
-            "sequences.alignment.gap_extend",
+            "sequences.clustering", "sequences.alignment", "sequences.distance"
         ),
     script:
         "../../scripts/seq_cluster.py"
@@ -183,10 +203,11 @@ rule seq_cluster:
 
 rule seq_plot:
     input:
-        distances="results/sequences/distances.npy",
+        unpack(get_sequences_matrix_inputs),
         linkage="results/sequences/linkage.npy",
         fasta="results/sequences/qc/unique.fasta",
         assignments="results/sequences/assignments.tsv",
+        clusters="results/sequences/clusters.tsv",
         qc_table="results/sequences/qc/qc.tsv",
     output:
         dendrogram_png=report(

@@ -18,10 +18,8 @@ ALGORITHM = {"local": "sw", "global": "nw"}
 RowScorer = Callable[[str, int], np.ndarray]
 
 
-def pyopal_row_scorer(
-    targets: list[str], matrix: str, mode: str, gap_open: int, gap_extend: int
-) -> RowScorer:
-    """A function scoring one query against targets[start:] with pyopal (releases the GIL)."""
+def pyopal_aligner(matrix: str, gap_open: int, gap_extend: int):
+    """A pyopal Aligner for a named integer matrix and medflow's gap costs."""
     import pyopal
     from scoring_matrices import ScoringMatrix
 
@@ -38,7 +36,16 @@ def pyopal_row_scorer(
             "sequences.alignment.matrix or set sequences.alignment.engine: biopython"
         )
     scoring = ScoringMatrix(scores.tolist(), alphabet="".join(biopython.alphabet), name=matrix)
-    aligner = pyopal.Aligner(scoring, gap_open=gap_open, gap_extend=gap_extend)
+    return pyopal.Aligner(scoring, gap_open=gap_open, gap_extend=gap_extend)
+
+
+def pyopal_row_scorer(
+    targets: list[str], matrix: str, mode: str, gap_open: int, gap_extend: int
+) -> RowScorer:
+    """A function scoring one query against targets[start:] with pyopal (releases the GIL)."""
+    import pyopal
+
+    aligner = pyopal_aligner(matrix, gap_open, gap_extend)
     database = pyopal.Database(targets, aligner.alphabet)
     algorithm = ALGORITHM[mode]
 

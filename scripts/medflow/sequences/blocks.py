@@ -26,3 +26,13 @@ def block_pairs(n: int, block_size: int) -> list[tuple[int, int]]:
 def block_path(row: int, col: int) -> str:
     """Where block (row, col) of the score matrix is written."""
     return f"results/sequences/alignment/blocks/{row}_{col}.npy"
+
+
+def row_blocks(n: int, block_size: int) -> list[int]:
+    """The query blocks of the sparse path: block r holds queries block_bounds(n, size, r)."""
+    return list(range(block_count(n, block_size)))
+
+
+def pairs_path(row: int) -> str:
+    """Where the scored candidate pairs of query block `row` (sparse path) are written."""
+    return f"results/sequences/alignment/pairs/{row}.npz"

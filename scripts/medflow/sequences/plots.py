@@ -45,10 +45,18 @@ def colour(cluster: int) -> str:
     return to_hex(palette[(cluster - 1) % len(palette)]) if cluster else GREY
 
 
-def plot_dendrogram(tree, labels, ids, max_labels: int, png: str, svg: str) -> None:
+def plot_dendrogram(
+    tree, labels, ids, max_labels: int, png: str, svg: str, title: str | None = None
+) -> None:
     """Dendrogram coloured by cluster (links and leaf labels); truncated beyond max_labels leaves."""
-    nodes = node_clusters(tree, labels)
     n = len(ids)
+    if n < 2:  # a single leaf (sparse path, one cluster): nothing to draw but the title
+        fig, ax = plt.subplots(figsize=(8, 4))
+        ax.set_title(title or f"{n} sequences")
+        ax.axis("off")
+        save(fig, png, svg)
+        return
+    nodes = node_clusters(tree, labels)
     truncated = n > max_labels
     shown = max(2, max_labels // 4) if truncated else n
     fig, ax = plt.subplots(figsize=(8, max(4.0, 0.14 * shown + 1)))
@@ -65,14 +73,37 @@ def plot_dendrogram(tree, labels, ids, max_labels: int, png: str, svg: str) -> N
     for text, node in zip(ax.get_yticklabels(), drawn["leaves"], strict=True):
         text.set_color(colour(nodes[node]))
     ax.set_xlabel("distance")
-    title = f"{n} sequences, {labels.max()} clusters"
+    title = title or f"{n} sequences, {labels.max()} clusters"
     ax.set_title(title + (f" (top {shown} subtrees, sizes in brackets)" if truncated else ""))
     save(fig, png, svg)
 
 
-def plot_heatmap(dist: np.ndarray, tree: np.ndarray, png: str, svg: str) -> None:
-    """Distance matrix ordered by the dendrogram."""
-    order = leaves_list(tree)
+def sampled_distances(paths: list[str], labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sparse path: distances (min formula) among HEATMAP_MAX sequences sampled evenly in cluster
+    order, from the scored pairs (unscored pairs at distance 1); and the order (0..m-1)."""
+    from medflow.sequences.sparse import load_pairs
+
+    n = labels.size
+    order = np.argsort(labels, kind="stable")
+    if n > HEATMAP_MAX:
+        order = order[np.linspace(0, n - 1, HEATMAP_MAX).round().astype(int)]
+    i, j, scores, self_scores = load_pairs(paths, n)
+    where = np.full(n, -1)
+    where[order] = np.arange(order.size)
+    keep = (where[i] >= 0) & (where[j] >= 0)
+    dist = np.ones((order.size, order.size))
+    a, b = where[i[keep]], where[j[keep]]
+    value = 1.0 - scores[keep] / np.minimum(self_scores[i[keep]], self_scores[j[keep]])
+    dist[a, b] = dist[b, a] = np.clip(value, 0.0, 1.0)
+    np.fill_diagonal(dist, 0.0)
+    return dist, np.arange(order.size)
+
+
+def plot_heatmap(
+    dist: np.ndarray, tree: np.ndarray | None, png: str, svg: str, order: np.ndarray | None = None
+) -> None:
+    """Distance matrix ordered by the dendrogram (or by `order`)."""
+    order = leaves_list(tree) if order is None else order
     if order.size > HEATMAP_MAX:
         order = order[np.linspace(0, order.size - 1, HEATMAP_MAX).round().astype(int)]
     fig, ax = plt.subplots(figsize=(7, 6))

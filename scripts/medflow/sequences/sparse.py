@@ -1,0 +1,300 @@
+"""The sparse path for large inputs: a k-mer prefilter proposes pairs, only those are aligned.
+
+Above `sequences.alignment.sparse_above` unique sequences, the all-vs-all matrix is never made:
+- Prefilter: each sequence's k-mers (K letters of the Murphy 10-letter reduced alphabet, so that
+  conservative substitutions still match) are counted against every other sequence's with one
+  sparse matrix product per block of queries; each query keeps its TOP candidates that share at
+  least MIN_SHARED k-mers (and itself, for its self-score). Memory per block: block x n counts.
+- The exact engine (pyopal) scores only the candidate pairs of its block of queries; the blocks
+  are separate jobs (medflow.sequences.blocks.row_blocks), so a cluster spreads them.
+- Clustering works on the scored pairs: the significance cut takes the significant ones, and small
+  groups join by the best E-values among the scored pairs (join_small_groups_sparse, the sparse
+  form of medflow.sequences.cluster.join_small_groups).
+- The tree is built on representatives: the medoid (most summed score to its cluster) of each of
+  the largest TREE_MAX clusters, aligned all-vs-all; every member hangs under its medoid's leaf,
+  members of the smaller clusters under the root, so the Newick names every sequence.
+Nothing here holds an n x n array.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from medflow.sequences.cluster import renumber
+from medflow.sequences.stats import KarlinAltschul
+
+MURPHY10 = ("LVIM", "C", "A", "G", "ST", "P", "FYW", "EDNQ", "KR", "H")
+K = 5
+TOP = 150
+MIN_SHARED = 2
+QUERY_CHUNK = 1000
+TREE_MAX = 1000
+
+
+def kmer_matrix(seqs: list[str], k: int = K):
+    """Sparse (sequences x k-mer codes) presence matrix in the reduced alphabet (CSR, float32)."""
+    import scipy.sparse as sp
+
+    lut = np.full(256, len(MURPHY10), dtype=np.int64)
+    for code, letters in enumerate(MURPHY10):
+        for letter in letters:
+            lut[ord(letter)] = code
+            lut[ord(letter.lower())] = code
+    base = len(MURPHY10) + 1
+    weights = base ** np.arange(k)
+    rows, codes = [], []
+    for index, seq in enumerate(seqs):
+        letters = lut[np.frombuffer(seq.encode("ascii", "replace"), dtype=np.uint8)]
+        if letters.size < k:
+            continue
+        windows = np.lib.stride_tricks.sliding_window_view(letters, k)
+        valid = (windows < len(MURPHY10)).all(axis=1)
+        found = np.unique(windows[valid] @ weights)
+        rows.append(np.full(found.size, index, dtype=np.int64))
+        codes.append(found)
+    rows_all = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    codes_all = np.concatenate(codes) if codes else np.zeros(0, dtype=np.int64)
+    _, columns = np.unique(codes_all, return_inverse=True)
+    width = int(columns.max()) + 1 if columns.size else 1
+    data = np.ones(rows_all.size, dtype=np.float32)
+    return sp.csr_matrix((data, (rows_all, columns.ravel())), shape=(len(seqs), width))
+
+
+def candidates(
+    seqs: list[str], start: int, stop: int, top: int = TOP, min_shared: int = MIN_SHARED
+) -> tuple[np.ndarray, np.ndarray]:
+    """(i, j) candidate pairs of queries start..stop-1 against all seqs, self pairs included."""
+    kmers = kmer_matrix(seqs)
+    transposed = kmers.T.tocsr()
+    found_i, found_j = [], []
+    for first in range(start, stop, QUERY_CHUNK):
+        last = min(stop, first + QUERY_CHUNK)
+        shared = (kmers[first:last] @ transposed).toarray()
+        queries = np.arange(first, last)
+        shared[queries - first, queries] = 0
+        keep = min(top, shared.shape[1] - 1)
+        if keep > 0:
+            best = np.argpartition(-shared, keep - 1, axis=1)[:, :keep]
+            counts = np.take_along_axis(shared, best, axis=1)
+            mask = counts >= min_shared
+            found_i.append(np.repeat(queries, keep).reshape(-1, keep)[mask])
+            found_j.append(best[mask])
+        found_i.append(queries)
+        found_j.append(queries)
+    i, j = np.concatenate(found_i), np.concatenate(found_j)
+    order = np.lexsort((j, i))
+    return i[order], j[order]
+
+
+def score_pairs(
+    seqs: list[str],
+    i: np.ndarray,
+    j: np.ndarray,
+    *,
+    matrix: str,
+    mode: str,
+    gap_open: int,
+    gap_extend: int,
+    threads: int = 1,
+) -> np.ndarray:
+    """Scores of the pairs (i, j), i sorted: each query against its own targets, with pyopal."""
+    from multiprocessing.pool import ThreadPool
+
+    import pyopal
+
+    from medflow.sequences.align import ALGORITHM, pyopal_aligner
+    from medflow.step import progress
+
+    aligner = pyopal_aligner(matrix, gap_open, gap_extend)
+    database = pyopal.Database(seqs, aligner.alphabet)
+    algorithm = ALGORITHM[mode]
+    starts = np.r_[0, np.flatnonzero(np.diff(i)) + 1, i.size] if i.size else np.zeros(1, int)
+    scores = np.zeros(i.size, dtype=np.float32)
+
+    def run(k: int) -> int:
+        a, b = int(starts[k]), int(starts[k + 1])
+        targets = database.extract(j[a:b].tolist())
+        hits = aligner.align(seqs[int(i[a])], targets, algorithm=algorithm)
+        scores[a:b] = [hit.score for hit in hits]
+        return k
+
+    with ThreadPool(max(1, threads)) as pool:
+        done = pool.imap_unordered(run, range(starts.size - 1), chunksize=16)
+        for _ in progress(done, total=starts.size - 1, desc="aligning candidates"):
+            pass
+    return scores
+
+
+def load_pairs(paths: list[str], n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(i, j, score) of every scored pair once (i < j), and the self-scores, from the block files."""
+    from medflow.step import InputError
+
+    parts = [np.load(path) for path in paths]
+    i = np.concatenate([p["i"] for p in parts]).astype(np.int64)
+    j = np.concatenate([p["j"] for p in parts]).astype(np.int64)
+    s = np.concatenate([p["score"] for p in parts]).astype(float)
+    if i.size and (max(i.max(), j.max()) >= n):
+        raise InputError(
+            "the sparse alignment blocks name sequences beyond the QC output; they were made for "
+            "other sequences: delete results/sequences/alignment/ and rerun"
+        )
+    own = i == j
+    self_scores = np.full(n, np.nan)
+    self_scores[i[own]] = s[own]
+    if np.isnan(self_scores).any():
+        raise InputError("the sparse alignment blocks leave some sequences without a self-score")
+    lo, hi = np.minimum(i[~own], j[~own]), np.maximum(i[~own], j[~own])
+    key, first = np.unique(lo * n + hi, return_index=True)
+    return key // n, key % n, s[~own][first], self_scores
+
+
+def pair_evalues(
+    i: np.ndarray, j: np.ndarray, scores: np.ndarray, lengths: np.ndarray, stats: KarlinAltschul
+) -> np.ndarray:
+    """E-values of scored pairs, per query against the whole set (as the dense path)."""
+    return stats.evalues(scores, lengths[i], lengths[j], lengths.size)
+
+
+def join_small_groups_sparse(
+    labels: np.ndarray, i: np.ndarray, j: np.ndarray, evalues: np.ndarray
+) -> np.ndarray:
+    """join_small_groups on the scored pairs only (unscored pairs count as E = infinity)."""
+    n = labels.size
+    lab = labels - 1
+    u, v, e = np.r_[i, j], np.r_[j, i], np.r_[evalues, evalues]
+    order = np.argsort(u, kind="stable")
+    u, v, e = u[order], v[order], e[order]
+    edge_start = np.searchsorted(u, np.arange(n + 1))
+    members = {int(g): list(np.flatnonzero(lab == g)) for g in np.unique(lab)}
+    moved = True
+    while moved:
+        moved = False
+        for group in sorted(members, key=lambda g: (len(members[g]), g)):
+            if group not in members:
+                continue
+            mine = np.asarray(members[group])
+            a = mine.size
+            idx = np.concatenate([np.arange(edge_start[m], edge_start[m + 1]) for m in mine])
+            if idx.size == 0:
+                continue
+            other = lab[v[idx]]
+            outside = other != group
+            if not outside.any():
+                continue
+            idx, other = idx[outside], other[outside]
+            target = int(other[np.argmin(e[idx])])
+            into = other == target
+            good = np.unique(u[idx[into]][e[idx[into]] * a < 1.0])
+            votes = good.size
+            if votes * 2 < a or votes == 0 or len(members[target]) < a:
+                continue
+            lab[mine] = target
+            members[target] += members.pop(group)
+            moved = True
+    return renumber(lab)
+
+
+def significance_cut_sparse(
+    i: np.ndarray,
+    j: np.ndarray,
+    scores: np.ndarray,
+    lengths: np.ndarray,
+    stats: KarlinAltschul,
+    e_value: float,
+) -> tuple[np.ndarray, dict]:
+    """The significance cut on the scored pairs (i < j): labels 1..k and facts for the summary."""
+    from medflow.sequences.cluster import significance_clusters
+
+    evalues = pair_evalues(i, j, scores, lengths, stats)
+    hit = evalues < e_value
+    found = significance_clusters(lengths.size, i[hit], j[hit], evalues[hit], e_value)
+    labels = join_small_groups_sparse(found, i, j, evalues)
+    facts = {
+        "cut": "significance",
+        "path": "sparse",
+        "e_value": e_value,
+        "scored_pairs": int(i.size),
+        "significant_pairs": int(hit.sum()),
+        "groups_from_hits": int(found.max()),
+        "groups_after_joining": int(labels.max()),
+    }
+    return labels, facts
+
+
+def sparse_medoids(
+    labels: np.ndarray, i: np.ndarray, j: np.ndarray, scores: np.ndarray
+) -> dict[int, int]:
+    """Each cluster's medoid: the member with the most summed score to its cluster's members."""
+    same = labels[i] == labels[j]
+    total = np.bincount(i[same], scores[same], minlength=labels.size)
+    total += np.bincount(j[same], scores[same], minlength=labels.size)
+    order = np.lexsort((np.arange(labels.size), -total, labels))
+    first = np.r_[0, np.flatnonzero(np.diff(labels[order])) + 1]
+    return {int(labels[order[k]]): int(order[k]) for k in first}
+
+
+def representative_tree(
+    seqs: list[str],
+    reps: list[int],
+    self_scores: np.ndarray,
+    formula: str,
+    method: str,
+    align: dict,
+    threads: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(linkage, distances) of the representatives, aligned all-vs-all (a small dense problem)."""
+    from medflow.sequences.align import score_block
+    from medflow.sequences.cluster import tree_of
+    from medflow.sequences.stats import distances
+
+    chosen = [seqs[k] for k in reps]
+    if len(chosen) < 2:
+        return np.zeros((0, 4)), np.zeros((len(chosen), len(chosen)))
+    block = score_block(chosen, chosen, True, threads=threads, **align)
+    np.fill_diagonal(block, self_scores[reps])
+    dist = distances(block, formula)
+    return tree_of(dist, method), dist
+
+
+def newick_with_members(
+    tree: np.ndarray,
+    names: list[str],
+    reps: list[int],
+    labels: np.ndarray,
+) -> str:
+    """Newick of the representatives' tree, each member under its medoid, the rest under the root."""
+    from medflow.sequences.cluster import newick_name, to_newick
+
+    rep_cluster = {rep: int(labels[rep]) for rep in reps}
+    by_cluster: dict[int, list[int]] = {}
+    for index, cluster in enumerate(labels.tolist()):
+        by_cluster.setdefault(cluster, []).append(index)
+
+    def leaf(rep: int) -> str:
+        members = by_cluster[rep_cluster[rep]]
+        if len(members) == 1:
+            return newick_name(names[rep])
+        return "(" + ",".join(f"{newick_name(names[m])}:0" for m in members) + ")"
+
+    placeholders = [f"R{k}" for k in range(len(reps))]
+    if len(reps) >= 2:
+        text = to_newick(tree, placeholders).rstrip().rstrip(";")
+        height = float(tree[-1, 2]) / 2
+    else:
+        text, height = placeholders[0], 0.5
+    pieces = []
+    position = 0
+    for match in re.finditer(r"R(\d+)(?=:|\)|,|$)", text):
+        pieces.append(text[position : match.start()])
+        pieces.append(leaf(reps[int(match.group(1))]))
+        position = match.end()
+    pieces.append(text[position:])
+    body = "".join(pieces)
+    in_tree = {rep_cluster[rep] for rep in reps}
+    rest = [m for c, ms in sorted(by_cluster.items()) if c not in in_tree for m in ms]
+    if rest:
+        hung = ",".join(f"{newick_name(names[m])}:{max(height, 0.5):.6g}" for m in rest)
+        body = f"({body}:0,{hung})"
+    return body + ";\n"

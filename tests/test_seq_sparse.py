@@ -1,0 +1,170 @@
+"""The sparse path for large inputs: the k-mer prefilter finds the related pairs, the sparse
+clustering agrees with the dense one, nothing holds an n x n array, and the workflow runs it
+(locally and through SLURM) when the input is above sequences.alignment.sparse_above."""
+
+import json
+import tracemalloc
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import CONFIGS, run_workflow, snakemake_cmd
+from sklearn.metrics import adjusted_rand_score
+
+from medflow.sequences import sparse
+from medflow.sequences.align import score_block
+from medflow.sequences.cluster import significance_cut
+from medflow.sequences.simulate import simulate
+from medflow.sequences.stats import karlin_altschul
+
+ALIGN = {"engine": "pyopal", "matrix": "BLOSUM62", "mode": "local", "gap_open": 11, "gap_extend": 1}
+STATS = karlin_altschul("BLOSUM62", 11, 1)
+
+
+def families(count: int, members: int, seed: int = 3) -> tuple[list[str], np.ndarray]:
+    records, table = simulate(
+        families=count,
+        members=members,
+        length=120,
+        divergence=0.4,
+        indel_rate=0.05,
+        divergence_spread=0.5,
+        fragment_fraction=0.2,
+        seed=seed,
+    )
+    group = dict(zip(table["id"], table["group"], strict=True))
+    return [seq for _, seq in records], np.array([group[name] for name, _ in records])
+
+
+def pairs_once(i, j, scores, n):
+    keep = i != j
+    lo, hi = np.minimum(i[keep], j[keep]), np.maximum(i[keep], j[keep])
+    key, first = np.unique(lo * n + hi, return_index=True)
+    return key // n, key % n, scores[keep][first].astype(float)
+
+
+def test_prefilter_finds_the_significant_pairs_of_simulated_families():
+    """Recall: the candidates hold most pairs that the full alignment finds significant, and every
+    sequence with a significant partner gets at least one as a candidate."""
+    seqs, truth = families(8, 30)
+    n = len(seqs)
+    full = score_block(seqs, seqs, True, **ALIGN)
+    lengths = np.array([len(s) for s in seqs], dtype=float)
+    evalues = STATS.evalues(full, lengths[:, None], lengths[None, :], n)
+    np.fill_diagonal(evalues, np.inf)
+    significant = set(zip(*np.nonzero(np.triu(evalues < 1e-3)), strict=True))
+    i, j = sparse.candidates(seqs, 0, n, top=20)
+    proposed = {(min(a, b), max(a, b)) for a, b in zip(i.tolist(), j.tolist(), strict=True)}
+    recall = len(significant & proposed) / len(significant)
+    assert recall >= 0.6, recall
+    partnered = {a for pair in significant for a in pair}
+    found = {a for pair in significant & proposed for a in pair}
+    assert len(found) >= 0.97 * len(partnered)
+    same = truth[i[i != j]] == truth[j[i != j]]
+    assert same.mean() >= 0.5  # most candidates are family members (top 20 of 240)
+    assert (i == j).sum() == n  # every self pair, for the self-scores
+
+
+def test_sparse_and_dense_paths_recover_the_same_families():
+    seqs, truth = families(8, 25, seed=5)
+    lengths = np.array([len(s) for s in seqs], dtype=float)
+    full = score_block(seqs, seqs, True, **ALIGN)
+    dense, _ = significance_cut(full, lengths, STATS, 1e-3)
+    i, j = sparse.candidates(seqs, 0, len(seqs), top=20)
+    scores = sparse.score_pairs(seqs, i, j, **{k: v for k, v in ALIGN.items() if k != "engine"})
+    a, b, s = pairs_once(i, j, scores, len(seqs))
+    found, facts = sparse.significance_cut_sparse(a, b, s, lengths, STATS, 1e-3)
+    assert facts["path"] == "sparse" and facts["scored_pairs"] < len(seqs) ** 2 / 4
+    assert np.allclose(s, full[a, b])  # the same exact scores, only fewer
+    dense_ari, sparse_ari = adjusted_rand_score(truth, dense), adjusted_rand_score(truth, found)
+    assert dense_ari >= 0.9 and sparse_ari >= dense_ari - 0.05, (dense_ari, sparse_ari)
+    assert adjusted_rand_score(dense, found) >= 0.9
+
+
+def sparse_run_peak(seqs: list[str], tmp_path) -> tuple[int, str]:
+    """Peak traced memory (bytes) of the sparse path from prefilter to Newick, and the Newick."""
+    n = len(seqs)
+    tracemalloc.start()
+    i, j = sparse.candidates(seqs, 0, n)
+    scores = sparse.score_pairs(seqs, i, j, **{k: v for k, v in ALIGN.items() if k != "engine"})
+    np.savez(tmp_path / "0.npz", i=i.astype(np.int32), j=j.astype(np.int32), score=scores)
+    a, b, s, self_scores = sparse.load_pairs([str(tmp_path / "0.npz")], n)
+    lengths = np.array([len(seq) for seq in seqs], dtype=float)
+    labels, _ = sparse.significance_cut_sparse(a, b, s, lengths, STATS, 1e-3)
+    centre = sparse.sparse_medoids(labels, a, b, s)
+    reps = [centre[c] for c in sorted(centre)]
+    tree, _ = sparse.representative_tree(seqs, reps, self_scores, "min", "average", ALIGN, 1)
+    newick = sparse.newick_with_members(tree, [f"s{k}" for k in range(n)], reps, labels)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak, newick
+
+
+def test_sparse_path_never_holds_an_n_by_n_array(tmp_path, monkeypatch):
+    """Memory grows linearly: three times the families (of the same size) about triples the peak
+    of every traced allocation (NumPy and Python, prefilter to Newick), where anything n x n
+    would grow it ninefold."""
+    monkeypatch.setattr(sparse, "QUERY_CHUNK", 200)
+    small, _ = sparse_run_peak(families(10, 100, seed=7)[0], tmp_path)
+    seqs, _ = families(30, 100, seed=7)
+    large, newick = sparse_run_peak(seqs, tmp_path)
+    assert large < 4.5 * small, (small, large)
+    assert all(f"s{k}:" in newick for k in range(len(seqs)))
+    assert newick.count("(") == newick.count(")") and newick.endswith(";\n")
+
+
+def test_newick_hangs_members_of_clusters_beyond_the_tree_under_the_root():
+    labels = np.array([1, 1, 2, 3, 3, 3])
+    tree = np.array([[0.0, 1.0, 0.6, 2.0]])
+    newick = sparse.newick_with_members(tree, list("abcdef"), [0, 3], labels)
+    assert newick.startswith("((") and "c:0.5" in newick
+    assert all(f"{name}:" in newick for name in "abcdef")
+
+
+def test_medoid_is_the_member_with_most_summed_score():
+    labels = np.array([1, 1, 1, 2])
+    i, j = np.array([0, 0, 1]), np.array([1, 2, 2])
+    assert sparse.sparse_medoids(labels, i, j, np.array([10.0, 50.0, 5.0])) == {1: 0, 2: 3}
+
+
+def sparse_config(tmp_path) -> str:
+    path = tmp_path / "sparse.yaml"
+    path.write_text(yaml.safe_dump({"sequences": {"alignment": {"sparse_above": 10}}}))
+    return str(path)
+
+
+def check_sparse_results(workdir):
+    results = workdir / "results" / "sequences"
+    summary = json.loads((results / "summary.json").read_text())
+    assert summary["path"] == "sparse" and summary["adjusted_rand_index"] >= 0.9, summary
+    assignments = pd.read_csv(results / "assignments.tsv", sep="\t")
+    newick = (results / "tree.nwk").read_text()
+    assert len(assignments) == 24 and all(f"{name}:" in newick for name in assignments["id"])
+    assert "medoids of" in (results / "plots" / "dendrogram.svg").read_text()
+    return summary
+
+
+@pytest.mark.slow
+def test_workflow_takes_the_sparse_path_above_the_switch(tmp_path):
+    run_workflow(tmp_path, "tiny_sequences.yaml", "only_sequences.yaml", sparse_config(tmp_path))
+    check_sparse_results(tmp_path)
+    logs = sorted(p.name for p in (tmp_path / "logs" / "sequences" / "align_pairs").glob("*.log"))
+    assert logs == ["0.log", "1.log", "2.log"]  # 24 queries in blocks of 10
+    assert not (tmp_path / "results" / "sequences" / "distances.npy").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.slurm
+def test_sparse_path_runs_through_slurm(slurm_cluster, tmp_path):
+    from test_slurm import TEST_PROFILE, assert_every_remote_job_ran_in_slurm, run
+
+    configs = [
+        str(CONFIGS / "tiny_sequences.yaml"),
+        str(CONFIGS / "only_sequences.yaml"),
+        sparse_config(tmp_path),
+    ]
+    proc = run(snakemake_cmd(tmp_path, *configs, extra=["--profile", str(TEST_PROFILE)]))
+    jobs = assert_every_remote_job_ran_in_slurm(proc.stdout + proc.stderr, tmp_path)
+    assert len(jobs) >= 3 + 3  # simulate, qc, three pair blocks, cluster, ...
+    check_sparse_results(tmp_path)
