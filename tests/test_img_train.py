@@ -77,6 +77,13 @@ def test_balanced_class_weights_and_epoch_budget():
     assert training.epochs_within_budget(100000, 40, 60000) == 1
 
 
+def test_ema_momentum_is_capped_for_short_runs():
+    assert training.ema_momentum(0.99, 340) == 0.99  # RetinaMNIST: 20 epochs of 17 steps
+    assert training.ema_momentum(0.99, 40) == pytest.approx(0.925)
+    assert 0.925**40 < 0.05  # the untrained start weighs less than 5% at the end
+    assert training.ema_momentum(0.0, 40) == 0.0
+
+
 def test_ensemble_is_the_mean_of_its_members():
     members = [
         models.build_model("seed_cnn", (8, 8, 1), 3, 8, 0.0, {}, seed, model_name=f"m{seed}")
