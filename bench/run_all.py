@@ -87,6 +87,11 @@ def main() -> None:
                 f"{row['unit']} (ratio {ratio(row)})",
                 flush=True,
             )
+    if args.only and store.is_file():  # another run may have written other modules meanwhile
+        latest = json.loads(store.read_text())
+        measured = set(args.only)
+        results = {**latest["results"], **{m: results[m] for m in measured}}
+        seconds = {**latest["seconds"], **{m: seconds[m] for m in measured}}
     results = dict(sorted(results.items()))
     seconds = {name: seconds[name] for name in results}
     store.write_text(json.dumps({"results": results, "seconds": seconds}, indent=1) + "\n")
