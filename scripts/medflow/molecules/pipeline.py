@@ -142,10 +142,6 @@ def init_worker(settings: dict[str, Any]) -> None:
     _WORKER["run"] = Worker(settings)
 
 
-def process_smiles(smiles: str) -> dict[str, Any]:
-    return _WORKER["run"](smiles)
-
-
 def process_batch(batch: list[str]) -> list[dict[str, Any]]:
     """Pipeline rows for a batch of SMILES (one pool task)."""
     run = _WORKER["run"]
