@@ -173,7 +173,7 @@ rule mol_report:
         "../../envs/molecules.yaml"
     threads: 1
     resources:
-        mem_mb=scaled_mem_mb(2000),
+        mem_mb=scaled_mem_mb(4000),  # 1.9 GB for a million unique molecules
         runtime=scaled_runtime(15),
     params:
         settings=get_settings("molecules.filters"),
