@@ -27,7 +27,7 @@ from medflow.sequences.stats import KarlinAltschul
 
 MURPHY10 = ("LVIM", "C", "A", "G", "ST", "P", "FYW", "EDNQ", "KR", "H")
 K = 5
-TOP = 150
+TOP = 300
 MIN_SHARED = 2
 QUERY_CHUNK = 1000
 TREE_MAX = 1000
