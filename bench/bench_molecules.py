@@ -122,19 +122,24 @@ def cpu_seconds(smiles: list[str], repeats: int) -> tuple[float, float]:
     return min(ours), min(raw)
 
 
-def mostly_failing_rates(smiles: list[str]) -> tuple[float, float, float]:
-    """Molecules per CPU-second with the early exit on and off (NCI, Ghose and Egan on); the
-    fraction of molecules screened out."""
+def mostly_failing_rates(smiles: list[str], repeats: int) -> tuple[float, float, float]:
+    """Molecules per CPU-second with the early exit on and off (NCI, Ghose and Egan on), best of
+    `repeats` alternating runs; and the fraction of molecules screened out."""
     filters = {**SETTINGS["filters"], "ghose": True, "egan": True}
-    rates, failed = [], 0.0
-    for early in (True, False):
-        pipeline.init_worker({**SETTINGS, "filters": filters, "early_exit": early})
-        pipeline.process_batch(smiles[:5])
-        seconds = timed(pipeline.process_batch, smiles, clock=time.process_time)
-        rates.append(len(smiles) / seconds)
-        rows = pipeline.process_batch(smiles)
-        failed = sum(row["stage"] != "" for row in rows) / len(rows)
-    return rates[0], rates[1], failed
+    workers = {
+        early: pipeline.Worker({**SETTINGS, "filters": filters, "early_exit": early})
+        for early in (True, False)
+    }
+    for worker in workers.values():
+        worker(smiles[0])  # SA_Score's fragment table, loaded once
+    seconds: dict[bool, list[float]] = {True: [], False: []}
+    for _ in range(repeats):
+        for early, worker in workers.items():
+            seconds[early].append(
+                timed(lambda w=worker: [w(s) for s in smiles], clock=time.process_time)
+            )
+    failed = sum(workers[True](s)["stage"] != "" for s in smiles) / len(smiles)
+    return len(smiles) / min(seconds[True]), len(smiles) / min(seconds[False]), failed
 
 
 def write_library(path: Path, size: int) -> list[str]:
@@ -192,19 +197,18 @@ def raw_end_to_end(library: Path) -> tuple[float, float]:
 
 
 def end_to_end_rows(size: int, small: int) -> list[dict]:
-    """The whole branch vs the raw pool on the same `size` molecules (raw first, then the branch);
+    """The whole branch vs the raw pool on the same `size` molecules (raw before and after);
     a run on `small` molecules gives the fixed cost, for the 1,000,000-molecule projection."""
     runs = {}
     with tempfile.TemporaryDirectory(prefix="medflow-bench-") as tmp:
         for n in (small, size):
             library = Path(tmp) / f"nci_x{n}.smi"
             write_library(library, n)
-            raw_wall, raw_cpu = raw_end_to_end(library)
-            runs[n] = {
-                "raw_wall": raw_wall,
-                "raw_cpu": raw_cpu,
-                **end_to_end(library, Path(tmp) / f"w{n}"),
-            }
+            before = raw_end_to_end(library)
+            branch = end_to_end(library, Path(tmp) / f"w{n}")
+            after = raw_end_to_end(library)  # raw before and after the branch; the faster counts
+            raw_wall, raw_cpu = min(before, after)
+            runs[n] = {"raw_wall": raw_wall, "raw_cpu": raw_cpu, **branch}
     run = runs[size]
     rate, raw_rate = size / run["wall"], size / run["raw_wall"]
 
@@ -256,7 +260,7 @@ def run(quick: bool = False) -> list[dict]:
     workflow, baseline = len(chunk) / min(ours), len(chunk) / min(raw)
     cpu_pipeline, cpu_raw = cpu_seconds(smiles[: len(smiles) // 5], 1 if quick else 3)
     n_cpu = len(smiles) // 5
-    early, full, failed = mostly_failing_rates(smiles[:n_cpu])
+    early, full, failed = mostly_failing_rates(smiles[:n_cpu], 1 if quick else 3)
     return [
         {
             "benchmark": f"molecules: standardize + descriptors + screen, NCI {len(chunk)} ({THREADS} processes)",
