@@ -1,6 +1,7 @@
 """Smoke test of the sequence benchmark: quick mode returns well-formed rows (no timing asserted)."""
 
 import bench_sequences
+import pytest
 
 
 def test_quick_run_returns_well_formed_rows():
@@ -10,3 +11,15 @@ def test_quick_run_returns_well_formed_rows():
         assert {"benchmark", "unit", "workflow", "baseline", "baseline_name"} <= row.keys()
         assert row["workflow"] > 0 and row["baseline"] > 0
     assert {row["unit"] for row in rows} == {"GCUPS", "pairs/s", "s"}
+
+
+@pytest.mark.slow
+def test_scale_quick_run_returns_well_formed_rows():
+    """bench_seq_scale in quick mode: both paths of the workflow on 300 generated sequences."""
+    import bench_seq_scale
+
+    rows = bench_seq_scale.run(quick=True)
+    assert [row["benchmark"].rsplit(", ", 1)[1] for row in rows] == ["sparse path", "dense path"]
+    for row in rows:
+        assert {"benchmark", "unit", "workflow", "baseline", "baseline_name"} <= row.keys()
+        assert row["workflow"] > 0 and "ARI" in row["notes"]

@@ -102,7 +102,8 @@ def sampled_distances(paths: list[str], labels: np.ndarray) -> tuple[np.ndarray,
 def plot_heatmap(
     dist: np.ndarray, tree: np.ndarray | None, png: str, svg: str, order: np.ndarray | None = None
 ) -> None:
-    """Distance matrix ordered by the dendrogram (or by `order`)."""
+    """Distance matrix ordered by the dendrogram (or by `order`: the sparse path's cluster order)."""
+    how = "dendrogram order" if order is None else "cluster order, scored pairs only"
     order = leaves_list(tree) if order is None else order
     if order.size > HEATMAP_MAX:
         order = order[np.linspace(0, order.size - 1, HEATMAP_MAX).round().astype(int)]
@@ -110,7 +111,7 @@ def plot_heatmap(
     image = ax.imshow(dist[np.ix_(order, order)], cmap="viridis", vmin=0, vmax=1)
     image.set_rasterized(True)
     fig.colorbar(image, ax=ax, label="distance")
-    ax.set_title(f"distances, dendrogram order ({order.size} sequences shown)")
+    ax.set_title(f"distances, {how} ({order.size} sequences shown)")
     ax.set_xticks([])
     ax.set_yticks([])
     save(fig, png, svg)
