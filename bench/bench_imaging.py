@@ -24,6 +24,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
 import img_train
+from run_all import print_rows
 
 from medflow.config import fill_and_validate
 from medflow.imaging import models
@@ -159,13 +160,7 @@ def run(quick: bool = False) -> list[dict]:
 
 
 def main() -> None:
-    rows = run(quick="--quick" in sys.argv)
-    print(f"{'benchmark':50} {'unit':9} {'workflow':>10} {'baseline':>10}  baseline is / notes")
-    for row in rows:
-        print(
-            f"{row['benchmark']:50} {row['unit']:9} {row['workflow']:10.1f} "
-            f"{row['baseline']:10.1f}  {row['baseline_name']}; {row['notes']}"
-        )
+    print_rows(run(quick="--quick" in sys.argv))
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 import pyopal
 import seq_align
 from Bio.Align import PairwiseAligner, substitution_matrices
+from run_all import print_rows
 
 from medflow.config import fill_and_validate
 from medflow.sequences.cluster import significance_clusters, tree_of
@@ -152,13 +153,7 @@ def run(quick: bool = False) -> list[dict]:
 
 
 def main() -> None:
-    rows = run(quick="--quick" in sys.argv)
-    print(f"{'benchmark':45} {'unit':8} {'workflow':>12} {'baseline':>12}  baseline is / notes")
-    for row in rows:
-        print(
-            f"{row['benchmark']:45} {row['unit']:8} {row['workflow']:12,.3f} "
-            f"{row['baseline']:12,.3f}  {row['baseline_name']}; {row.get('notes', '')}"
-        )
+    print_rows(run(quick="--quick" in sys.argv))
 
 
 if __name__ == "__main__":

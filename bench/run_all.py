@@ -34,6 +34,16 @@ def check_row(row: dict) -> dict:
     return row
 
 
+def print_rows(rows: list[dict]) -> None:
+    """A benchmark module's rows on the console, when it runs on its own."""
+    for row in rows:
+        print(
+            f"{row['benchmark']}: {fmt(row['workflow'])} vs {fmt(row['baseline'])} {row['unit']} "
+            f"(ratio {ratio(row)}; baseline: {row['baseline_name']}) {row.get('notes', '')}",
+            flush=True,
+        )
+
+
 def to_markdown(results: dict[str, list[dict]], seconds: dict[str, float]) -> str:
     lines = [
         "# medflow benchmarks",
@@ -81,12 +91,7 @@ def main() -> None:
         module = importlib.import_module(name)
         results[name] = [check_row(row) for row in module.run(quick=args.quick)]
         seconds[name] = time.perf_counter() - start
-        for row in results[name]:
-            print(
-                f"   {row['benchmark']}: {fmt(row['workflow'])} vs {fmt(row['baseline'])} "
-                f"{row['unit']} (ratio {ratio(row)})",
-                flush=True,
-            )
+        print_rows(results[name])
     if args.only and store.is_file():  # another run may have written other modules meanwhile
         latest = json.loads(store.read_text())
         measured = set(args.only)
