@@ -4,6 +4,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 from medflow.config import ConfigError, fill_and_validate
+from medflow.resources import scaled_mem_mb, scaled_runtime
 
 
 def checked_config(given):
@@ -51,24 +52,6 @@ def require_input_file(key, path, made_by_workflow=()):
             f"config key '{key}' names the input file '{path}', which does not exist "
             f"(checked from {Path.cwd()}). Fix the path in your config file or remove the entry."
         )
-
-
-def scaled_mem_mb(base_mb):
-    """Memory that grows with the attempt, so `--retries` gives an out-of-memory job more."""
-
-    def mem_mb(wildcards, attempt):
-        return int(base_mb * attempt)
-
-    return mem_mb
-
-
-def scaled_runtime(base_minutes):
-    """Wall-time limit (minutes) that grows with the attempt, for schedulers such as SLURM."""
-
-    def runtime(wildcards, attempt):
-        return int(base_minutes * attempt)
-
-    return runtime
 
 
 def get_front_page_inputs(wildcards):
