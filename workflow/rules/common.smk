@@ -3,7 +3,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
-from medflow.config import ConfigError, fill_and_validate
+from medflow.config import ConfigError, fill_and_validate, get_path
 from medflow.resources import scaled_mem_mb, scaled_runtime
 
 
@@ -31,13 +31,7 @@ def get_settings(*paths):
     The step script declares the same paths (`Step(settings=...)`) and reads only these, so a
     changed setting reruns exactly the jobs that use it, and a hand run reads the same keys.
     """
-    settings = {}
-    for path in paths:
-        value = config
-        for part in path.split("."):
-            value = value[part]
-        settings[path] = value
-    return settings
+    return {path: get_path(config, path) for path in paths}
 
 
 def require_input_file(key, path, made_by_workflow=()):
