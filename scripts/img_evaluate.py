@@ -4,29 +4,24 @@ The only step that reads the test split. metrics.json holds MedMNIST's definitio
 or the positive class's probability > the threshold for two classes; AUC: the positive class's ROC
 AUC, or one-vs-rest macro for more classes) beside balanced accuracy, F1 and per-class sensitivity
 and specificity. Every test image's probabilities are written too, so each one ends in a row.
+
+Inputs:
+    arrays: preprocessed arrays .npz from img_preprocess
+    model: trained .keras model from img_train
+Outputs:
+    metrics: metrics.json
+    predictions: TSV: every test image's classes and probabilities
+    confusion_plot: PNG: confusion matrix
+    roc_plot: PNG: ROC curve
 """
 
 import numpy as np
 
 from medflow.imaging import decisions, plots
 from medflow.imaging.io import load_arrays, write_json, write_table
-from medflow.step import Context, InputError, Port, Step, log
+from medflow.step import Context, InputError, Step, log
 
-STEP = Step(
-    __doc__,
-    inputs=(
-        Port("arrays", "preprocessed arrays .npz from img_preprocess"),
-        Port("model", "trained .keras model from img_train"),
-    ),
-    outputs=(
-        Port("metrics", "metrics.json"),
-        Port("predictions", "TSV: every test image's classes and probabilities"),
-        Port("confusion_plot", "PNG: confusion matrix"),
-        Port("roc_plot", "PNG: ROC curve"),
-    ),
-    settings=("seed", "imaging.evaluate"),
-    threads=True,
-)
+STEP = Step(__file__, settings=("seed", "imaging.evaluate"), threads=True)
 
 
 def main(ctx: Context) -> None:

@@ -4,6 +4,11 @@ Lesion size, contrast and noise come from imaging.example, so the task can be ma
 harder; with the defaults a good CNN learns it well but not perfectly. Output: one subfolder per
 class of PNG files (the folder input format), plus a folder of new, unlabelled cases and their
 hidden truth for the predict step.
+
+Outputs:
+    images: output folder, one subfolder per class
+    new_images: output folder of new, unlabelled cases
+    new_truth: TSV of the new cases' true classes
 """
 
 from pathlib import Path
@@ -12,17 +17,9 @@ import pandas as pd
 
 from medflow.imaging.example import CLASSES, make_dataset, save_png
 from medflow.imaging.io import write_table
-from medflow.step import Context, Port, Step, log
+from medflow.step import Context, Step, log
 
-STEP = Step(
-    __doc__,
-    outputs=(
-        Port("images", "output folder, one subfolder per class"),
-        Port("new_images", "output folder of new, unlabelled cases"),
-        Port("new_truth", "TSV of the new cases' true classes"),
-    ),
-    settings=("seed", "imaging.example"),
-)
+STEP = Step(__file__, settings=("seed", "imaging.example"))
 
 
 def main(ctx: Context) -> None:

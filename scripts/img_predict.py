@@ -4,6 +4,13 @@ Each image (PNG, JPEG, TIFF or DICOM, in any subfolder) is prepared with the pre
 stored inside the model file, so it matches what the model was trained on, and decided as in
 evaluation. Output: one row per image with the predicted class and the probability of every class;
 files that cannot be read go to a rejects table with the reason.
+
+Inputs:
+    model: trained .keras model (made by medflow)
+    images: folder of new images
+Outputs:
+    diagnoses: TSV: predicted class and probabilities per image
+    rejects: TSV: unreadable files and why
 """
 
 from pathlib import Path
@@ -20,21 +27,9 @@ from medflow.imaging.io import (
     require_file,
     write_table,
 )
-from medflow.step import Context, InputError, Port, Step, log, progress
+from medflow.step import Context, InputError, Step, log, progress
 
-STEP = Step(
-    __doc__,
-    inputs=(
-        Port("model", "trained .keras model (made by medflow)"),
-        Port("images", "folder of new images"),
-    ),
-    outputs=(
-        Port("diagnoses", "TSV: predicted class and probabilities per image"),
-        Port("rejects", "TSV: unreadable files and why"),
-    ),
-    settings=("seed", "imaging.evaluate"),
-    threads=True,
-)
+STEP = Step(__file__, settings=("seed", "imaging.evaluate"), threads=True)
 SETTING_KEYS = ("height", "width", "channels", "scaling", "resize_method")
 
 

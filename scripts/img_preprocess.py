@@ -6,28 +6,24 @@ train/val/test splits are kept. Every image is decoded, converted to the configu
 resized and scaled (0 = follow the data); folder and DICOM inputs get a stratified, seeded split.
 Outputs: one .npz of arrays (read by training and evaluation), a manifest (every kept image, its
 split and original shape), class counts per split, and a rejects table (file, reason).
+
+Inputs:
+    source: class folder, DICOM folder or .npz file (imaging.input.format says which)
+    labels (optional): labels table of DICOM input (CSV or TSV)
+Outputs:
+    arrays: arrays .npz (x_/y_/files_ per split)
+    manifest: TSV: every kept image, its split and original shape
+    counts: TSV: class counts per split
+    rejects: TSV: rejected inputs and why
 """
 
 from collections import Counter
 
 from medflow.imaging import datasets
 from medflow.imaging.io import SPLITS, rejects_frame, save_npz_stable, write_table
-from medflow.step import Context, InputError, Port, Step, log
+from medflow.step import Context, InputError, Step, log
 
-STEP = Step(
-    __doc__,
-    inputs=(
-        Port("source", "class folder, DICOM folder or .npz file (imaging.input.format says which)"),
-        Port("labels", "labels table of DICOM input (CSV or TSV)", optional=True),
-    ),
-    outputs=(
-        Port("arrays", "arrays .npz (x_/y_/files_ per split)"),
-        Port("manifest", "TSV: every kept image, its split and original shape"),
-        Port("counts", "TSV: class counts per split"),
-        Port("rejects", "TSV: rejected inputs and why"),
-    ),
-    settings=("seed", "imaging.input", "imaging.preprocess"),
-)
+STEP = Step(__file__, settings=("seed", "imaging.input", "imaging.preprocess"))
 
 
 def main(ctx: Context) -> None:

@@ -6,6 +6,14 @@ two classes the decision threshold with the best validation accuracy. The test s
 Seeds, op determinism and the thread count make a rerun give identical weights. Outputs: the model
 in the .keras format (with the medflow config that made it stored inside and beside it), the
 training history as a table and a plot of its curves.
+
+Inputs:
+    arrays: preprocessed arrays .npz from img_preprocess
+Outputs:
+    model: the trained model (.keras)
+    model_config: JSON: how the model was made (also stored inside the .keras)
+    history: TSV: per member and epoch, training loss and validation scores
+    history_plot: PNG: training curves
 """
 
 import json
@@ -13,20 +21,9 @@ from pathlib import Path
 
 from medflow.imaging import plots, training
 from medflow.imaging.io import load_arrays, write_json, write_table
-from medflow.step import Context, InputError, Port, Step
+from medflow.step import Context, InputError, Step
 
-STEP = Step(
-    __doc__,
-    inputs=(Port("arrays", "preprocessed arrays .npz from img_preprocess"),),
-    outputs=(
-        Port("model", "the trained model (.keras)"),
-        Port("model_config", "JSON: how the model was made (also stored inside the .keras)"),
-        Port("history", "TSV: per member and epoch, training loss and validation scores"),
-        Port("history_plot", "PNG: training curves"),
-    ),
-    settings=("seed", "imaging.train"),
-    threads=True,
-)
+STEP = Step(__file__, settings=("seed", "imaging.train"), threads=True)
 
 
 def main(ctx: Context) -> None:

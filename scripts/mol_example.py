@@ -1,10 +1,15 @@
-"""Copy the embedded example (RDKit's NCI first_5K.smi) into resources/ and record its SHA-256."""
+"""Copy the embedded example (RDKit's NCI first_5K.smi) into resources/ and record its SHA-256.
+
+Outputs:
+    smiles: the example library (resources/molecules/first_5K.smi)
+    checksum: its '<sha256>  <name>' line (the sha256sum format)
+"""
 
 import hashlib
 import shutil
 from pathlib import Path
 
-from medflow.step import Context, Port, Step, log
+from medflow.step import Context, Step, log
 
 
 def rdkit_example_path() -> Path:
@@ -19,13 +24,7 @@ def sha256sum(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-STEP = Step(
-    __doc__,
-    outputs=(
-        Port("smiles", "the example library (resources/molecules/first_5K.smi)"),
-        Port("checksum", "its '<sha256>  <name>' line (the sha256sum format)"),
-    ),
-)
+STEP = Step(__file__)
 
 
 def main(ctx: Context) -> None:

@@ -1,27 +1,25 @@
 """Gather the processed chunks: merge duplicates by InChIKey (keeping every source ID and record, as
 JSON lists) and write the standardized and descriptor tables, the screened unique molecules, the
-failed records and the counts. Streams chunk by chunk."""
+failed records and the counts. Streams chunk by chunk.
+
+Inputs:
+    chunks (many): processed chunk Parquet files (mol_process)
+    rejects: input rejects CSV (mol_split)
+Outputs:
+    standardized: standardized.csv: one row per unique molecule
+    descriptors_parquet: descriptors.parquet
+    descriptors_csv: descriptors.csv
+    screened: screened unique molecules (Parquet)
+    record_rejects: records that failed parsing, standardization or descriptors
+    counts: counts per stage (JSON)
+"""
 
 import pandas as pd
 
 from medflow.molecules import tables
-from medflow.step import Context, InputError, Port, Step, log
+from medflow.step import Context, InputError, Step, log
 
-STEP = Step(
-    __doc__,
-    inputs=(
-        Port("chunks", "processed chunk Parquet files (mol_process)", many=True),
-        Port("rejects", "input rejects CSV (mol_split)"),
-    ),
-    outputs=(
-        Port("standardized", "standardized.csv: one row per unique molecule"),
-        Port("descriptors_parquet", "descriptors.parquet"),
-        Port("descriptors_csv", "descriptors.csv"),
-        Port("screened", "screened unique molecules (Parquet)"),
-        Port("record_rejects", "records that failed parsing, standardization or descriptors"),
-        Port("counts", "counts per stage (JSON)"),
-    ),
-)
+STEP = Step(__file__)
 
 
 def main(ctx: Context) -> None:

@@ -1,22 +1,20 @@
 """3D structures for the top-ranked hits: seeded ETKDGv3 conformers, MMFF94 minimization (UFF when
-MMFF94 has no parameters for the molecule), the lowest-energy conformer kept and written as SDF."""
+MMFF94 has no parameters for the molecule), the lowest-energy conformer kept and written as SDF.
+
+Inputs:
+    screened: screened unique molecules (mol_gather)
+Outputs:
+    sdf: SDF of the optimized hits
+    table: CSV: force field, energy, status per hit tried
+"""
 
 import pandas as pd
 from rdkit import Chem
 
 from medflow.molecules import conformers
-from medflow.step import Context, Port, Step, log
+from medflow.step import Context, Step, log
 
-STEP = Step(
-    __doc__,
-    inputs=(Port("screened", "screened unique molecules (mol_gather)"),),
-    outputs=(
-        Port("sdf", "SDF of the optimized hits"),
-        Port("table", "CSV: force field, energy, status per hit tried"),
-    ),
-    settings=("seed", "molecules.optimize"),
-    threads=True,
-)
+STEP = Step(__file__, settings=("seed", "molecules.optimize"), threads=True)
 COLUMNS = ["inchikey", "id", "smiles", "stage", "qed", "SAScore"]
 
 

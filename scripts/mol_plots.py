@@ -1,25 +1,22 @@
 """Molecule plots: descriptor distributions with the filter thresholds drawn, the filter funnel,
-and a grid image of the top-ranked hits. PNGs carry no software or date metadata (byte-stable)."""
+and a grid image of the top-ranked hits. PNGs carry no software or date metadata (byte-stable).
+
+Inputs:
+    descriptors: descriptors.parquet (mol_gather)
+    summary: summary.tsv (mol_report)
+    hits: hits.csv (mol_report)
+Outputs:
+    distributions: PNG: descriptor distributions
+    funnel: PNG: screening funnel
+    grid: PNG: top hits
+"""
 
 import pandas as pd
 
 from medflow.molecules import plots
-from medflow.step import Context, Port, Step, log
+from medflow.step import Context, Step, log
 
-STEP = Step(
-    __doc__,
-    inputs=(
-        Port("descriptors", "descriptors.parquet (mol_gather)"),
-        Port("summary", "summary.tsv (mol_report)"),
-        Port("hits", "hits.csv (mol_report)"),
-    ),
-    outputs=(
-        Port("distributions", "PNG: descriptor distributions"),
-        Port("funnel", "PNG: screening funnel"),
-        Port("grid", "PNG: top hits"),
-    ),
-    settings=("molecules.filters", "molecules.grid_size"),
-)
+STEP = Step(__file__, settings=("molecules.filters", "molecules.grid_size"))
 
 
 def main(ctx: Context) -> None:

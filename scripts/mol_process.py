@@ -2,6 +2,11 @@
 
 One row per input record, in the chunk's order: identity, descriptor values, every failing reason
 and (with molecules.early_exit) the checks not reached. A pool of the rule's threads shares the work.
+
+Inputs:
+    chunk: a chunk Parquet file (mol_split)
+Outputs:
+    table: the processed chunk (Parquet)
 """
 
 from pathlib import Path
@@ -9,12 +14,10 @@ from pathlib import Path
 import pandas as pd
 
 from medflow.molecules import descriptors, pipeline
-from medflow.step import Context, InputError, Port, Step, log
+from medflow.step import Context, InputError, Step, log
 
 STEP = Step(
-    __doc__,
-    inputs=(Port("chunk", "a chunk Parquet file (mol_split)"),),
-    outputs=(Port("table", "the processed chunk (Parquet)"),),
+    __file__,
     settings=(
         "molecules.tautomer",
         "molecules.descriptors",

@@ -1,6 +1,16 @@
 """Final molecule tables: ranked hits, rejects with every reason, and a summary of counts per stage.
 
 The counts must add up: records in = hits + rejects + duplicates merged into another record.
+
+Inputs:
+    screened: screened unique molecules (mol_gather)
+    record_rejects: failed records (mol_gather)
+    optimized: 3D results per hit (mol_optimize)
+    counts: counts per stage (mol_gather)
+Outputs:
+    hits: hits.csv: ranked hits
+    rejects: rejects.csv: every record that is not a hit, with all reasons
+    summary: summary.tsv: counts per stage
 """
 
 import json
@@ -9,23 +19,9 @@ from pathlib import Path
 import pandas as pd
 
 from medflow.molecules import screen, tables
-from medflow.step import Context, Port, Step, log
+from medflow.step import Context, Step, log
 
-STEP = Step(
-    __doc__,
-    inputs=(
-        Port("screened", "screened unique molecules (mol_gather)"),
-        Port("record_rejects", "failed records (mol_gather)"),
-        Port("optimized", "3D results per hit (mol_optimize)"),
-        Port("counts", "counts per stage (mol_gather)"),
-    ),
-    outputs=(
-        Port("hits", "hits.csv: ranked hits"),
-        Port("rejects", "rejects.csv: every record that is not a hit, with all reasons"),
-        Port("summary", "summary.tsv: counts per stage"),
-    ),
-    settings=("molecules.filters",),
-)
+STEP = Step(__file__, settings=("molecules.filters",))
 
 
 def main(ctx: Context) -> None:

@@ -4,20 +4,21 @@ Every record becomes a chunk row (file, record, id, smiles) or an input-rejects 
 id, input_smiles, stage, reasons). The files are streamed: chunks are written as they fill.
 molecules.chunk_size 0 (automatic) counts the records first and makes as few equal chunks of at
 most 50,000 as the library needs.
+
+Inputs:
+    molecules (many): molecule files (.smi/.csv/.tsv/.sdf, optionally .gz)
+Outputs:
+    chunks: folder of chunk Parquet files (0001.parquet, ...)
+    rejects: CSV of the records (or files) that could not be read
 """
 
 import csv
 
 from medflow.molecules import io
-from medflow.step import Context, InputError, Port, Step, log
+from medflow.step import Context, InputError, Step, log
 
 STEP = Step(
-    __doc__,
-    inputs=(Port("molecules", "molecule files (.smi/.csv/.tsv/.sdf, optionally .gz)", many=True),),
-    outputs=(
-        Port("chunks", "folder of chunk Parquet files (0001.parquet, ...)"),
-        Port("rejects", "CSV of the records (or files) that could not be read"),
-    ),
+    __file__,
     settings=(
         "molecules.chunk_size",
         "molecules.smiles_column",

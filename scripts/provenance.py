@@ -4,6 +4,12 @@ medflow's version and commit, the config as run with its hash, the sha256 of eve
 platform, and the library versions: this job's, and those every other job logged that it ran with
 (one group per environment; on the conda route each branch has its own). It runs after the
 results it describes. No timestamps, so reruns are byte-identical.
+
+Inputs:
+    files (many): input files to checksum (a folder counts file by file)
+    results (many): the results it describes (it runs after them)
+Outputs:
+    record: the provenance JSON (results/provenance.json)
 """
 
 import hashlib
@@ -15,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from medflow.config import REPO_ROOT
-from medflow.step import Context, Port, Step
+from medflow.step import Context, Step
 from medflow.versions import environments_from_logs, installed_versions
 
 SNAKEMAKE_STAMP = ".snakemake_timestamp"  # Snakemake's marker inside directory() outputs
@@ -97,15 +103,7 @@ def build_provenance(
     }
 
 
-STEP = Step(
-    __doc__,
-    inputs=(
-        Port("files", "input files to checksum (a folder counts file by file)", many=True),
-        Port("results", "the results it describes (it runs after them)", many=True),
-    ),
-    outputs=(Port("record", "the provenance JSON (results/provenance.json)"),),
-    settings=("seed", "molecules", "sequences", "imaging"),
-)
+STEP = Step(__file__, settings=("seed", "molecules", "sequences", "imaging"))
 
 
 def main(ctx: Context) -> None:

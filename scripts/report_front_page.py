@@ -2,28 +2,27 @@
 
 Written as an HTML fragment (pictures embedded) that the report's landing page shows first
 (workflow/report/workflow.rst includes it), and registered as a result of its own.
+
+Inputs:
+    provenance: results/provenance.json
+    imaging_metrics (optional): imaging metrics.json
+    imaging_confusion (optional): imaging confusion matrix PNG
+    imaging_roc (optional): imaging ROC curve PNG
+    sequences_summary (optional): sequences summary.json
+    sequences_dendrogram (optional): sequences dendrogram PNG
+    molecules_summary (optional): molecules summary.tsv (funnel counts)
+    molecules_hits (optional): molecules hits.csv
+    molecules_top_hits (optional): molecules top-hit grid PNG
+Outputs:
+    page: the front page, an HTML fragment
 """
 
 from pathlib import Path
 
 from medflow import report
-from medflow.step import Context, Port, Step
+from medflow.step import Context, Step
 
-STEP = Step(
-    __doc__,
-    inputs=(
-        Port("provenance", "results/provenance.json"),
-        Port("imaging_metrics", "imaging metrics.json", optional=True),
-        Port("imaging_confusion", "imaging confusion matrix PNG", optional=True),
-        Port("imaging_roc", "imaging ROC curve PNG", optional=True),
-        Port("sequences_summary", "sequences summary.json", optional=True),
-        Port("sequences_dendrogram", "sequences dendrogram PNG", optional=True),
-        Port("molecules_summary", "molecules summary.tsv (funnel counts)", optional=True),
-        Port("molecules_hits", "molecules hits.csv", optional=True),
-        Port("molecules_top_hits", "molecules top-hit grid PNG", optional=True),
-    ),
-    outputs=(Port("page", "the front page, an HTML fragment"),),
-)
+STEP = Step(__file__)
 
 
 def main(ctx: Context) -> None:

@@ -3,6 +3,12 @@
 The unique sequences are cut into blocks of `block_size` (medflow.sequences.blocks); block
 (row, col) with row <= col holds the scores of row-block sequences against col-block sequences
 (diagonal blocks compute the upper triangle and mirror it).
+
+Inputs:
+    fasta: FASTA of the unique sequences (QC output)
+    qc_summary: QC summary JSON (names the matrix)
+Outputs:
+    block: block scores (.npy)
 """
 
 import json
@@ -13,19 +19,9 @@ import numpy as np
 from medflow.sequences.align import score_block
 from medflow.sequences.blocks import block_bounds
 from medflow.sequences.io import read_fasta
-from medflow.step import Context, Port, Step
+from medflow.step import Context, Step
 
-STEP = Step(
-    __doc__,
-    inputs=(
-        Port("fasta", "FASTA of the unique sequences (QC output)"),
-        Port("qc_summary", "QC summary JSON (names the matrix)"),
-    ),
-    outputs=(Port("block", "block scores (.npy)"),),
-    settings=("sequences.alignment",),
-    wildcards=("row", "col"),
-    threads=True,
-)
+STEP = Step(__file__, settings=("sequences.alignment",), wildcards=("row", "col"), threads=True)
 
 
 def main(ctx: Context) -> None:

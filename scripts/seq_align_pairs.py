@@ -3,6 +3,12 @@
 Block `row` holds the queries medflow.sequences.blocks.block_bounds(n, block_size, row); each
 query's candidates come from all sequences (medflow.sequences.sparse.candidates), and its
 self-score is kept for the distances. Writes (i, j, score) arrays as .npz.
+
+Inputs:
+    fasta: FASTA of the unique sequences (QC output)
+    qc_summary: QC summary JSON (names the matrix and alphabet)
+Outputs:
+    pairs: scored candidate pairs (.npz: i, j, score)
 """
 
 import json
@@ -13,19 +19,9 @@ import numpy as np
 from medflow.sequences.blocks import block_bounds
 from medflow.sequences.io import read_fasta
 from medflow.sequences.sparse import candidates, score_pairs
-from medflow.step import Context, InputError, Port, Step, log
+from medflow.step import Context, InputError, Step, log
 
-STEP = Step(
-    __doc__,
-    inputs=(
-        Port("fasta", "FASTA of the unique sequences (QC output)"),
-        Port("qc_summary", "QC summary JSON (names the matrix and alphabet)"),
-    ),
-    outputs=(Port("pairs", "scored candidate pairs (.npz: i, j, score)"),),
-    settings=("sequences.alignment",),
-    wildcards=("row",),
-    threads=True,
-)
+STEP = Step(__file__, settings=("sequences.alignment",), wildcards=("row",), threads=True)
 
 
 def main(ctx: Context) -> None:

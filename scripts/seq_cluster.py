@@ -8,6 +8,21 @@ medoids and the tree of representatives come from them.
 Identical sequences collapsed by QC join their representative's cluster, so the assignments table
 has one row per record that passed QC. With a labels table (ID -> known group), the summary holds
 the adjusted Rand index and normalized mutual information of clusters vs groups.
+
+Inputs:
+    distances (optional): distance matrix (.npy; dense path)
+    scores (optional): score matrix (.npy; dense path)
+    fasta: FASTA of the unique sequences
+    qc_table: QC table (maps identical copies)
+    qc_summary: QC summary JSON (names the matrix)
+    labels (optional): labels table (TSV: id, group)
+    pairs (many): scored candidate pairs per block (.npz; sparse path)
+Outputs:
+    assignments: cluster of every record (TSV)
+    clusters: one row per cluster (TSV)
+    newick: tree of the unique sequences (Newick)
+    linkage: linkage matrix (.npy)
+    summary: clustering summary (JSON)
 """
 
 import json
@@ -33,26 +48,10 @@ from medflow.sequences.sparse import (
     sparse_medoids,
 )
 from medflow.sequences.stats import karlin_altschul, known_statistics, label_scores
-from medflow.step import Context, InputError, Port, Step, log
+from medflow.step import Context, InputError, Step, log
 
 STEP = Step(
-    __doc__,
-    inputs=(
-        Port("distances", "distance matrix (.npy; dense path)", optional=True),
-        Port("scores", "score matrix (.npy; dense path)", optional=True),
-        Port("fasta", "FASTA of the unique sequences"),
-        Port("qc_table", "QC table (maps identical copies)"),
-        Port("qc_summary", "QC summary JSON (names the matrix)"),
-        Port("labels", "labels table (TSV: id, group)", optional=True),
-        Port("pairs", "scored candidate pairs per block (.npz; sparse path)", many=True),
-    ),
-    outputs=(
-        Port("assignments", "cluster of every record (TSV)"),
-        Port("clusters", "one row per cluster (TSV)"),
-        Port("newick", "tree of the unique sequences (Newick)"),
-        Port("linkage", "linkage matrix (.npy)"),
-        Port("summary", "clustering summary (JSON)"),
-    ),
+    __file__,
     settings=("sequences.clustering", "sequences.alignment", "sequences.distance"),
     threads=True,
 )

@@ -6,23 +6,21 @@ Formulas (sequences.distance.formula), with s(a,b) the score and s(a,a), s(b,b) 
   max       1 - s(a,b) / max(s(a,a), s(b,b))
   geometric 1 - s(a,b) / sqrt(s(a,a) * s(b,b))
 Results are clipped to [0, 1] (global scores can be negative) and the diagonal is 0.
+
+Inputs:
+    scores: score matrix (.npy)
+    fasta: FASTA of the unique sequences (for names)
+Outputs:
+    distances: distance matrix (.npy)
 """
 
 import numpy as np
 
 from medflow.sequences.io import read_fasta
 from medflow.sequences.stats import distances
-from medflow.step import Context, Port, Step
+from medflow.step import Context, Step
 
-STEP = Step(
-    __doc__,
-    inputs=(
-        Port("scores", "score matrix (.npy)"),
-        Port("fasta", "FASTA of the unique sequences (for names)"),
-    ),
-    outputs=(Port("distances", "distance matrix (.npy)"),),
-    settings=("sequences.distance",),
-)
+STEP = Step(__file__, settings=("sequences.distance",))
 
 
 def main(ctx: Context) -> None:

@@ -1,23 +1,21 @@
 """Gather the alignment blocks into the full symmetric score matrix, checking every pair is there.
 
 The blocks arrive in medflow.sequences.blocks.block_pairs() order, the order the rule lists them.
+
+Inputs:
+    blocks (many): block .npy files, in block_pairs order
+    fasta: FASTA of the unique sequences
+Outputs:
+    scores: score matrix (.npy)
 """
 
 import numpy as np
 
 from medflow.sequences.align import gather
 from medflow.sequences.io import read_fasta
-from medflow.step import Context, Port, Step
+from medflow.step import Context, Step
 
-STEP = Step(
-    __doc__,
-    inputs=(
-        Port("blocks", "block .npy files, in block_pairs order", many=True),
-        Port("fasta", "FASTA of the unique sequences"),
-    ),
-    outputs=(Port("scores", "score matrix (.npy)"),),
-    settings=("sequences.alignment.block_size",),
-)
+STEP = Step(__file__, settings=("sequences.alignment.block_size",))
 
 
 def main(ctx: Context) -> None:

@@ -4,6 +4,22 @@ See medflow.sequences.plots for what each figure shows; files are byte-identical
 On the sparse path the dendrogram is the tree of the cluster medoids (the first rows of the
 clusters table) and the heatmap shows a sample of sequences, in cluster order, with the distances
 of their scored pairs (unscored pairs at distance 1).
+
+Inputs:
+    distances (optional): distance matrix (.npy; dense path)
+    linkage: linkage matrix (.npy)
+    fasta: FASTA of the unique sequences
+    assignments: cluster assignments (TSV)
+    clusters: clusters table (TSV; names the medoids)
+    qc_table: QC table (TSV)
+    pairs (many): scored candidate pairs per block (.npz; sparse path)
+Outputs:
+    dendrogram_png: dendrogram plot (PNG)
+    dendrogram_svg: dendrogram plot (SVG)
+    heatmap_png: heatmap plot (PNG)
+    heatmap_svg: heatmap plot (SVG)
+    lengths_png: lengths plot (PNG)
+    lengths_svg: lengths plot (SVG)
 """
 
 import numpy as np
@@ -16,26 +32,9 @@ from medflow.sequences.plots import (
     plot_lengths,
     sampled_distances,
 )
-from medflow.step import Context, Port, Step
+from medflow.step import Context, Step
 
-STEP = Step(
-    __doc__,
-    inputs=(
-        Port("distances", "distance matrix (.npy; dense path)", optional=True),
-        Port("linkage", "linkage matrix (.npy)"),
-        Port("fasta", "FASTA of the unique sequences"),
-        Port("assignments", "cluster assignments (TSV)"),
-        Port("clusters", "clusters table (TSV; names the medoids)"),
-        Port("qc_table", "QC table (TSV)"),
-        Port("pairs", "scored candidate pairs per block (.npz; sparse path)", many=True),
-    ),
-    outputs=tuple(
-        Port(f"{name}_{ext}", f"{name} plot ({ext.upper()})")
-        for name in ("dendrogram", "heatmap", "lengths")
-        for ext in ("png", "svg")
-    ),
-    settings=("sequences.plots",),
-)
+STEP = Step(__file__, settings=("sequences.plots",))
 
 
 def main(ctx: Context) -> None:

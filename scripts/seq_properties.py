@@ -1,6 +1,13 @@
 """Per-sequence properties of every record that passed QC (see medflow.sequences.properties).
 
 Identical copies share their representative's row; the QC summary names the alphabet.
+
+Inputs:
+    fasta: FASTA of the unique sequences
+    qc_table: QC table (maps identical copies)
+    qc_summary: QC summary JSON (names the alphabet)
+Outputs:
+    properties: properties table (TSV)
 """
 
 import json
@@ -10,17 +17,9 @@ import pandas as pd
 
 from medflow.sequences.io import read_fasta
 from medflow.sequences.properties import PROPERTIES
-from medflow.step import Context, Port, Step, progress
+from medflow.step import Context, Step, progress
 
-STEP = Step(
-    __doc__,
-    inputs=(
-        Port("fasta", "FASTA of the unique sequences"),
-        Port("qc_table", "QC table (maps identical copies)"),
-        Port("qc_summary", "QC summary JSON (names the alphabet)"),
-    ),
-    outputs=(Port("properties", "properties table (TSV)"),),
-)
+STEP = Step(__file__)
 
 
 def main(ctx: Context) -> None:

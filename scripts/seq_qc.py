@@ -3,6 +3,14 @@
 See medflow.sequences.qc for the checks. Writes the unique sequences (the rows of every matrix
 that follows), the QC table (one row per record), the rejects table and a summary (alphabet and
 matrix of the run, counts).
+
+Inputs:
+    fasta (many): input FASTA files (plain or gzipped)
+Outputs:
+    unique: FASTA of the unique sequences that passed QC
+    table: QC table (TSV), one row per record
+    rejects: rejects table (TSV)
+    summary: QC summary (JSON)
 """
 
 import json
@@ -10,19 +18,9 @@ from pathlib import Path
 
 from medflow.sequences.io import read_fasta, resolve_matrix, write_fasta
 from medflow.sequences.qc import check_unique_ids, choose_alphabet, run_qc, summarize
-from medflow.step import Context, Port, Step, log
+from medflow.step import Context, Step, log
 
-STEP = Step(
-    __doc__,
-    inputs=(Port("fasta", "input FASTA files (plain or gzipped)", many=True),),
-    outputs=(
-        Port("unique", "FASTA of the unique sequences that passed QC"),
-        Port("table", "QC table (TSV), one row per record"),
-        Port("rejects", "rejects table (TSV)"),
-        Port("summary", "QC summary (JSON)"),
-    ),
-    settings=("sequences.alphabet", "sequences.alignment.matrix", "sequences.qc"),
-)
+STEP = Step(__file__, settings=("sequences.alphabet", "sequences.alignment.matrix", "sequences.qc"))
 
 
 def main(ctx: Context) -> None:

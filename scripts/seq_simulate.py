@@ -2,22 +2,19 @@
 
 See medflow.sequences.simulate for the model (BLOSUM62 substitutions, indels, uneven divergence and
 fragments). Runs only when sequences.fasta is empty.
+
+Outputs:
+    fasta: FASTA of the simulated families
+    labels: labels table (TSV: id, group)
 """
 
 from pathlib import Path
 
 from medflow.sequences.io import write_fasta
 from medflow.sequences.simulate import simulate
-from medflow.step import Context, Port, Step
+from medflow.step import Context, Step
 
-STEP = Step(
-    __doc__,
-    outputs=(
-        Port("fasta", "FASTA of the simulated families"),
-        Port("labels", "labels table (TSV: id, group)"),
-    ),
-    settings=("seed", "sequences.example"),
-)
+STEP = Step(__file__, settings=("seed", "sequences.example"))
 
 
 def main(ctx: Context) -> None:

@@ -9,6 +9,8 @@ import pytest
 import yaml
 from conftest import BIN, REPO, snakemake_cmd
 
+from medflow.step import parse_ports, script_docstring
+
 BRANCHES = ("molecules", "sequences", "imaging")
 
 
@@ -79,7 +81,8 @@ def test_every_rule_declares_log_benchmark_conda_and_settings(smk_file):
             # a step that reads no setting declares none; one that does must pass them as params
             script = re.search(r'script:\s*\n\s*"([^"]+)"', block)[1]
             text = (REPO / "workflow" / "rules" / script).resolve().read_text()
-            assert "settings=" not in text.split("STEP = Step(", 1)[-1].split("\n)\n", 1)[0], (
+            declaration = re.search(r"^STEP = Step\(.*?^\S", text, flags=re.MULTILINE | re.DOTALL)
+            assert "settings=" not in declaration[0], (
                 f"rule {name} runs a step that reads settings but passes no get_settings(...)"
             )
 
@@ -88,7 +91,12 @@ def test_every_rule_declares_log_benchmark_conda_and_settings(smk_file):
 def test_step_scripts_are_thin_entry_points(script):
     """One interface per step (medflow.step), no step importing another, no assert as a check."""
     text = script.read_text()
-    assert "STEP = Step(" in text and "STEP.run(main" in text, f"{script.name}: not a medflow step"
+    assert re.search(r"^STEP = Step\(\s*__file__", text, flags=re.MULTILINE), (
+        f"{script.name}: no STEP"
+    )
+    assert "STEP.run(main" in text, f"{script.name}: does not run main through STEP"
+    ports = parse_ports(script_docstring(script), where=script.name)
+    assert ports["outputs"], f"{script.name}: its docstring names no Outputs"
     assert "def build_parser" not in text and "def from_snakemake" not in text, script.name
     others = {p.stem for p in STEP_SCRIPTS} - {script.stem}
     imported = set(re.findall(r"^(?:from|import) (\w+)", text, flags=re.MULTILINE))

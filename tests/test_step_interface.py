@@ -11,14 +11,59 @@ import yaml
 from conftest import REPO
 
 from medflow.config import ConfigError, fill_and_validate, get_path, load_config, settings_help
-from medflow.step import Port, Step
+from medflow.step import DeclarationError, Port, Step, parse_ports
 
-STEP = Step(
-    "A toy step.",
-    inputs=(Port("table", "a table"), Port("extra", "optional", optional=True)),
-    outputs=(Port("out", "result"),),
-    settings=("seed", "sequences.qc"),
+TOY_SCRIPT = '''"""A toy step.
+
+Inputs:
+    table: a table
+    extra (optional): optional
+Outputs:
+    out: result
+"""
+'''
+
+
+@pytest.fixture(scope="module")
+def STEP(tmp_path_factory):
+    script = tmp_path_factory.mktemp("toy") / "toy_step.py"
+    script.write_text(TOY_SCRIPT)
+    return Step(script, settings=("seed", "sequences.qc"))
+
+
+def test_ports_are_read_from_the_docstring_sections():
+    doc = """Do a thing.
+
+Inputs:
+    fasta (many): input FASTA files,
+        plain or gzipped
+    labels (optional): labels table
+    qc: QC table
+Outputs:
+    table: the result
+
+Inputs: in prose, after a blank line, is not a section heading.
+"""
+    ports = parse_ports(doc)
+    assert ports["inputs"] == (
+        Port("fasta", "input FASTA files, plain or gzipped", many=True),
+        Port("labels", "labels table", optional=True),
+        Port("qc", "QC table"),
+    )
+    assert ports["outputs"] == (Port("table", "the result"),)
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        ("Inputs:\n    fasta - the input\n", r"toy\.py, line 2: 'fasta - the input' is not a port"),
+        ("Inputs:\n    a (few): x\n", "line 2"),
+        ("Inputs:\n    a: x\nOutputs:\n    a: y\n", "a repeat"),
+    ],
 )
+def test_a_port_line_that_does_not_parse_names_the_script_and_line(doc, message):
+    with pytest.raises(DeclarationError, match=message):
+        parse_ports(doc, where="toy.py")
 
 
 def test_schema_fills_nested_defaults_in_every_branch():
@@ -59,13 +104,13 @@ def test_overrides_keep_yaml_types(tmp_path):
         load_config(None, ["no-equals-sign"])
 
 
-def test_context_holds_only_declared_settings():
+def test_context_holds_only_declared_settings(STEP):
     ctx = STEP.context({"table": "t.tsv"}, {"out": "o"}, overrides={"seed": 5})
     assert set(ctx.config) == {"seed", "sequences"} and set(ctx.config["sequences"]) == {"qc"}
     assert ctx.config["seed"] == 5 and ctx.input.extra == [] and ctx.input.table == "t.tsv"
 
 
-def test_snakemake_job_and_hand_run_build_the_same_context():
+def test_snakemake_job_and_hand_run_build_the_same_context(STEP):
     config = fill_and_validate({"seed": 9})
     settings = {path: get_path(config, path) for path in STEP.settings}
     smk = SimpleNamespace(
@@ -82,7 +127,7 @@ def test_snakemake_job_and_hand_run_build_the_same_context():
     assert by_snakemake == by_hand
 
 
-def test_a_rule_that_passes_other_settings_is_refused():
+def test_a_rule_that_passes_other_settings_is_refused(STEP):
     smk = SimpleNamespace(rule="toy", params=SimpleNamespace(settings={"seed": 1}))
     with pytest.raises(RuntimeError, match="get_settings"):
         STEP.from_snakemake(smk)

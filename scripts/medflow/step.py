@@ -1,13 +1,18 @@
 """The one entry point of every medflow step: the same main(ctx) runs under Snakemake and by hand.
 
-A step script declares what it reads and writes, and which config sections it uses:
+A step script's docstring says what it does and names what it reads and writes; the Step beside it
+names the config sections it uses:
 
-    STEP = Step(
-        __doc__,
-        inputs=(Port("distances", "distance matrix (.npy)"), Port("labels", "labels", optional=True)),
-        outputs=(Port("summary", "summary JSON"),),
-        settings=("sequences.clustering",),
-    )
+    '''Cluster the distance matrix.
+
+    Inputs:
+        distances: distance matrix (.npy)
+        labels (optional): labels table (TSV: id, group)
+    Outputs:
+        summary: summary JSON
+    '''
+
+    STEP = Step(__file__, settings=("sequences.clustering",))
 
     def main(ctx: Context) -> None:
         threshold = ctx.config["sequences"]["clustering"]["threshold"]
@@ -15,6 +20,10 @@ A step script declares what it reads and writes, and which config sections it us
 
     if __name__ == "__main__":
         STEP.run(main, globals().get("snakemake"))
+
+A port is `name: help`, or `name (many): help` for a list of paths, or `name (optional): help` for zero
+or one path. Step reads the docstring from the script file, so the same text is the declaration, the
+`--help` and the documentation (under Snakemake, `__doc__` is not set but `__file__` is the script).
 
 Under Snakemake, the rule names the same ports and passes `params: settings=get_settings(...)` with the
 same sections (which also makes a changed setting rerun the job); by hand, the script reads the config
@@ -25,7 +34,9 @@ as the workflow does it. Either way main() sees the same `ctx`, so the two runs 
 from __future__ import annotations
 
 import argparse
+import ast
 import logging
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -128,16 +139,80 @@ def _as_port_value(port: Port, value: Any) -> Any:
     return str(value)
 
 
-@dataclass(frozen=True)
-class Step:
-    """A step's declaration: its ports, the config sections it reads, wildcards and threading."""
+_PORT_LINE = re.compile(
+    r"(?P<name>[a-z][a-z0-9_]*)(?: \((?P<kind>many|optional)\))?: (?P<help>\S.*)"
+)
+_SECTIONS = {"Inputs:": "inputs", "Outputs:": "outputs"}
 
-    doc: str | None
-    inputs: tuple[Port, ...] = ()
-    outputs: tuple[Port, ...] = ()
-    settings: tuple[str, ...] = ()
-    wildcards: tuple[str, ...] = ()
-    threads: bool = False
+
+class DeclarationError(ValueError):
+    """A step script's docstring does not declare its ports the way Step reads them."""
+
+
+def parse_ports(doc: str, where: str = "docstring") -> dict[str, tuple[Port, ...]]:
+    """The ports named in a docstring's `Inputs:` and `Outputs:` sections.
+
+    A section is its heading on a line of its own, then one indented line per port (`name: help`,
+    `name (many): help` or `name (optional): help`; a deeper-indented line continues the help); it ends
+    at a blank or unindented line.
+    """
+    ports: dict[str, list[Port]] = {"inputs": [], "outputs": []}
+    section: list[Port] | None = None
+    for number, line in enumerate(doc.splitlines(), start=1):
+        if line.strip() in _SECTIONS and not line.startswith(" "):
+            section = ports[_SECTIONS[line.strip()]]
+            continue
+        if section is None:
+            continue
+        if not line.startswith(" "):
+            section = None
+            continue
+        text = line.strip()
+        match = _PORT_LINE.fullmatch(text)
+        if line.startswith("    ") and not line.startswith("     ") and match:
+            kind = match["kind"]
+            port = Port(
+                match["name"], match["help"], many=kind == "many", optional=kind == "optional"
+            )
+            section.append(port)
+        elif line.startswith("     ") and section:
+            last = section.pop()
+            section.append(Port(last.name, f"{last.help} {text}", last.many, last.optional))
+        else:
+            raise DeclarationError(
+                f"{where}, line {number}: '{text}' is not a port; write 'name: help', "
+                "'name (many): help' or 'name (optional): help', indented by four spaces"
+            )
+    names = [p.name for p in ports["inputs"] + ports["outputs"]]
+    doubled = sorted({n for n in names if names.count(n) > 1})
+    if doubled:
+        raise DeclarationError(f"{where}: port names must be unique; {', '.join(doubled)} repeat")
+    return {kind: tuple(found) for kind, found in ports.items()}
+
+
+def script_docstring(script: str | Path) -> str:
+    """The module docstring of a script file (read from the file: Snakemake runs a copy without it)."""
+    return ast.get_docstring(ast.parse(Path(script).read_text(encoding="utf-8"))) or ""
+
+
+class Step:
+    """A step's declaration: the ports its docstring names, the config sections it reads, wildcards
+    and whether it takes a thread count."""
+
+    def __init__(
+        self,
+        script: str | Path,
+        settings: tuple[str, ...] = (),
+        wildcards: tuple[str, ...] = (),
+        threads: bool = False,
+    ):
+        self.doc = script_docstring(script)
+        ports = parse_ports(self.doc, where=str(script))
+        self.inputs: tuple[Port, ...] = ports["inputs"]
+        self.outputs: tuple[Port, ...] = ports["outputs"]
+        self.settings = tuple(settings)
+        self.wildcards = tuple(wildcards)
+        self.threads = threads
 
     def _files(self, ports: tuple[Port, ...], values: Mapping[str, Any]) -> Files:
         missing = [p.name for p in ports if p.name not in values and not p.optional]
