@@ -152,9 +152,5 @@ def run(quick: bool = False) -> list[dict]:
     ]
 
 
-def main() -> None:
-    print_rows(run(quick="--quick" in sys.argv))
-
-
 if __name__ == "__main__":
-    main()
+    print_rows(run(quick="--quick" in sys.argv))

@@ -55,25 +55,22 @@ def test_every_record_is_kept_collapsed_or_rejected(tmp_path):
         ">bad\nMKV1LAAG\n>amb\nMXXXXKVLAA\n>empty\n>dna\nACGTACGTACGT\n",
     )
     table, rejects, summary = run_main(tmp_path, [fasta], alphabet="protein")
-    status = dict(zip(table["id"], table["status"], strict=True))
-    assert status == {
-        "ok1": "unique",
-        "copy": "duplicate",
-        "ok2": "unique",
-        "short": "rejected",
-        "bad": "rejected",
-        "amb": "rejected",
-        "empty": "rejected",
-        "dna": "rejected",
+    expected = {  # id: (status, reject reason)
+        "ok1": ("unique", None),
+        "copy": ("duplicate", None),
+        "ok2": ("unique", None),
+        "short": ("rejected", "too_short"),
+        "bad": ("rejected", "invalid_characters"),
+        "amb": ("rejected", "too_ambiguous"),
+        "empty": ("rejected", "empty_sequence"),
+        "dna": ("rejected", "alphabet_mismatch"),
+    }
+    assert dict(zip(table["id"], table["status"], strict=True)) == {
+        name: status for name, (status, _) in expected.items()
     }
     assert table.set_index("id").loc["copy", "representative"] == "ok1"
-    reasons = dict(zip(rejects["id"], rejects["reason"], strict=True))
-    assert reasons == {
-        "short": "too_short",
-        "bad": "invalid_characters",
-        "amb": "too_ambiguous",
-        "empty": "empty_sequence",
-        "dna": "alphabet_mismatch",
+    assert dict(zip(rejects["id"], rejects["reason"], strict=True)) == {
+        name: reason for name, (_, reason) in expected.items() if reason
     }
     assert rejects.set_index("id").loc["bad", "detail"] == "characters 1"
     assert summary["records"] == 8 == summary["unique"] + summary["duplicate"] + summary["rejected"]
