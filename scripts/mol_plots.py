@@ -1,14 +1,11 @@
-"""Molecule plots: descriptor distributions with the filter thresholds drawn, the filter funnel,
-and a grid image of the top-ranked hits. PNGs carry no software or date metadata (byte-stable).
+"""Descriptor distributions of the unique molecules with the filter thresholds drawn. Needs only the
+gathered descriptors, so it runs beside the 3D optimization and the report (which draws the funnel and
+the top hits). PNGs carry no software or date metadata (byte-stable).
 
 Inputs:
     descriptors: descriptors.parquet (mol_gather)
-    summary: summary.tsv (mol_report)
-    hits: hits.csv (mol_report)
 Outputs:
     distributions: PNG: descriptor distributions
-    funnel: PNG: screening funnel
-    grid: PNG: top hits
 """
 
 import pandas as pd
@@ -16,20 +13,13 @@ import pandas as pd
 from medflow.molecules import plots
 from medflow.step import Context, Step, log
 
-STEP = Step(__file__, settings=("molecules.filters", "molecules.grid_size"))
+STEP = Step(__file__, settings=("molecules.filters",))
 
 
 def main(ctx: Context) -> None:
-    settings = ctx.config["molecules"]
-    plots.plot_distributions(
-        pd.read_parquet(ctx.input.descriptors), settings["filters"], ctx.output.distributions
-    )
-    plots.plot_funnel(pd.read_csv(ctx.input.summary, sep="\t"), ctx.output.funnel)
-    hits = pd.read_csv(
-        ctx.input.hits, keep_default_na=False, dtype={"id": str}, nrows=settings["grid_size"]
-    )
-    plots.draw_hits(hits, settings["grid_size"], ctx.output.grid)
-    log.info("wrote %s", ", ".join(ctx.output.values()))
+    table = pd.read_parquet(ctx.input.descriptors)
+    plots.plot_distributions(table, ctx.config["molecules"]["filters"], ctx.output.distributions)
+    log.info("wrote %s", ctx.output.distributions)
 
 
 if __name__ == "__main__":

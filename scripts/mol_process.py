@@ -2,6 +2,8 @@
 
 One row per input record, in the chunk's order: identity, descriptor values, every failing reason
 and (with molecules.early_exit) the checks not reached. A pool of the rule's threads shares the work.
+Progress: this chunk's count in the log, and the whole library's count (molecules done of total,
+rate, time left) in the log and, under Snakemake, on the console.
 
 Inputs:
     chunk: a chunk Parquet file (mol_split)
@@ -9,11 +11,13 @@ Outputs:
     table: the processed chunk (Parquet)
 """
 
+import sys
 from pathlib import Path
 
 import pandas as pd
 
 from medflow.molecules import descriptors, pipeline
+from medflow.molecules.progress import Library
 from medflow.step import Context, InputError, Step, log
 
 STEP = Step(
@@ -36,7 +40,9 @@ def main(ctx: Context) -> None:
         raise InputError("molecules.descriptors / molecules.filters.ranges: " + "; ".join(unknown))
     chunk = pd.read_parquet(ctx.input.chunk)
     label = f"chunk {Path(ctx.input.chunk).stem}"
-    frame = pipeline.process_frame(chunk, settings, ctx.threads, label)
+    library = Library(ctx.input.chunk, ctx.output.table)
+    console = sys.__stderr__ if ctx.log else None  # the log file holds sys.stderr under Snakemake
+    frame = pipeline.process_frame(chunk, settings, ctx.threads, label, library, console)
     frame.to_parquet(ctx.output.table, index=False)
     counts = frame["stage"].replace("", "hit").value_counts().to_dict()
     log.info(

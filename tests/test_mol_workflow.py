@@ -32,7 +32,8 @@ def summary_counts(workdir) -> pd.Series:
 def tiny(tmp_path_factory):
     """One run of the molecules branch on the tiny config (240 NCI molecules, chunks of 80)."""
     workdir = tmp_path_factory.mktemp("tiny_molecules")
-    run_workflow(workdir, "tiny_molecules.yaml", ONLY)
+    proc = run_workflow(workdir, "tiny_molecules.yaml", ONLY)
+    (workdir / "console.txt").write_text(proc.stdout + proc.stderr)
     return workdir
 
 
@@ -82,6 +83,17 @@ def test_tiny_config_end_to_end(tiny):
         assert image.read_bytes()[:4] == b"\x89PNG"
         assert Image.open(image).size[0] >= 400  # a drawn figure, not an empty canvas
     assert Image.open(out / "plots/top_hits.png").size == (1000, 250)  # grid_size 4: one row of 4
+
+
+@pytest.mark.slow
+def test_the_console_shows_the_library_count(tiny):
+    """Each chunk job prints the whole library's count; locally they run one after another."""
+    console = (tiny / "console.txt").read_text()
+    for done in ("80 of 240 done (33.3%)", "160 of 240 done (66.7%)"):
+        assert f"molecules: {done}, " in console
+    assert "molecules: 240 of 240 done (100.0%), " in console and ", all done" in console
+    logs = [path.read_text() for path in (tiny / "logs/molecules/mol_process").glob("*.log")]
+    assert sum("molecules: 240 of 240 done (100.0%)" in text for text in logs) == 1  # the last job
 
 
 @pytest.mark.slow

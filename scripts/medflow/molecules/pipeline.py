@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TextIO
 
 import pandas as pd
 from rdkit import Chem
 
 from medflow.molecules import descriptors as desc
 from medflow.molecules import screen
+from medflow.molecules.progress import Library, Progress
 from medflow.molecules.standardize import (
     StandardizeError,
     Standardizer,
@@ -148,32 +148,6 @@ def process_batch(batch: list[str]) -> list[dict[str, Any]]:
     return [run(smiles) for smiles in batch]
 
 
-class Progress:
-    """Log lines 'N of TOTAL molecules (P%), R/s, about S s left' every `every` seconds."""
-
-    def __init__(self, total: int, label: str, every: float = 15.0):
-        self.total, self.label, self.every = total, label, every
-        self.done = 0
-        self.start = self.last = time.perf_counter()
-
-    def update(self, count: int) -> None:
-        self.done += count
-        now = time.perf_counter()
-        if now - self.last >= self.every or self.done >= self.total:
-            self.last = now
-            rate = self.done / max(now - self.start, 1e-9)
-            left = (self.total - self.done) / rate if rate else float("inf")
-            log.info(
-                "%s: %d of %d molecules (%.0f%%), %.0f molecules/s, about %.0f s left",
-                self.label,
-                self.done,
-                self.total,
-                100 * self.done / max(self.total, 1),
-                rate,
-                left,
-            )
-
-
 def batches_of(smiles: list[str], threads: int) -> list[list[str]]:
     """Pool tasks: small enough to balance the workers, large enough to amortize the transfer."""
     size = max(1, min(200, len(smiles) // (threads * 4) or 1))
@@ -181,11 +155,17 @@ def batches_of(smiles: list[str], threads: int) -> list[list[str]]:
 
 
 def process_all(
-    smiles: list[str], settings: dict[str, Any], threads: int, label: str = "molecules"
+    smiles: list[str],
+    settings: dict[str, Any],
+    threads: int,
+    label: str = "molecules",
+    library: Library | None = None,
+    console: TextIO | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Pipeline rows for every SMILES, in order, using `threads` worker processes."""
+    """Pipeline rows for every SMILES, in order, using `threads` worker processes; progress in the
+    log (and the library's count, see medflow.molecules.progress)."""
     batches = batches_of(smiles, threads)
-    progress = Progress(len(smiles), label)
+    progress = Progress(len(smiles), label, library=library, console=console)
     if threads <= 1:
         init_worker(settings)
         results: Iterable[list[dict[str, Any]]] = map(process_batch, batches)
@@ -200,14 +180,19 @@ def process_all(
 
 
 def process_frame(
-    chunk: pd.DataFrame, settings: dict[str, Any], threads: int, label: str = "molecules"
+    chunk: pd.DataFrame,
+    settings: dict[str, Any],
+    threads: int,
+    label: str = "molecules",
+    library: Library | None = None,
+    console: TextIO | None = None,
 ) -> pd.DataFrame:
     """The chunk's records with the pipeline's columns added (one row per record)."""
     texts = chunk["smiles"].tolist()
     if "molblock" in chunk:
         texts = [block or smiles for smiles, block in zip(texts, chunk["molblock"], strict=True)]
         chunk = chunk.drop(columns="molblock")
-    rows = list(process_all(texts, settings, threads, label))
+    rows = list(process_all(texts, settings, threads, label, library, console))
     result = pd.DataFrame(rows, columns=output_columns(settings))
     result[TEXT_COLUMNS] = result[TEXT_COLUMNS].fillna("")
     records = chunk.rename(columns={"smiles": "input_smiles"}).reset_index(drop=True)
