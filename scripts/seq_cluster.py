@@ -10,8 +10,8 @@ has one row per record that passed QC. With a labels table (ID -> known group), 
 the adjusted Rand index and normalized mutual information of clusters vs groups.
 
 Inputs:
-    distances (optional): distance matrix (.npy; dense path)
-    scores (optional): score matrix (.npy; dense path)
+    scores (optional): score matrix (.npy; dense path; distances come from it by
+        sequences.distance.formula)
     fasta: FASTA of the unique sequences
     qc_table: QC table (maps identical copies)
     qc_summary: QC summary JSON (names the matrix)
@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from medflow.sequences.align import align_settings
 from medflow.sequences.cluster import (
     cut_tree,
     medoids,
@@ -47,7 +48,7 @@ from medflow.sequences.sparse import (
     significance_cut_sparse,
     sparse_medoids,
 )
-from medflow.sequences.stats import karlin_altschul, known_statistics, label_scores
+from medflow.sequences.stats import distances, karlin_altschul, known_statistics, label_scores
 from medflow.step import Context, InputError, Step, log
 
 STEP = Step(
@@ -78,21 +79,20 @@ def sparse_clusters(
     labels, facts = significance_cut_sparse(i, j, scores, lengths, stats, settings["e_value"])
     centre = sparse_medoids(labels, i, j, scores)
     reps = [centre[c] for c in sorted(centre)[:TREE_MAX]]
-    align = {key: alignment[key] for key in ("engine", "mode", "gap_open", "gap_extend")}
     tree, _ = representative_tree(
         seqs,
         reps,
         self_scores,
         ctx.config["sequences"]["distance"]["formula"],
         settings["linkage"],
-        {**align, "matrix": matrix},
+        align_settings(alignment, matrix),
         ctx.threads,
     )
     facts["tree_leaves"] = len(reps)
     return labels, centre, facts, tree, reps
 
 
-def flat_clusters(ctx: Context, dist, tree, ids: list[str]) -> tuple[np.ndarray, dict]:
+def flat_clusters(ctx: Context, scores, tree, lengths) -> tuple[np.ndarray, dict]:
     """Cluster labels 1..k by the configured cut, and the facts that say how they were chosen."""
     settings = ctx.config["sequences"]["clustering"]
     alignment = ctx.config["sequences"]["alignment"]
@@ -101,8 +101,6 @@ def flat_clusters(ctx: Context, dist, tree, ids: list[str]) -> tuple[np.ndarray,
         matrix = json.loads(Path(ctx.input.qc_summary).read_text())["matrix"]
         stats = karlin_altschul(matrix, alignment["gap_open"], alignment["gap_extend"])
         if alignment["mode"] == "local" and stats is not None:
-            lengths = np.array([len(r.seq) for r in read_fasta(ctx.input.fasta)], dtype=float)
-            scores = np.load(ctx.input.scores[0])
             return significance_cut(scores, lengths, stats, settings["e_value"])
         why = (
             "global alignment scores have no Karlin–Altschul statistics"
@@ -127,9 +125,11 @@ def main(ctx: Context) -> None:
         labels_found, centre, how, tree, reps = sparse_clusters(ctx, seqs)
         newick = newick_with_members(tree, ids, reps, labels_found)
     else:
-        dist = np.load(ctx.input.distances[0])
+        scores = np.load(ctx.input.scores[0])
+        dist = distances(scores, ctx.config["sequences"]["distance"]["formula"], ids)
         tree = tree_of(dist, ctx.config["sequences"]["clustering"]["linkage"])
-        labels_found, how = flat_clusters(ctx, dist, tree, ids)
+        lengths = np.array([len(record.seq) for record in records], dtype=float)
+        labels_found, how = flat_clusters(ctx, scores, tree, lengths)
         centre = medoids(dist, labels_found)
         newick = to_newick(tree, ids)
     qc = pd.read_csv(

@@ -6,7 +6,7 @@ clusters table) and the heatmap shows a sample of sequences, in cluster order, w
 of their scored pairs (unscored pairs at distance 1).
 
 Inputs:
-    distances (optional): distance matrix (.npy; dense path)
+    scores (optional): score matrix (.npy; dense path; distances by sequences.distance.formula)
     linkage: linkage matrix (.npy)
     fasta: FASTA of the unique sequences
     assignments: cluster assignments (TSV)
@@ -23,31 +23,31 @@ Outputs:
 """
 
 import numpy as np
-import pandas as pd
 
-from medflow.sequences.io import read_fasta
+from medflow.sequences.io import read_columns, read_fasta
 from medflow.sequences.plots import (
     plot_dendrogram,
     plot_heatmap,
     plot_lengths,
     sampled_distances,
 )
+from medflow.sequences.stats import distances
 from medflow.step import Context, Step
 
-STEP = Step(__file__, settings=("sequences.plots",))
+STEP = Step(__file__, settings=("sequences.plots", "sequences.distance"))
 
 
 def main(ctx: Context) -> None:
     out = ctx.output
     ids = [record.id for record in read_fasta(ctx.input.fasta)]
     tree = np.load(ctx.input.linkage)
-    table = pd.read_csv(ctx.input.assignments, sep="\t", keep_default_na=False)
-    cluster_of = dict(zip(table["id"], table["cluster"], strict=True))
+    names, clusters = read_columns(ctx.input.assignments, "id", "cluster")
+    cluster_of = dict(zip(names, map(int, clusters), strict=True))
     labels = np.array([cluster_of[i] for i in ids])
     max_labels = ctx.config["sequences"]["plots"]["max_labels"]
     if ctx.input.pairs:
-        medoids = pd.read_csv(ctx.input.clusters, sep="\t", keep_default_na=False)["medoid"]
-        leaves = [str(name) for name in medoids[: tree.shape[0] + 1]]
+        (medoids,) = read_columns(ctx.input.clusters, "medoid")
+        leaves = medoids[: tree.shape[0] + 1]
         leaf_labels = np.array([cluster_of[name] for name in leaves])
         title = f"medoids of {leaf_labels.size} clusters ({len(ids)} sequences)"
         plot_dendrogram(
@@ -56,11 +56,12 @@ def main(ctx: Context) -> None:
         dist, order = sampled_distances(ctx.input.pairs, labels)
         plot_heatmap(dist, None, out.heatmap_png, out.heatmap_svg, order=order)
     else:
-        dist = np.load(ctx.input.distances[0])
+        formula = ctx.config["sequences"]["distance"]["formula"]
+        dist = distances(np.load(ctx.input.scores[0]), formula, ids)
         plot_dendrogram(tree, labels, ids, max_labels, out.dendrogram_png, out.dendrogram_svg)
         plot_heatmap(dist, tree, out.heatmap_png, out.heatmap_svg)
-    qc = pd.read_csv(ctx.input.qc_table, sep="\t", keep_default_na=False)
-    plot_lengths(qc, out.lengths_png, out.lengths_svg)
+    status, lengths = read_columns(ctx.input.qc_table, "status", "length")
+    plot_lengths(status, list(map(int, lengths)), out.lengths_png, out.lengths_svg)
 
 
 if __name__ == "__main__":

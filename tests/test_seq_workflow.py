@@ -56,8 +56,6 @@ def test_a_step_run_by_hand_gives_the_workflow_bytes(tiny, tmp_path):
     """seq_cluster by hand (--configfile, --set, inputs, outputs) == the same step in the workflow."""
     results = tiny / "results" / "sequences"
     inputs = [
-        "--distances",
-        results / "distances.npy",
         "--scores",
         results / "alignment" / "scores.npy",
         results / "qc" / "unique.fasta",

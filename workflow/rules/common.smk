@@ -219,28 +219,27 @@ def sequences_unique_count():
 
 
 def get_sequences_score_blocks(wildcards):
-    """The alignment blocks (upper triangle, row-major), known once QC has counted the sequences."""
+    """The alignment blocks (upper triangle, row-major), known once QC has counted the sequences;
+    none when the sequences fit one block: seq_gather then aligns them itself (one job fewer).
+    """
     from medflow.sequences.blocks import block_pairs, block_path
 
     size = config["sequences"]["alignment"]["block_size"]
-    return [
-        block_path(row, col) for row, col in block_pairs(sequences_unique_count(), size)
-    ]
+    pairs = block_pairs(sequences_unique_count(), size)
+    return [block_path(row, col) for row, col in pairs] if len(pairs) > 1 else []
 
 
 def get_sequences_matrix_inputs(wildcards):
-    """What clustering and plots read: the dense matrices, or on the sparse path (more than
-    sequences.alignment.sparse_above unique sequences) the scored candidate pairs per block.
+    """What clustering and plots read: the score matrix (they derive the distances), or on the
+    sparse path (more than sequences.alignment.sparse_above unique sequences) the scored
+    candidate pairs per block.
     """
     from medflow.sequences.blocks import pairs_path, row_blocks
 
     n = sequences_unique_count()
     alignment = config["sequences"]["alignment"]
     if n <= alignment["sparse_above"]:
-        return {
-            "distances": "results/sequences/distances.npy",
-            "scores": "results/sequences/alignment/scores.npy",
-        }
+        return {"scores": "results/sequences/alignment/scores.npy"}
     return {
         "pairs": [pairs_path(row) for row in row_blocks(n, alignment["block_size"])]
     }

@@ -1,9 +1,6 @@
-# The sequences branch: QC -> all-vs-all alignment in blocks -> distances -> clustering -> plots.
-# See README.md (Sequences branch) for every step, input and output.
-
-
-localrules:
-    seq_gather,
+# The sequences branch: QC -> all-vs-all alignment (in blocks for large inputs) -> clustering ->
+# plots, with properties beside them. Inputs that fit one block align in seq_gather itself, so a
+# small run is four jobs in a row. See README.md (Sequences branch) for every step and output.
 
 
 rule seq_simulate:
@@ -115,6 +112,7 @@ rule seq_gather:
     input:
         blocks=get_sequences_score_blocks,
         fasta="results/sequences/qc/unique.fasta",
+        qc_summary="results/sequences/qc/summary.json",
     output:
         scores="results/sequences/alignment/scores.npy",
     log:
@@ -123,36 +121,14 @@ rule seq_gather:
         "benchmarks/sequences/gather.tsv"
     conda:
         "../../envs/sequences.yaml"
-    threads: 1
+    threads: 2
     resources:
         mem_mb=scaled_mem_mb(2000),
-        runtime=scaled_runtime(10),
+        runtime=scaled_runtime(30),
     params:
-        settings=get_settings("sequences.alignment.block_size"),
+        settings=get_settings("sequences.alignment"),
     script:
         "../../scripts/seq_gather.py"
-
-
-rule seq_distance:
-    input:
-        scores="results/sequences/alignment/scores.npy",
-        fasta="results/sequences/qc/unique.fasta",
-    output:
-        distances="results/sequences/distances.npy",
-    log:
-        "logs/sequences/distance.log",
-    benchmark:
-        "benchmarks/sequences/distance.tsv"
-    conda:
-        "../../envs/sequences.yaml"
-    threads: 1
-    resources:
-        mem_mb=scaled_mem_mb(3000),
-        runtime=scaled_runtime(10),
-    params:
-        settings=get_settings("sequences.distance"),
-    script:
-        "../../scripts/seq_distance.py"
 
 
 rule seq_cluster:
@@ -189,7 +165,7 @@ rule seq_cluster:
         "benchmarks/sequences/cluster.tsv"
     conda:
         "../../envs/sequences.yaml"
-    threads: 2
+    threads: 1  # seq_properties runs beside it on two cores; only the sparse medoid tree aligns
     resources:
         mem_mb=scaled_mem_mb(3000),
         runtime=scaled_runtime(10),
@@ -242,7 +218,7 @@ rule seq_plot:
         mem_mb=scaled_mem_mb(2000),
         runtime=scaled_runtime(10),
     params:
-        settings=get_settings("sequences.plots"),
+        settings=get_settings("sequences.plots", "sequences.distance"),
     script:
         "../../scripts/seq_plot.py"
 

@@ -164,6 +164,14 @@ def check_labels_match(labels: dict[str, str], path: str | Path, ids: Iterable[s
     return matched
 
 
+def read_columns(path: str | Path, *names: str) -> list[list[str]]:
+    """Named columns of one of the branch's own TSV tables, as strings (no pandas: it costs a
+    second of import in every job that reads a table)."""
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    return [[row[name] for row in rows] for name in names]
+
+
 def detect_alphabet(seq: str) -> str:
     """'nucleotide' when >= 90% of letters are ACGTUN and all are IUPAC nucleotide codes."""
     if not seq:

@@ -14,7 +14,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 from matplotlib.colors import to_hex
 from scipy.cluster.hierarchy import dendrogram, leaves_list
 
@@ -117,12 +116,12 @@ def plot_heatmap(
     save(fig, png, svg)
 
 
-def plot_lengths(qc: pd.DataFrame, png: str, svg: str) -> None:
-    """Histogram of record lengths, passed and rejected records stacked."""
+def plot_lengths(status: list[str], lengths: list[int], png: str, svg: str) -> None:
+    """Histogram of record lengths (QC table columns), passed and rejected records stacked."""
     fig, ax = plt.subplots(figsize=(7, 4))
-    passed = qc["status"] != "rejected"
-    groups = [qc.loc[passed, "length"], qc.loc[~passed, "length"]]
-    ax.hist(groups, bins=40, stacked=True, label=["passed QC", "rejected"])
+    passed = [n for n, s in zip(lengths, status, strict=True) if s != "rejected"]
+    rejected = [n for n, s in zip(lengths, status, strict=True) if s == "rejected"]
+    ax.hist([passed, rejected], bins=40, stacked=True, label=["passed QC", "rejected"])
     ax.set_xlabel("length (residues)")
     ax.set_ylabel("records")
     ax.legend()

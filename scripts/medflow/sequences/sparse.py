@@ -104,19 +104,19 @@ def score_pairs(
 
     import pyopal
 
-    from medflow.sequences.align import ALGORITHM, pyopal_aligner
+    from medflow.sequences.align import ALGORITHM, OVERFLOW, pyopal_aligner
     from medflow.step import progress
 
     aligner = pyopal_aligner(matrix, gap_open, gap_extend)
     database = pyopal.Database(seqs, aligner.alphabet)
-    algorithm = ALGORITHM[mode]
+    algorithm, overflow = ALGORITHM[mode], OVERFLOW[mode]
     starts = np.r_[0, np.flatnonzero(np.diff(i)) + 1, i.size] if i.size else np.zeros(1, int)
     scores = np.zeros(i.size, dtype=np.float32)
 
     def run(k: int) -> int:
         a, b = int(starts[k]), int(starts[k + 1])
         targets = database.extract(j[a:b].tolist())
-        hits = aligner.align(seqs[int(i[a])], targets, algorithm=algorithm)
+        hits = aligner.align(seqs[int(i[a])], targets, algorithm=algorithm, overflow=overflow)
         scores[a:b] = [hit.score for hit in hits]
         return k
 
