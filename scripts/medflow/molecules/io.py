@@ -22,6 +22,7 @@ import pandas as pd
 
 REJECT_COLUMNS = ["file", "record", "id", "input_smiles", "stage", "reasons"]
 CHUNK_COLUMNS = ["file", "record", "id", "smiles", "molblock"]  # molblock: SDF records only
+FAILED_STAGES = ("parse", "standardize", "descriptors")  # a processed record with no molecule
 AUTO_CHUNK_MAX = 50_000  # molecules per chunk when molecules.chunk_size is 0 (automatic)
 GZIP_MAGIC = b"\x1f\x8b"
 

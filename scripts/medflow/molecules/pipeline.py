@@ -35,7 +35,6 @@ from medflow.molecules.standardize import (
 
 log = logging.getLogger("medflow.molecules")
 TEXT_COLUMNS = ["reasons", "failed_filters", "not_reached", "smiles", "inchikey"]
-FAILED_STAGES = ("parse", "standardize", "descriptors")
 
 
 def settings_of(section: dict[str, Any]) -> dict[str, Any]:

@@ -9,12 +9,16 @@ Rules (thresholds as published):
 Ranking score of a hit: qed * (10 - SAScore) / 9, in [0, 1]: drug-like and easy to make ranks first.
 """
 
+from __future__ import annotations
+
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from rdkit import Chem
-from rdkit.Chem.FilterCatalog import FilterCatalog, FilterCatalogParams
+
+if TYPE_CHECKING:  # RDKit is imported where the alerts are built: the table steps never need it
+    from rdkit import Chem
+    from rdkit.Chem.FilterCatalog import FilterCatalog
 
 Bound = tuple[str, float | None, float | None]
 
@@ -113,6 +117,8 @@ def range_reasons(values: dict[str, float], filters: dict[str, Any]) -> list[tup
 
 def build_alert_catalogs(names: Iterable[str]) -> dict[str, FilterCatalog]:
     """One RDKit FilterCatalog per selected alert set (PAINS_A, BRENK, ...)."""
+    from rdkit.Chem.FilterCatalog import FilterCatalog, FilterCatalogParams
+
     catalogs = {}
     for name in names:
         params = FilterCatalogParams()

@@ -18,8 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from medflow.molecules import screen
-from medflow.molecules.io import REJECT_COLUMNS, encode_list
-from medflow.molecules.pipeline import FAILED_STAGES
+from medflow.molecules.io import FAILED_STAGES, REJECT_COLUMNS, encode_list
 
 IDENTITY = ["inchikey", "smiles", "id", "file", "record", "input_smiles"]
 SOURCES = ["n_records", "all_ids", "all_records"]
