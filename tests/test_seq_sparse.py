@@ -157,14 +157,14 @@ def test_workflow_takes_the_sparse_path_above_the_switch(tmp_path):
 @pytest.mark.slow
 @pytest.mark.slurm
 def test_sparse_path_runs_through_slurm(slurm_cluster, tmp_path):
-    from test_slurm import TEST_PROFILE, assert_every_remote_job_ran_in_slurm, run
+    from slurm_jobs import TEST_PROFILE, assert_every_remote_job_ran_in_slurm, run_snakemake
 
     configs = [
         str(CONFIGS / "tiny_sequences.yaml"),
         str(CONFIGS / "only_sequences.yaml"),
         sparse_config(tmp_path),
     ]
-    proc = run(snakemake_cmd(tmp_path, *configs, extra=["--profile", str(TEST_PROFILE)]))
+    proc = run_snakemake(snakemake_cmd(tmp_path, *configs, extra=["--profile", str(TEST_PROFILE)]))
     jobs = assert_every_remote_job_ran_in_slurm(proc.stdout + proc.stderr, tmp_path)
     assert len(jobs) >= 3 + 3  # simulate, qc, three pair blocks, cluster, ...
     check_sparse_results(tmp_path)

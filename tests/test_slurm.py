@@ -8,7 +8,6 @@ finished jobs. The cluster's quirks live in tests/profiles/slurm-test, never in 
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
@@ -18,7 +17,6 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import (
-    BIN,
     CONFIGS,
     REPO,
     SNAKEMAKE,
@@ -27,22 +25,21 @@ from conftest import (
     run_workflow,
     snakemake_cmd,
 )
+from slurm_jobs import (
+    TEST_PROFILE,
+    assert_every_remote_job_ran_in_slurm,
+    cancel_jobs_of,
+    env,
+    finished_outputs,
+    planned_jobs,
+    run_snakemake,
+    slurm_jobs,
+)
 
-TEST_PROFILE = REPO / "tests" / "profiles" / "slurm-test"
 USER_PROFILE = REPO / "profiles" / "slurm"
 TOY_SNAKEFILE = REPO / "tests" / "slurm_workflow" / "Snakefile"
-SUBMITTED = re.compile(r"^Job (\d+) has been submitted with SLURM jobid (\d+)", re.MULTILINE)
-JOB_HEADER = re.compile(r"^(local)?(?:rule|checkpoint) (\w+):\n((?:    .*\n)*)", re.MULTILINE)
-# --show-failed-logs copies a failed job's SLURM log, framed by lines of "=", into Snakemake's own.
-EMBEDDED_LOG = re.compile(r"^={40,}$.*?^={40,}$", re.MULTILINE | re.DOTALL)
-FINISHED = re.compile(r"^Finished jobid: (\d+) \(Rule: (\w+)\)$", re.MULTILINE)
 # Made by other tests in the shared local run (the HTML report), not by `rule all`.
 NOT_COMPARED = ("results/report.html",)
-
-
-def env() -> dict[str, str]:
-    """The environment for Snakemake and its SLURM jobs: the venv's programs first in PATH."""
-    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
 def toy_cmd(workdir: Path, *extra: str) -> list[str]:
@@ -57,81 +54,6 @@ def toy_cmd(workdir: Path, *extra: str) -> list[str]:
         str(TEST_PROFILE),
         *extra,
     ]
-
-
-def run(cmd: list[str], timeout: int = 900) -> subprocess.CompletedProcess:
-    """Run Snakemake; on failure the test report shows its output."""
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env(), timeout=timeout)
-    if proc.returncode != 0:
-        pytest.fail(
-            f"snakemake exited {proc.returncode}\n--- stdout ---\n{proc.stdout[-4000:]}"
-            f"\n--- stderr ---\n{proc.stderr[-12000:]}"
-        )
-    return proc
-
-
-def slurm_jobs(workdir: Path) -> dict[str, dict[str, str]]:
-    """Every SLURM job (any state) whose working directory is `workdir`, by job id."""
-    proc = subprocess.run(
-        ["squeue", "--noheader", "--states=all", "--format=%i|%T|%m|%C|%Z|%k"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    jobs = {}
-    for line in proc.stdout.splitlines():
-        job_id, state, memory, cpus, job_dir, comment = line.strip().split("|", 5)
-        if Path(job_dir) == workdir:
-            jobs[job_id] = {"state": state, "memory": memory, "cpus": cpus, "comment": comment}
-    return jobs
-
-
-def planned_jobs(log: str) -> dict[str, tuple[str, bool]]:
-    """Snakemake's jobs in its log: job id -> (rule, ran locally)."""
-    jobs = {}
-    for local, rule, body in JOB_HEADER.findall(EMBEDDED_LOG.sub("", log)):
-        job_id = re.search(r"^    jobid: (\d+)$", body, re.MULTILINE)
-        if job_id:
-            jobs[job_id.group(1)] = (rule, bool(local))
-    return jobs
-
-
-def assert_every_remote_job_ran_in_slurm(log: str, workdir: Path) -> dict[str, dict[str, str]]:
-    """Each non-local job in Snakemake's log went to SLURM, and SLURM knows it; its SLURM jobs."""
-    jobs = planned_jobs(log)
-    remote = {job_id for job_id, (_, local) in jobs.items() if not local}
-    submitted = SUBMITTED.findall(EMBEDDED_LOG.sub("", log))
-    assert remote, "Snakemake ran no job through SLURM"
-    not_submitted = sorted(jobs[j][0] for j in remote - {job_id for job_id, _ in submitted})
-    assert not not_submitted, f"jobs of these rules never went to SLURM: {not_submitted}"
-    slurm = slurm_jobs(workdir)
-    slurm_ids = {slurm_id for _, slurm_id in submitted}
-    assert slurm_ids <= slurm.keys(), f"SLURM does not know jobs {sorted(slurm_ids - slurm.keys())}"
-    return {slurm_id: slurm[slurm_id] for slurm_id in slurm_ids}
-
-
-def finished_outputs(log: str, rule: str) -> set[str]:
-    """Outputs of the jobs of `rule` that Snakemake's log reports as finished."""
-    output_of = {}
-    for _, name, body in JOB_HEADER.findall(EMBEDDED_LOG.sub("", log)):
-        output = re.search(r"^    output: (.+)$", body, re.MULTILINE)
-        job_id = re.search(r"^    jobid: (\d+)$", body, re.MULTILINE)
-        if name == rule and output and job_id:
-            output_of[job_id.group(1)] = output.group(1)
-    return {output_of[j] for j, name in FINISHED.findall(log) if name == rule and j in output_of}
-
-
-def cancel_jobs_of(workdir: Path) -> None:
-    """scancel whatever SLURM still holds for `workdir` (after Snakemake was interrupted)."""
-    live = [i for i, job in slurm_jobs(workdir).items() if job["state"] in {"PENDING", "RUNNING"}]
-    if live:
-        subprocess.run(["scancel", *live], check=False)
-    deadline = time.monotonic() + 30
-    while any(
-        job["state"] in {"PENDING", "RUNNING", "COMPLETING"} for job in slurm_jobs(workdir).values()
-    ):
-        assert time.monotonic() < deadline, f"SLURM jobs of {workdir} outlived scancel by 30 s"
-        time.sleep(0.5)
 
 
 # --- the user profile (no cluster needed) ----------------------------------------------------------
@@ -209,7 +131,7 @@ def test_whole_workflow_runs_through_slurm_with_identical_results(
     slurm_cluster, tiny_configs, local_reference, tmp_path
 ):
     cmd = snakemake_cmd(tmp_path, *tiny_configs, extra=["--profile", str(TEST_PROFILE)])
-    proc = run(cmd, timeout=1800)
+    proc = run_snakemake(cmd, timeout=1800)
     jobs = assert_every_remote_job_ran_in_slurm(proc.stderr, tmp_path)
     failed = {i: job for i, job in jobs.items() if job["state"] != "COMPLETED"}
     assert not failed, f"SLURM jobs that did not complete: {failed}"
@@ -229,7 +151,7 @@ def test_whole_workflow_runs_through_slurm_with_identical_results(
     )
     differing = sorted(path for path in slurm_sums if slurm_sums[path] != local_sums[path])
     assert not differing, f"results that differ between the SLURM and the local run: {differing}"
-    again = run([*cmd, "--dry-run"])
+    again = run_snakemake([*cmd, "--dry-run"])
     assert "Nothing to be done" in again.stdout + again.stderr, again.stdout[-3000:]
 
 
@@ -260,7 +182,7 @@ def test_user_profile_resources_reach_the_jobs(tiny_configs, tmp_path):
 @pytest.mark.slurm
 @pytest.mark.slow
 def test_failed_job_is_retried_through_slurm_with_more_memory(slurm_cluster, tmp_path):
-    proc = run(toy_cmd(tmp_path, "--retries", "1", "--config", "n_chunks=2"))
+    proc = run_snakemake(toy_cmd(tmp_path, "--retries", "1", "--config", "n_chunks=2"))
     log = proc.stderr
     jobs = assert_every_remote_job_ran_in_slurm(log, tmp_path)
     attempts = (tmp_path / "flaky.txt").read_text().splitlines()
@@ -319,7 +241,7 @@ def test_interrupted_run_resumes_without_redoing_finished_jobs(slurm_cluster, tm
     stamps = {path: (tmp_path / path).stat().st_mtime_ns for path in finished_before}
     (tmp_path / "release").touch()
 
-    rerun = run(toy_cmd(tmp_path, "--retries", "1", *config))
+    rerun = run_snakemake(toy_cmd(tmp_path, "--retries", "1", *config))
     assert_every_remote_job_ran_in_slurm(rerun.stderr, tmp_path)
     redone = set(re.findall(r"output: (chunks/\d+\.txt)", rerun.stderr))
     assert not redone & finished_before, f"the rerun recomputed finished chunks {redone}"
