@@ -1,6 +1,7 @@
 """Sparse path: the k-mer prefilter's candidate pairs of one block of queries, scored with pyopal.
 
-Block `row` holds the queries medflow.sequences.blocks.block_bounds(n, block_size, row); each
+Block `row` holds the queries block_bounds(n, query_block_size(block_size), row) (see
+medflow.sequences.blocks: a job aligns about as many pairs as a dense block); each
 query's candidates come from all sequences (medflow.sequences.sparse.candidates), and its
 self-score is kept for the distances. Writes (i, j, score) arrays as .npz.
 
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from medflow.sequences.blocks import block_bounds
+from medflow.sequences.blocks import block_bounds, query_block_size
 from medflow.sequences.io import read_fasta
 from medflow.sequences.sparse import candidates, score_pairs
 from medflow.step import Context, InputError, Step, log
@@ -34,7 +35,8 @@ def main(ctx: Context) -> None:
             "raise sequences.alignment.sparse_above to align all pairs"
         )
     seqs = [record.seq for record in read_fasta(ctx.input.fasta)]
-    start, stop = block_bounds(len(seqs), settings["block_size"], int(ctx.wildcards.row))
+    size = query_block_size(settings["block_size"])
+    start, stop = block_bounds(len(seqs), size, int(ctx.wildcards.row))
     i, j = candidates(seqs, start, stop)
     log.info("queries %d-%d: %d candidate pairs", start, stop - 1, i.size)
     scores = score_pairs(

@@ -3,7 +3,8 @@
 See medflow.sequences.plots for what each figure shows; files are byte-identical across reruns.
 On the sparse path the dendrogram is the tree of the cluster medoids (the first rows of the
 clusters table) and the heatmap shows a sample of sequences, in cluster order, with the distances
-of their scored pairs (unscored pairs at distance 1).
+of their scored pairs (unscored pairs at distance 1). With two threads or more the figures are
+drawn in parallel processes (the job is on the critical path of every run).
 
 Inputs:
     scores (optional): score matrix (.npy; dense path; distances by sequences.distance.formula)
@@ -26,6 +27,7 @@ import numpy as np
 
 from medflow.sequences.io import read_columns, read_fasta
 from medflow.sequences.plots import (
+    draw,
     plot_dendrogram,
     plot_heatmap,
     plot_lengths,
@@ -34,7 +36,7 @@ from medflow.sequences.plots import (
 from medflow.sequences.stats import distances
 from medflow.step import Context, Step
 
-STEP = Step(__file__, settings=("sequences.plots", "sequences.distance"))
+STEP = Step(__file__, settings=("sequences.plots", "sequences.distance"), threads=True)
 
 
 def main(ctx: Context) -> None:
@@ -45,23 +47,24 @@ def main(ctx: Context) -> None:
     cluster_of = dict(zip(names, map(int, clusters), strict=True))
     labels = np.array([cluster_of[i] for i in ids])
     max_labels = ctx.config["sequences"]["plots"]["max_labels"]
+    dendrogram_files = (out.dendrogram_png, out.dendrogram_svg)
     if ctx.input.pairs:
         (medoids,) = read_columns(ctx.input.clusters, "medoid")
         leaves = medoids[: tree.shape[0] + 1]
         leaf_labels = np.array([cluster_of[name] for name in leaves])
         title = f"medoids of {leaf_labels.size} clusters ({len(ids)} sequences)"
-        plot_dendrogram(
-            tree, leaf_labels, leaves, max_labels, out.dendrogram_png, out.dendrogram_svg, title
-        )
+        dendrogram = (tree, leaf_labels, leaves, max_labels, *dendrogram_files, title)
         dist, order = sampled_distances(ctx.input.pairs, labels)
-        plot_heatmap(dist, None, out.heatmap_png, out.heatmap_svg, order=order)
+        heatmap = (dist, None, out.heatmap_png, out.heatmap_svg, order)
     else:
         formula = ctx.config["sequences"]["distance"]["formula"]
         dist = distances(np.load(ctx.input.scores[0]), formula, ids)
-        plot_dendrogram(tree, labels, ids, max_labels, out.dendrogram_png, out.dendrogram_svg)
-        plot_heatmap(dist, tree, out.heatmap_png, out.heatmap_svg)
+        dendrogram = (tree, labels, ids, max_labels, *dendrogram_files)
+        heatmap = (dist, tree, out.heatmap_png, out.heatmap_svg)
     status, lengths = read_columns(ctx.input.qc_table, "status", "length")
-    plot_lengths(status, list(map(int, lengths)), out.lengths_png, out.lengths_svg)
+    lengths_plot = (status, list(map(int, lengths)), out.lengths_png, out.lengths_svg)
+    figures = [(plot_dendrogram, dendrogram), (plot_heatmap, heatmap), (plot_lengths, lengths_plot)]
+    draw(figures, ctx.threads)
 
 
 if __name__ == "__main__":

@@ -213,7 +213,7 @@ rule seq_plot:
         "benchmarks/sequences/plot.tsv"
     conda:
         "../../envs/sequences.yaml"
-    threads: 1
+    threads: 2
     resources:
         mem_mb=scaled_mem_mb(2000),
         runtime=scaled_runtime(10),

@@ -6,6 +6,9 @@ in the same order, so the two can never disagree. Pure Python (no NumPy) for Sna
 
 from __future__ import annotations
 
+# The sparse path's prefilter keeps up to TOP candidates per query (medflow.sequences.sparse).
+TOP = 300
+
 
 def block_count(n: int, block_size: int) -> int:
     """Blocks along one side of the n x n matrix."""
@@ -28,9 +31,16 @@ def block_path(row: int, col: int) -> str:
     return f"results/sequences/alignment/blocks/{row}_{col}.npy"
 
 
+def query_block_size(block_size: int) -> int:
+    """Queries per job on the sparse path: as many as make about the alignments of one dense
+    diagonal block (block_size^2 / 2 pairs at TOP candidates each), and at least block_size."""
+    return max(block_size, block_size * block_size // (2 * TOP))
+
+
 def row_blocks(n: int, block_size: int) -> list[int]:
-    """The query blocks of the sparse path: block r holds queries block_bounds(n, size, r)."""
-    return list(range(block_count(n, block_size)))
+    """The query blocks of the sparse path: block r holds queries
+    block_bounds(n, query_block_size(block_size), r)."""
+    return list(range(block_count(n, query_block_size(block_size))))
 
 
 def pairs_path(row: int) -> str:

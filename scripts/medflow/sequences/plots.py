@@ -9,6 +9,8 @@ Files carry no timestamps or version strings, so reruns are byte-identical.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -27,6 +29,24 @@ def save(fig, png: str, svg: str) -> None:
     fig.savefig(png, dpi=120, bbox_inches="tight", metadata={"Software": None})
     fig.savefig(svg, bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
+
+
+def draw(figures: list[tuple[Callable, tuple]], workers: int) -> None:
+    """Draw each figure (a plot function and its arguments), in up to `workers` forked processes.
+
+    Each figure writes its own files, so the bytes do not depend on the process that drew them.
+    """
+    if workers < 2 or len(figures) < 2:
+        for function, args in figures:
+            function(*args)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    fork = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(min(workers, len(figures)), mp_context=fork) as pool:
+        for future in [pool.submit(function, *args) for function, args in figures]:
+            future.result()
 
 
 def node_clusters(tree: np.ndarray, labels: np.ndarray) -> np.ndarray:

@@ -22,12 +22,12 @@ import re
 
 import numpy as np
 
+from medflow.sequences.blocks import TOP
 from medflow.sequences.cluster import renumber
 from medflow.sequences.stats import KarlinAltschul
 
 MURPHY10 = ("LVIM", "C", "A", "G", "ST", "P", "FYW", "EDNQ", "KR", "H")
 K = 5
-TOP = 300
 MIN_SHARED = 2
 QUERY_CHUNK = 1000
 TREE_MAX = 1000
