@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from medflow.sequences.align import align_settings, score_block
+from medflow.sequences.align import Scoring, score_block
 from medflow.sequences.blocks import block_bounds
 from medflow.sequences.io import read_fasta
 from medflow.step import Context, Step
@@ -31,8 +31,8 @@ def main(ctx: Context) -> None:
     row, col, size = int(ctx.wildcards.row), int(ctx.wildcards.col), settings["block_size"]
     r0, r1 = block_bounds(len(seqs), size, row)
     c0, c1 = block_bounds(len(seqs), size, col)
-    align = align_settings(settings, matrix)
-    block = score_block(seqs[r0:r1], seqs[c0:c1], row == col, **align, threads=ctx.threads)
+    scoring = Scoring.from_settings(settings, matrix)
+    block = score_block(seqs[r0:r1], seqs[c0:c1], row == col, scoring, ctx.threads)
     np.save(ctx.output.block, block)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from medflow.sequences.align import Scoring
 from medflow.sequences.blocks import block_bounds, query_block_size
 from medflow.sequences.io import read_fasta
 from medflow.sequences.sparse import candidates, score_pairs
@@ -39,16 +40,8 @@ def main(ctx: Context) -> None:
     start, stop = block_bounds(len(seqs), size, int(ctx.wildcards.row))
     i, j = candidates(seqs, start, stop)
     log.info("queries %d-%d: %d candidate pairs", start, stop - 1, i.size)
-    scores = score_pairs(
-        seqs,
-        i,
-        j,
-        matrix=summary["matrix"],
-        mode=settings["mode"],
-        gap_open=settings["gap_open"],
-        gap_extend=settings["gap_extend"],
-        threads=ctx.threads,
-    )
+    scoring = Scoring.from_settings(settings, summary["matrix"])
+    scores = score_pairs(seqs, i, j, scoring, ctx.threads)
     np.savez(ctx.output.pairs, i=i.astype(np.int32), j=j.astype(np.int32), score=scores)
 
 

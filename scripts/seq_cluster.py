@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from medflow.sequences.align import align_settings
+from medflow.sequences.align import Scoring
 from medflow.sequences.cluster import (
     cut_tree,
     medoids,
@@ -85,7 +85,7 @@ def sparse_clusters(
         self_scores,
         ctx.config["sequences"]["distance"]["formula"],
         settings["linkage"],
-        align_settings(alignment, matrix),
+        Scoring.from_settings(alignment, matrix),
         ctx.threads,
     )
     facts["tree_leaves"] = len(reps)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from medflow.sequences.align import align_settings, gather, score_block
+from medflow.sequences.align import Scoring, gather, score_block
 from medflow.sequences.io import read_fasta
 from medflow.step import Context, InputError, Step
 
@@ -33,8 +33,8 @@ def main(ctx: Context) -> None:
         scores = gather(blocks, len(seqs), settings["block_size"])
     elif len(seqs) <= settings["block_size"]:
         matrix = json.loads(Path(ctx.input.qc_summary).read_text())["matrix"]
-        align = align_settings(settings, matrix)
-        scores = score_block(seqs, seqs, True, **align, threads=ctx.threads)
+        scoring = Scoring.from_settings(settings, matrix)
+        scores = score_block(seqs, seqs, True, scoring, ctx.threads)
     else:
         raise InputError(
             f"{len(seqs)} sequences are more than one block of {settings['block_size']}: "

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from test_seq_simulate import example
 
-from medflow.sequences.align import gather
+from medflow.sequences.align import Scoring, gather
 from medflow.sequences.align import score_block as engine_block
 from medflow.sequences.blocks import block_bounds, block_pairs
 from medflow.sequences.simulate import simulate
@@ -20,7 +20,7 @@ DEFAULTS = {
 
 
 def score_block(queries, targets, diagonal, threads=1, **options):
-    return engine_block(queries, targets, diagonal, threads=threads, **{**DEFAULTS, **options})
+    return engine_block(queries, targets, diagonal, Scoring(**{**DEFAULTS, **options}), threads)
 
 
 def pair_score(a, b, engine, **options):

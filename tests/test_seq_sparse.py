@@ -13,12 +13,12 @@ from conftest import CONFIGS, run_workflow, snakemake_cmd
 from sklearn.metrics import adjusted_rand_score
 
 from medflow.sequences import sparse
-from medflow.sequences.align import score_block
+from medflow.sequences.align import Scoring, score_block
 from medflow.sequences.cluster import significance_cut
 from medflow.sequences.simulate import simulate
 from medflow.sequences.stats import karlin_altschul
 
-ALIGN = {"engine": "pyopal", "matrix": "BLOSUM62", "mode": "local", "gap_open": 11, "gap_extend": 1}
+ALIGN = Scoring("pyopal", "BLOSUM62", "local", gap_open=11, gap_extend=1)
 STATS = karlin_altschul("BLOSUM62", 11, 1)
 
 
@@ -49,7 +49,7 @@ def test_prefilter_finds_the_significant_pairs_of_simulated_families():
     sequence with a significant partner gets at least one as a candidate."""
     seqs, truth = families(8, 30)
     n = len(seqs)
-    full = score_block(seqs, seqs, True, **ALIGN)
+    full = score_block(seqs, seqs, True, ALIGN)
     lengths = np.array([len(s) for s in seqs], dtype=float)
     evalues = STATS.evalues(full, lengths[:, None], lengths[None, :], n)
     np.fill_diagonal(evalues, np.inf)
@@ -69,10 +69,10 @@ def test_prefilter_finds_the_significant_pairs_of_simulated_families():
 def test_sparse_and_dense_paths_recover_the_same_families():
     seqs, truth = families(8, 25, seed=5)
     lengths = np.array([len(s) for s in seqs], dtype=float)
-    full = score_block(seqs, seqs, True, **ALIGN)
+    full = score_block(seqs, seqs, True, ALIGN)
     dense, _ = significance_cut(full, lengths, STATS, 1e-3)
     i, j = sparse.candidates(seqs, 0, len(seqs), top=20)
-    scores = sparse.score_pairs(seqs, i, j, **{k: v for k, v in ALIGN.items() if k != "engine"})
+    scores = sparse.score_pairs(seqs, i, j, ALIGN)
     a, b, s = pairs_once(i, j, scores, len(seqs))
     found, facts = sparse.significance_cut_sparse(a, b, s, lengths, STATS, 1e-3)
     assert facts["path"] == "sparse" and facts["scored_pairs"] < len(seqs) ** 2 / 4
@@ -87,7 +87,7 @@ def sparse_run_peak(seqs: list[str], tmp_path) -> tuple[int, str]:
     n = len(seqs)
     tracemalloc.start()
     i, j = sparse.candidates(seqs, 0, n)
-    scores = sparse.score_pairs(seqs, i, j, **{k: v for k, v in ALIGN.items() if k != "engine"})
+    scores = sparse.score_pairs(seqs, i, j, ALIGN)
     np.savez(tmp_path / "0.npz", i=i.astype(np.int32), j=j.astype(np.int32), score=scores)
     a, b, s, self_scores = sparse.load_pairs([str(tmp_path / "0.npz")], n)
     lengths = np.array([len(seq) for seq in seqs], dtype=float)

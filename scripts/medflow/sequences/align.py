@@ -7,6 +7,7 @@ pyopal and Biopython's PairwiseAligner give identical scores.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing.pool import ThreadPool
 
 import numpy as np
@@ -20,6 +21,24 @@ ALGORITHM = {"local": "sw", "global": "nw"}
 # little faster for global ones (measured on Pfam domains). Scores are the same either way.
 OVERFLOW = {"local": "simple", "global": "buckets"}
 RowScorer = Callable[[str, int], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """How pairs are scored: the engine, the matrix (by name), local or global, the gap costs."""
+
+    engine: str
+    matrix: str
+    mode: str
+    gap_open: int
+    gap_extend: int
+
+    @classmethod
+    def from_settings(cls, alignment: dict, matrix: str) -> Scoring:
+        """From the sequences.alignment settings and the run's matrix (the QC summary names it:
+        'auto' resolved)."""
+        keys = ("engine", "mode", "gap_open", "gap_extend")
+        return cls(matrix=matrix, **{key: alignment[key] for key in keys})
 
 
 def pyopal_aligner(matrix: str, gap_open: int, gap_extend: int):
@@ -43,15 +62,13 @@ def pyopal_aligner(matrix: str, gap_open: int, gap_extend: int):
     return pyopal.Aligner(scoring, gap_open=gap_open, gap_extend=gap_extend)
 
 
-def pyopal_row_scorer(
-    targets: list[str], matrix: str, mode: str, gap_open: int, gap_extend: int
-) -> RowScorer:
+def pyopal_row_scorer(targets: list[str], scoring: Scoring) -> RowScorer:
     """A function scoring one query against targets[start:] with pyopal (releases the GIL)."""
     import pyopal
 
-    aligner = pyopal_aligner(matrix, gap_open, gap_extend)
+    aligner = pyopal_aligner(scoring.matrix, scoring.gap_open, scoring.gap_extend)
     database = pyopal.Database(targets, aligner.alphabet)
-    algorithm, overflow = ALGORITHM[mode], OVERFLOW[mode]
+    algorithm, overflow = ALGORITHM[scoring.mode], OVERFLOW[scoring.mode]
 
     def score_row(query: str, start: int) -> np.ndarray:
         hits = aligner.align(query, database, algorithm=algorithm, overflow=overflow, start=start)
@@ -60,17 +77,15 @@ def pyopal_row_scorer(
     return score_row
 
 
-def biopython_row_scorer(
-    targets: list[str], matrix: str, mode: str, gap_open: int, gap_extend: int
-) -> RowScorer:
+def biopython_row_scorer(targets: list[str], scoring: Scoring) -> RowScorer:
     """The reference: Biopython's PairwiseAligner, one pair at a time."""
     from Bio.Align import PairwiseAligner
 
     aligner = PairwiseAligner(
-        mode=mode,
-        substitution_matrix=load_matrix(matrix),
-        open_gap_score=-gap_open,
-        extend_gap_score=-gap_extend,
+        mode=scoring.mode,
+        substitution_matrix=load_matrix(scoring.matrix),
+        open_gap_score=-scoring.gap_open,
+        extend_gap_score=-scoring.gap_extend,
     )
 
     def score_row(query: str, start: int) -> np.ndarray:
@@ -82,27 +97,11 @@ def biopython_row_scorer(
 ENGINES = {"pyopal": pyopal_row_scorer, "biopython": biopython_row_scorer}
 
 
-def align_settings(alignment: dict, matrix: str) -> dict:
-    """score_block's keyword arguments from the sequences.alignment settings and the run's matrix
-    (the QC summary names it: 'auto' resolved)."""
-    keys = ("engine", "mode", "gap_open", "gap_extend")
-    return {**{key: alignment[key] for key in keys}, "matrix": matrix}
-
-
 def score_block(
-    queries: list[str],
-    targets: list[str],
-    diagonal: bool,
-    *,
-    engine: str,
-    matrix: str,
-    mode: str,
-    gap_open: int,
-    gap_extend: int,
-    threads: int = 1,
+    queries: list[str], targets: list[str], diagonal: bool, scoring: Scoring, threads: int = 1
 ) -> np.ndarray:
     """Scores of queries x targets; on a diagonal block (queries == targets) score j >= i only."""
-    score_row = ENGINES[engine](targets, matrix, mode, gap_open, gap_extend)
+    score_row = ENGINES[scoring.engine](targets, scoring)
     block = np.zeros((len(queries), len(targets)))
 
     def row(i: int) -> tuple[int, np.ndarray]:

@@ -19,12 +19,16 @@ Nothing here holds an n x n array.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from medflow.sequences.blocks import TOP
 from medflow.sequences.cluster import renumber
 from medflow.sequences.stats import KarlinAltschul
+
+if TYPE_CHECKING:
+    from medflow.sequences.align import Scoring
 
 MURPHY10 = ("LVIM", "C", "A", "G", "ST", "P", "FYW", "EDNQ", "KR", "H")
 K = 5
@@ -89,17 +93,10 @@ def candidates(
 
 
 def score_pairs(
-    seqs: list[str],
-    i: np.ndarray,
-    j: np.ndarray,
-    *,
-    matrix: str,
-    mode: str,
-    gap_open: int,
-    gap_extend: int,
-    threads: int = 1,
+    seqs: list[str], i: np.ndarray, j: np.ndarray, scoring: Scoring, threads: int = 1
 ) -> np.ndarray:
-    """Scores of the pairs (i, j), i sorted: each query against its own targets, with pyopal."""
+    """Scores of the pairs (i, j), i sorted: each query against its own targets, with pyopal
+    (whatever scoring.engine says: Biopython would take hours on the pairs of a large input)."""
     from multiprocessing.pool import ThreadPool
 
     import pyopal
@@ -107,9 +104,9 @@ def score_pairs(
     from medflow.sequences.align import ALGORITHM, OVERFLOW, pyopal_aligner
     from medflow.step import progress
 
-    aligner = pyopal_aligner(matrix, gap_open, gap_extend)
+    aligner = pyopal_aligner(scoring.matrix, scoring.gap_open, scoring.gap_extend)
     database = pyopal.Database(seqs, aligner.alphabet)
-    algorithm, overflow = ALGORITHM[mode], OVERFLOW[mode]
+    algorithm, overflow = ALGORITHM[scoring.mode], OVERFLOW[scoring.mode]
     starts = np.r_[0, np.flatnonzero(np.diff(i)) + 1, i.size] if i.size else np.zeros(1, int)
     scores = np.zeros(i.size, dtype=np.float32)
 
@@ -241,7 +238,7 @@ def representative_tree(
     self_scores: np.ndarray,
     formula: str,
     method: str,
-    align: dict,
+    scoring: Scoring,
     threads: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(linkage, distances) of the representatives, aligned all-vs-all (a small dense problem)."""
@@ -252,7 +249,7 @@ def representative_tree(
     chosen = [seqs[k] for k in reps]
     if len(chosen) < 2:
         return np.zeros((0, 4)), np.zeros((len(chosen), len(chosen)))
-    block = score_block(chosen, chosen, True, threads=threads, **align)
+    block = score_block(chosen, chosen, True, scoring, threads)
     np.fill_diagonal(block, self_scores[reps])
     dist = distances(block, formula)
     return tree_of(dist, method), dist
