@@ -84,6 +84,51 @@ def test_ema_momentum_is_capped_for_short_runs():
     assert training.ema_momentum(0.0, 40) == 0.0
 
 
+def test_mixup_blends_images_and_targets_by_known_weights():
+    images = np.array([0.0, 1.0, 10.0], dtype=np.float32).reshape(3, 1, 1, 1)
+    targets = np.eye(3, dtype=np.float32)
+    mixed, blended = training.mixup(
+        images, targets, np.array([1.0, 0.5, 0.25]), np.array([1, 2, 0])
+    )
+    assert mixed.ravel() == pytest.approx([0.0, 5.5, 2.5])
+    assert blended == pytest.approx(np.array([[1, 0, 0], [0, 0.5, 0.5], [0.75, 0, 0.25]]))
+
+
+def test_mixup_batches_cover_every_image_once_per_epoch_and_are_reproducible():
+    draws = [training.mixup_batch_draws(10, 4, 0.4, 7, 0, b) for b in range(3)]
+    assert sorted(np.concatenate([rows for rows, _, _ in draws]).tolist()) == list(range(10))
+    assert [len(rows) for rows, _, _ in draws] == [4, 4, 2]
+    for rows, weights, partner in draws:
+        assert ((weights >= 0) & (weights <= 1)).all()
+        assert sorted(partner.tolist()) == list(range(len(rows)))
+    again = training.mixup_batch_draws(10, 4, 0.4, 7, 0, 1)
+    assert all(np.array_equal(a, b) for a, b in zip(draws[1], again, strict=True))
+    next_epoch = training.mixup_batch_draws(10, 4, 0.4, 7, 1, 0)
+    assert not np.array_equal(draws[0][0], next_epoch[0])  # reshuffled every epoch
+    images = np.arange(10, dtype=np.float32).reshape(10, 1, 1, 1)
+    targets = models.encode_labels(np.arange(10) % 2, 2)
+    class_weight = np.where(np.arange(10) % 2, 3.0, 1.0).astype(np.float32)
+    batches = training.mixup_batches(images, targets, 4, 0.4, 7, class_weight)
+    x, y, w = batches[1]
+    rows, weights, partner = again
+    assert x.ravel() == pytest.approx(weights * rows + (1 - weights) * rows[partner])
+    assert y.ravel() == pytest.approx(weights * (rows % 2) + (1 - weights) * (rows[partner] % 2))
+    assert w == pytest.approx(
+        weights * class_weight[rows] + (1 - weights) * class_weight[rows][partner]
+    )
+    assert len(batches) == 3
+
+
+def test_training_with_mixup_is_deterministic():
+    arrays = toy_arrays(n=48)
+    settings = train_settings(members=1, epochs=2, mixup=0.4, class_weights="balanced")
+    first, history_one, _ = training.train(arrays, settings, 5, 1)
+    second, history_two, _ = training.train(arrays, settings, 5, 1)
+    for a, b in zip(first.get_weights(), second.get_weights(), strict=True):
+        assert np.array_equal(a, b)
+    assert history_one.equals(history_two)
+
+
 def test_ensemble_is_the_mean_of_its_members():
     members = [
         models.build_model("seed_cnn", (8, 8, 1), 3, 8, 0.0, {}, seed, model_name=f"m{seed}")

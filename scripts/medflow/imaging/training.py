@@ -52,6 +52,68 @@ def member_seed(seed: int, member: int) -> int:
     return seed + 1000 * member
 
 
+def mixup(
+    images: np.ndarray, targets: np.ndarray, weights: np.ndarray, partner: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mixup (Zhang et al., 2018): each image and its target blended with those of its partner,
+    `weights * own + (1 - weights) * partner's`, one weight per image."""
+    w = np.asarray(weights, dtype=np.float32)
+    w_images = w.reshape(-1, *([1] * (images.ndim - 1)))
+    w_targets = w.reshape(-1, *([1] * (targets.ndim - 1)))
+    mixed = w_images * images + (1 - w_images) * images[partner]
+    return mixed, w_targets * targets + (1 - w_targets) * targets[partner]
+
+
+def mixup_batch_draws(
+    n: int, batch_size: int, alpha: float, seed: int, epoch: int, batch: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The images of one batch, each image's mixup weight ~ Beta(alpha, alpha) and its partner
+    (a permutation inside the batch), drawn from (seed, epoch, batch) alone, so a rerun, or any
+    order of calls, gives the same batches."""
+    order = np.random.default_rng([seed, epoch]).permutation(n)
+    rows = order[batch * batch_size : (batch + 1) * batch_size]
+    rng = np.random.default_rng([seed, epoch, batch])
+    return rows, rng.beta(alpha, alpha, len(rows)), rng.permutation(len(rows))
+
+
+def mixup_batches(
+    images: np.ndarray,
+    targets: np.ndarray,
+    batch_size: int,
+    alpha: float,
+    seed: int,
+    sample_weights: np.ndarray | None = None,
+) -> Any:
+    """A Keras PyDataset of mixup batches, reshuffled every epoch; with `sample_weights` (class
+    weights per image), each mixed image carries the same blend of its two images' weights."""
+    import keras
+
+    n = len(images)
+
+    class MixupBatches(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__()
+            self.epoch = 0
+
+        def __len__(self) -> int:
+            return -(-n // batch_size)
+
+        def __getitem__(self, index: int):
+            rows, weights, partner = mixup_batch_draws(
+                n, batch_size, alpha, seed, self.epoch, index
+            )
+            x, y = mixup(images[rows], targets[rows], weights, partner)
+            if sample_weights is None:
+                return x, y
+            own = sample_weights[rows]
+            return x, y, (weights * own + (1 - weights) * own[partner]).astype(np.float32)
+
+        def on_epoch_end(self) -> None:
+            self.epoch += 1
+
+    return MixupBatches()
+
+
 def _best_weights_callback(x_val, y_val, n_classes, batch_size, history):
     import keras
 
@@ -123,17 +185,19 @@ def train_member(
     callbacks = [best]
     if settings["ema"] > 0:
         callbacks.insert(0, keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
+    targets = models.encode_labels(arrays["y_train"], n_classes)
+    weights = class_weights(arrays["y_train"], n_classes, settings["class_weights"])
+    if settings["mixup"] > 0:
+        per_image = None
+        if weights is not None:
+            per_image = np.array([weights[k] for k in arrays["y_train"]], dtype=np.float32)
+        batches = mixup_batches(x_train, targets, batch, settings["mixup"], s, per_image)
+        data = {"x": batches, "shuffle": False}  # the batches reshuffle themselves
+    else:
+        data = {"x": x_train, "y": targets, "batch_size": batch, "class_weight": weights}
+        data["shuffle"] = True
     start = time.perf_counter()
-    network.fit(
-        x_train,
-        models.encode_labels(arrays["y_train"], n_classes),
-        batch_size=batch,
-        epochs=epochs,
-        class_weight=class_weights(arrays["y_train"], n_classes, settings["class_weights"]),
-        callbacks=callbacks,
-        shuffle=True,
-        verbose=0,
-    )
+    network.fit(**data, epochs=epochs, callbacks=callbacks, verbose=0)
     seconds = time.perf_counter() - start
     network.set_weights(best.best_weights)
     history = pd.DataFrame(rows)
