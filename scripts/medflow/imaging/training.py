@@ -1,8 +1,8 @@
 """The training recipe: a small ensemble of seeded networks, every choice made on validation.
 
 Each member trains with AdamW (decoupled weight decay), a cosine learning-rate decay over its
-epochs, label smoothing, on-the-fly augmentation and, optionally, an exponential moving average
-(EMA) of its weights. After every epoch the member's validation AUC (MedMNIST's definition) is
+epochs, label smoothing, on-the-fly augmentation and, optionally, mixup and an exponential moving
+average (EMA) of its weights. After every epoch the member's validation AUC (MedMNIST's definition) is
 measured, and the member keeps the weights of its best epoch. The members' mean is the model.
 For two classes, the decision threshold with the best validation accuracy is chosen and stored
 with the model. The test split is never seen here.
