@@ -11,6 +11,7 @@ import io
 import json
 import os
 import zipfile
+from collections.abc import Callable
 from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -104,25 +105,15 @@ def conv_bn_relu(x: Any, filters: int, name: str) -> Any:
     return layers.ReLU(name=f"{name}_relu")(x)
 
 
-def small_cnn(
-    input_shape: tuple[int, ...],
-    n_classes: int,
-    width: int,
-    dropout: float,
-    aug: list[layers.Layer],
-    name: str = "small_cnn",
-) -> keras.Model:
-    """Three conv-BN-ReLU stages (width, 2x, 4x filters) with pooling, global pooling, dropout."""
-    inputs, x = augmented_input(input_shape, aug)
+def small_cnn_features(x: Any, width: int) -> Any:
+    """Three conv-BN-ReLU stages (width, 2x, 4x filters) with pooling between them."""
     for stage, filters in enumerate((width, 2 * width, 4 * width)):
         x = conv_bn_relu(x, filters, f"stage{stage}a")
         if stage > 0:
             x = conv_bn_relu(x, filters, f"stage{stage}b")
         if stage < 2:
             x = layers.MaxPooling2D(2, name=f"stage{stage}_pool")(x)
-    x = layers.GlobalAveragePooling2D(name="global_pool")(x)
-    x = layers.Dropout(dropout, name="dropout")(x)
-    return keras.Model(inputs, head(n_classes)(x), name=name)
+    return x
 
 
 def residual_block(x: Any, filters: int, stride: int, name: str) -> Any:
@@ -143,20 +134,30 @@ def residual_block(x: Any, filters: int, stride: int, name: str) -> Any:
     return layers.ReLU(name=f"{name}_out")(layers.Add(name=f"{name}_add")([y, shortcut]))
 
 
-def resnet(
+def resnet_features(x: Any, width: int) -> Any:
+    """A ResNet-style trunk: a stem, then three stages of two residual blocks."""
+    x = conv_bn_relu(x, width, "stem")
+    for stage, filters in enumerate((width, 2 * width, 4 * width)):
+        x = residual_block(x, filters, 1 if stage == 0 else 2, f"res{stage}a")
+        x = residual_block(x, filters, 1, f"res{stage}b")
+    return x
+
+
+FEATURES = {"small_cnn": small_cnn_features, "resnet": resnet_features}
+
+
+def classifier(
+    features: Callable[[Any, int], Any],
     input_shape: tuple[int, ...],
     n_classes: int,
     width: int,
     dropout: float,
     aug: list[layers.Layer],
-    name: str = "resnet",
+    name: str,
 ) -> keras.Model:
-    """A ResNet-style network: stem, three stages of two residual blocks, global pooling."""
+    """Augmentation, a feature trunk, global average pooling, dropout and the output head."""
     inputs, x = augmented_input(input_shape, aug)
-    x = conv_bn_relu(x, width, "stem")
-    for stage, filters in enumerate((width, 2 * width, 4 * width)):
-        x = residual_block(x, filters, 1 if stage == 0 else 2, f"res{stage}a")
-        x = residual_block(x, filters, 1, f"res{stage}b")
+    x = features(x, width)
     x = layers.GlobalAveragePooling2D(name="global_pool")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
     return keras.Model(inputs, head(n_classes)(x), name=name)
@@ -176,10 +177,10 @@ def build_model(
     if name == "seed_cnn":
         return seed_cnn(input_shape, n_classes, model_name or name)
     aug = augmentation(augment, seed)
-    if name == "small_cnn":
-        return small_cnn(input_shape, n_classes, width, dropout, aug, model_name or name)
-    if name == "resnet":
-        return resnet(input_shape, n_classes, width, dropout, aug, model_name or name)
+    if name in FEATURES:
+        return classifier(
+            FEATURES[name], input_shape, n_classes, width, dropout, aug, model_name or name
+        )
     raise ValueError(f"unknown model '{name}' (choose from {', '.join(MODELS)})")
 
 
