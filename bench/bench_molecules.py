@@ -29,7 +29,7 @@ from rdkit.Chem.FilterCatalog import FilterCatalog, FilterCatalogParams
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from bench_seq_scale import slurm_probe_seconds, without_scontrol
+from laptop_env import slurm_probe_seconds, without_scontrol
 
 from medflow.molecules import pipeline
 from medflow.molecules.descriptors import available_descriptors
@@ -174,7 +174,7 @@ def snakemake_command(workdir: Path, library: Path) -> tuple[list[str], dict]:
     command = [str(bin_dir / "snakemake"), "--snakefile", str(REPO / "Snakefile")]
     command += ["--directory", str(workdir), "--configfile", str(REPO / "config.yaml")]
     command += [str(config), "--cores", str(THREADS), "--quiet"]
-    env = without_scontrol(workdir)  # as on a laptop; bench_seq_scale explains and measures it
+    env = without_scontrol(workdir)  # as on a laptop; laptop_env explains why
     env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
     return command, env
 

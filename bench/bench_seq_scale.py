@@ -8,11 +8,8 @@ sequences.alignment.sparse_above = 1), beside MMseqs2 easy-cluster (defaults) on
 Each row gives wall time, the peak resident memory of the largest process, cluster count and ARI
 against the known families. A log-log plot of time against N goes to bench/seq_scale.png.
 
-Snakemake's SLURM executor plugin (installed with medflow) runs `scontrol show config` whenever
-Snakemake starts. Where a SLURM client is installed but no controller answers (this bench machine:
-the SLURM test cluster is down between tests), that call waits about 9 s before failing, on every
-run. The workflow runs here with `scontrol` hidden, as on a machine without SLURM or with a live
-controller; the probe's own cost is measured once and named in the rows' notes.
+Snakemake runs with `scontrol` hidden, as on a laptop (bench/laptop_env.py says why); the SLURM
+probe's own cost is measured once and named in the rows' notes.
 
     python bench/bench_seq_scale.py [--sizes 1000 3000 10000 30000] [--quick]
 """
@@ -20,10 +17,7 @@ controller; the probe's own cost is measured once and named in the rows' notes.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -38,6 +32,7 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path[:0] = [str(BENCH), str(REPO / "scripts")]
 from bench_clustering_peers import ensure_peers, generated, score  # noqa: E402
+from laptop_env import slurm_probe_seconds, without_scontrol  # noqa: E402
 
 from medflow.sequences.io import read_fasta, write_fasta  # noqa: E402
 
@@ -54,25 +49,6 @@ PEAK = (
     "print('peak_kb', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
     "sys.exit(code)"
 )
-
-
-def without_scontrol(work: Path) -> dict[str, str]:
-    """The environment with `scontrol` answering 'no SLURM' at once (see the module docstring)."""
-    shim = work / "no-slurm"
-    shim.mkdir(exist_ok=True)
-    (shim / "scontrol").write_text("#!/bin/sh\nexit 1\n")
-    (shim / "scontrol").chmod(0o755)
-    return {**os.environ, "PATH": f"{shim}{os.pathsep}{os.environ.get('PATH', '')}"}
-
-
-def slurm_probe_seconds() -> float | None:
-    """What `scontrol show config` costs here (None: no scontrol), as the plugin calls it."""
-    if shutil.which("scontrol") is None:
-        return None
-    start = time.perf_counter()
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        subprocess.run(["scontrol", "show", "config"], capture_output=True, timeout=10)
-    return time.perf_counter() - start
 
 
 def measured(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, float]:
