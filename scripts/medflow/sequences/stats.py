@@ -142,72 +142,23 @@ def distances(scores: np.ndarray, formula: str, ids: list[str] | None = None) ->
     return result
 
 
-def contingency(truth: list, found: list) -> np.ndarray:
-    """Counts of (true group, found cluster) pairs: groups as rows, clusters as columns."""
-    _, rows = np.unique(np.asarray(truth, dtype=object).astype(str), return_inverse=True)
-    _, cols = np.unique(np.asarray(found), return_inverse=True)
-    table = np.zeros((rows.max() + 1, cols.max() + 1), dtype=np.int64)
-    np.add.at(table, (rows.ravel(), cols.ravel()), 1)
-    return table
-
-
-def adjusted_rand_index(table: np.ndarray) -> float:
-    """ARI from the contingency table, by scikit-learn's pair-confusion formula (same value)."""
-    n = int(table.sum())
-    squares = int((table**2).sum())
-    rows, cols = table.sum(axis=1), table.sum(axis=0)
-    tp = squares - n
-    fp = int((table @ cols).sum()) - squares
-    fn = int((table.T @ rows).sum()) - squares
-    tn = n * n - fp - fn - squares
-    if fn == 0 and fp == 0:
-        return 1.0
-    return 2.0 * (tp * tn - fn * fp) / ((tp + fn) * (fn + tn) + (tp + fp) * (fp + tn))
-
-
-def _entropy(counts: np.ndarray) -> float:
-    counts = counts.astype(float)
-    if counts.size == 1:
-        return 0.0
-    total = counts.sum()
-    return float(-np.sum((counts / total) * (np.log(counts) - math.log(total))))
-
-
-def normalized_mutual_info(table: np.ndarray) -> float:
-    """NMI (arithmetic mean of the entropies) from the contingency table, as scikit-learn's."""
-    rows, cols = table.sum(axis=1), table.sum(axis=0)
-    if rows.size == cols.size == 1:
-        return 1.0
-    if rows.size == 1 or cols.size == 1:
-        return 0.0
-    nzx, nzy = np.nonzero(table)
-    value = table[nzx, nzy].astype(float)
-    total = value.sum()
-    outer = rows.take(nzx).astype(np.int64) * cols.take(nzy).astype(np.int64)
-    log_outer = -np.log(outer) + math.log(rows.sum()) + math.log(cols.sum())
-    share = value / total
-    mi = share * (np.log(value) - math.log(total)) + share * log_outer
-    mi = float(np.clip(np.where(np.abs(mi) < np.finfo(float).eps, 0.0, mi).sum(), 0.0, None))
-    if mi == 0:
-        return 0.0
-    return mi / ((_entropy(rows) + _entropy(cols)) / 2.0)
-
-
 def label_scores(clusters: dict[str, int], labels: dict[str, str]) -> dict:
-    """ARI and NMI of clusters against known groups, over the labelled records.
+    """ARI and NMI (scikit-learn's) of clusters against known groups, over the labelled records.
 
-    Computed here with NumPy by scikit-learn's formulas (tests check the values agree): importing
-    scikit-learn costs seconds of every clustering job.
+    scikit-learn is imported here, only when labels were given: its import costs seconds.
     """
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
     known = [name for name in clusters if name in labels]
     facts = {"labelled_records": len(known), "unlabelled_records": len(clusters) - len(known)}
     if len(known) < 2:
         return {**facts, "adjusted_rand_index": None, "normalized_mutual_info": None}
-    table = contingency([labels[name] for name in known], [clusters[name] for name in known])
+    truth = [labels[name] for name in known]
+    found = [clusters[name] for name in known]
     return {
         **facts,
-        "adjusted_rand_index": round(float(adjusted_rand_index(table)), 6),
-        "normalized_mutual_info": round(float(normalized_mutual_info(table)), 6),
+        "adjusted_rand_index": round(float(adjusted_rand_score(truth, found)), 6),
+        "normalized_mutual_info": round(float(normalized_mutual_info_score(truth, found)), 6),
     }
 
 
