@@ -24,3 +24,7 @@ rule all:
     default_target: True
     input:
         get_final_output(),
+
+
+onsuccess:
+    stop_rate_limit_timers()

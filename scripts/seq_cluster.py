@@ -26,20 +26,20 @@ Outputs:
 """
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from medflow.sequences.align import Scoring
-from medflow.sequences.cluster import (
-    cut_tree,
-    medoids,
-    significance_cut,
-    to_newick,
-    tree_of,
+from medflow.sequences.cluster import cluster_dense, medoids, to_newick
+from medflow.sequences.io import (
+    check_labels_match,
+    read_columns,
+    read_fasta,
+    read_labels,
+    write_table,
 )
-from medflow.sequences.io import check_labels_match, read_fasta, read_labels
 from medflow.sequences.sparse import (
     TREE_MAX,
     load_pairs,
@@ -48,9 +48,11 @@ from medflow.sequences.sparse import (
     significance_cut_sparse,
     sparse_medoids,
 )
-from medflow.sequences.stats import distances, karlin_altschul, known_statistics, label_scores
+from medflow.sequences.stats import karlin_altschul, known_statistics, label_scores
 from medflow.step import Context, InputError, Step, log
 
+ASSIGNMENT_COLUMNS = ("id", "representative", "cluster", "is_medoid")
+CLUSTER_COLUMNS = ("cluster", "size", "unique_sequences", "medoid")
 STEP = Step(
     __file__,
     settings=("sequences.clustering", "sequences.alignment", "sequences.distance"),
@@ -92,30 +94,6 @@ def sparse_clusters(
     return labels, centre, facts, tree, reps
 
 
-def flat_clusters(ctx: Context, scores, tree, lengths) -> tuple[np.ndarray, dict]:
-    """Cluster labels 1..k by the configured cut, and the facts that say how they were chosen."""
-    settings = ctx.config["sequences"]["clustering"]
-    alignment = ctx.config["sequences"]["alignment"]
-    cut = settings["cut"]
-    if cut == "significance":
-        matrix = json.loads(Path(ctx.input.qc_summary).read_text())["matrix"]
-        stats = karlin_altschul(matrix, alignment["gap_open"], alignment["gap_extend"])
-        if alignment["mode"] == "local" and stats is not None:
-            return significance_cut(scores, lengths, stats, settings["e_value"])
-        why = (
-            "global alignment scores have no Karlin–Altschul statistics"
-            if alignment["mode"] != "local"
-            else f"no published Karlin–Altschul statistics for {matrix} with gaps "
-            f"{alignment['gap_open']}/{alignment['gap_extend']}"
-        )
-        log.warning("cut 'significance' not possible (%s): cutting at distance instead", why)
-        cut = "distance"
-        return cut_tree(tree, cut, settings["threshold"], settings["n_clusters"]), {
-            "cut": f"distance (significance not possible: {why})"
-        }
-    return cut_tree(tree, cut, settings["threshold"], settings["n_clusters"]), {"cut": cut}
-
-
 def main(ctx: Context) -> None:
     out = ctx.output
     records = read_fasta(ctx.input.fasta)
@@ -125,48 +103,51 @@ def main(ctx: Context) -> None:
         labels_found, centre, how, tree, reps = sparse_clusters(ctx, seqs)
         newick = newick_with_members(tree, ids, reps, labels_found)
     else:
-        scores = np.load(ctx.input.scores[0])
-        dist = distances(scores, ctx.config["sequences"]["distance"]["formula"], ids)
-        tree = tree_of(dist, ctx.config["sequences"]["clustering"]["linkage"])
+        matrix = json.loads(Path(ctx.input.qc_summary).read_text())["matrix"]
         lengths = np.array([len(record.seq) for record in records], dtype=float)
-        labels_found, how = flat_clusters(ctx, scores, tree, lengths)
-        centre = medoids(dist, labels_found)
+        scores = np.load(ctx.input.scores[0])
+        dense = cluster_dense(scores, ids, lengths, ctx.config["sequences"], matrix)
+        tree, labels_found, how = dense.tree, dense.labels, dense.facts
+        centre = medoids(dense.dist, labels_found)
         newick = to_newick(tree, ids)
-    qc = pd.read_csv(
-        ctx.input.qc_table, sep="\t", dtype={"representative": str}, keep_default_na=False
+    names, status, representative = read_columns(
+        ctx.input.qc_table, "id", "status", "representative"
     )
-    passed = qc[qc["status"] != "rejected"][["id", "representative"]]
     cluster_of = dict(zip(ids, labels_found.tolist(), strict=True))
-    assignments = passed.assign(cluster=passed["representative"].map(cluster_of))
-    if assignments["cluster"].isna().any():
-        stray = assignments.loc[assignments["cluster"].isna(), "id"].iloc[0]
-        raise InputError(
-            f"{ctx.input.qc_table}: record {stray} passed QC but is not in {ctx.input.fasta}; "
-            "the QC outputs come from different runs. Delete results/sequences/ and rerun."
-        )
-    assignments["cluster"] = assignments["cluster"].astype(int)
-    assignments["is_medoid"] = assignments["id"].isin({ids[i] for i in centre.values()})
-    assignments.sort_values(["cluster", "id"]).to_csv(out.assignments, sep="\t", index=False)
-    sizes = assignments.groupby("cluster").size()
-    table = pd.DataFrame(
+    medoid_ids = {ids[i] for i in centre.values()}
+    assignments = []
+    for name, state, rep in zip(names, status, representative, strict=True):
+        if state == "rejected":
+            continue
+        if rep not in cluster_of:
+            raise InputError(
+                f"{ctx.input.qc_table}: record {name} passed QC but is not in {ctx.input.fasta}; "
+                "the QC outputs come from different runs. Delete results/sequences/ and rerun."
+            )
+        row = {"id": name, "representative": rep, "cluster": cluster_of[rep]}
+        assignments.append(row | {"is_medoid": name in medoid_ids})
+    assignments.sort(key=lambda row: (row["cluster"], row["id"]))
+    write_table(out.assignments, assignments, ASSIGNMENT_COLUMNS)
+    sizes = Counter(row["cluster"] for row in assignments)
+    unique_sizes = Counter(labels_found.tolist())
+    clusters = [
         {
-            "cluster": sorted(centre),
-            "size": [int(sizes[c]) for c in sorted(centre)],
-            "unique_sequences": [int((labels_found == c).sum()) for c in sorted(centre)],
-            "medoid": [ids[centre[c]] for c in sorted(centre)],
+            "cluster": c,
+            "size": sizes[c],
+            "unique_sequences": unique_sizes[c],
+            "medoid": ids[centre[c]],
         }
-    )
-    table.to_csv(out.clusters, sep="\t", index=False)
+        for c in sorted(centre)
+    ]
+    write_table(out.clusters, clusters, CLUSTER_COLUMNS)
     Path(out.newick).write_text(newick)
     np.save(out.linkage, tree)
     facts = {"records": len(assignments), "unique": len(ids), "clusters": len(centre), **how}
     if ctx.input.labels:
         path = ctx.input.labels[0]
         labels = read_labels(path)
-        check_labels_match(labels, path, assignments["id"])
-        facts |= label_scores(
-            dict(zip(assignments["id"], assignments["cluster"], strict=True)), labels
-        )
+        check_labels_match(labels, path, [row["id"] for row in assignments])
+        facts |= label_scores({row["id"]: row["cluster"] for row in assignments}, labels)
         if facts["adjusted_rand_index"] is None:
             log.warning("fewer than two clustered records have a label; no ARI/NMI")
     log.info("clustering: %s", facts)

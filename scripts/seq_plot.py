@@ -1,19 +1,22 @@
 """Plots of the sequence branch (PNG and SVG): dendrogram, ordered distance heatmap, length histogram.
 
 See medflow.sequences.plots for what each figure shows; files are byte-identical across reruns.
-On the sparse path the dendrogram is the tree of the cluster medoids (the first rows of the
-clusters table) and the heatmap shows a sample of sequences, in cluster order, with the distances
-of their scored pairs (unscored pairs at distance 1). With two threads or more the figures are
-drawn in parallel processes (the job is on the critical path of every run).
+On the dense path the job clusters the score matrix itself (medflow.sequences.cluster.cluster_dense,
+as seq_cluster does), so it runs beside seq_cluster instead of after it. On the sparse path the
+dendrogram is the tree of the cluster medoids (the first rows of the clusters table) and the heatmap
+shows a sample of sequences, in cluster order, with the distances of their scored pairs (unscored
+pairs at distance 1). With two threads or more the figures are drawn in parallel processes (the job
+is on the critical path of every run).
 
 Inputs:
     scores (optional): score matrix (.npy; dense path; distances by sequences.distance.formula)
-    linkage: linkage matrix (.npy)
+    qc_summary: QC summary JSON (names the matrix)
     fasta: FASTA of the unique sequences
-    assignments: cluster assignments (TSV)
-    clusters: clusters table (TSV; names the medoids)
     qc_table: QC table (TSV)
     pairs (many): scored candidate pairs per block (.npz; sparse path)
+    linkage (optional): linkage matrix of the medoids (.npy; sparse path)
+    assignments (optional): cluster assignments (TSV; sparse path)
+    clusters (optional): clusters table (TSV; sparse path: names the medoids)
 Outputs:
     dendrogram_png: dendrogram plot (PNG)
     dendrogram_svg: dendrogram plot (SVG)
@@ -23,8 +26,12 @@ Outputs:
     lengths_svg: lengths plot (SVG)
 """
 
+import json
+from pathlib import Path
+
 import numpy as np
 
+from medflow.sequences.cluster import cluster_dense
 from medflow.sequences.io import read_columns, read_fasta
 from medflow.sequences.plots import (
     draw,
@@ -33,23 +40,32 @@ from medflow.sequences.plots import (
     plot_lengths,
     sampled_distances,
 )
-from medflow.sequences.stats import distances
 from medflow.step import Context, Step
 
-STEP = Step(__file__, settings=("sequences.plots", "sequences.distance"), threads=True)
+STEP = Step(
+    __file__,
+    settings=(
+        "sequences.plots",
+        "sequences.distance",
+        "sequences.clustering",
+        "sequences.alignment",
+    ),
+    threads=True,
+)
 
 
 def main(ctx: Context) -> None:
     out = ctx.output
-    ids = [record.id for record in read_fasta(ctx.input.fasta)]
-    tree = np.load(ctx.input.linkage)
-    names, clusters = read_columns(ctx.input.assignments, "id", "cluster")
-    cluster_of = dict(zip(names, map(int, clusters), strict=True))
-    labels = np.array([cluster_of[i] for i in ids])
+    records = read_fasta(ctx.input.fasta)
+    ids = [record.id for record in records]
     max_labels = ctx.config["sequences"]["plots"]["max_labels"]
     dendrogram_files = (out.dendrogram_png, out.dendrogram_svg)
     if ctx.input.pairs:
-        (medoids,) = read_columns(ctx.input.clusters, "medoid")
+        tree = np.load(ctx.input.linkage[0])
+        names, clusters = read_columns(ctx.input.assignments[0], "id", "cluster")
+        cluster_of = dict(zip(names, map(int, clusters), strict=True))
+        labels = np.array([cluster_of[i] for i in ids])
+        (medoids,) = read_columns(ctx.input.clusters[0], "medoid")
         leaves = medoids[: tree.shape[0] + 1]
         leaf_labels = np.array([cluster_of[name] for name in leaves])
         title = f"medoids of {leaf_labels.size} clusters ({len(ids)} sequences)"
@@ -57,12 +73,14 @@ def main(ctx: Context) -> None:
         dist, order = sampled_distances(ctx.input.pairs, labels)
         heatmap = (dist, None, out.heatmap_png, out.heatmap_svg, order)
     else:
-        formula = ctx.config["sequences"]["distance"]["formula"]
-        dist = distances(np.load(ctx.input.scores[0]), formula, ids)
-        dendrogram = (tree, labels, ids, max_labels, *dendrogram_files)
-        heatmap = (dist, tree, out.heatmap_png, out.heatmap_svg)
-    status, lengths = read_columns(ctx.input.qc_table, "status", "length")
-    lengths_plot = (status, list(map(int, lengths)), out.lengths_png, out.lengths_svg)
+        matrix = json.loads(Path(ctx.input.qc_summary).read_text())["matrix"]
+        lengths = np.array([len(record.seq) for record in records], dtype=float)
+        scores = np.load(ctx.input.scores[0])
+        dense = cluster_dense(scores, ids, lengths, ctx.config["sequences"], matrix)
+        dendrogram = (dense.tree, dense.labels, ids, max_labels, *dendrogram_files)
+        heatmap = (dense.dist, dense.tree, out.heatmap_png, out.heatmap_svg)
+    status, lengths_column = read_columns(ctx.input.qc_table, "status", "length")
+    lengths_plot = (status, list(map(int, lengths_column)), out.lengths_png, out.lengths_svg)
     figures = [(plot_dendrogram, dendrogram), (plot_heatmap, heatmap), (plot_lengths, lengths_plot)]
     draw(figures, ctx.threads)
 

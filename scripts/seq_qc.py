@@ -16,8 +16,15 @@ Outputs:
 import json
 from pathlib import Path
 
-from medflow.sequences.io import read_fasta, resolve_matrix, write_fasta
-from medflow.sequences.qc import check_unique_ids, choose_alphabet, run_qc, summarize
+from medflow.sequences.io import read_fasta, resolve_matrix, write_fasta, write_table
+from medflow.sequences.qc import (
+    QC_COLUMNS,
+    REJECT_COLUMNS,
+    check_unique_ids,
+    choose_alphabet,
+    run_qc,
+    summarize,
+)
 from medflow.step import Context, Step, log
 
 STEP = Step(__file__, settings=("sequences.alphabet", "sequences.alignment.matrix", "sequences.qc"))
@@ -32,13 +39,12 @@ def main(ctx: Context) -> None:
     rows = run_qc(records, alphabet, matrix, settings["qc"])
     facts = summarize(rows, alphabet, matrix)
     log.info("%d records: %s", len(records), facts)
-    kept = rows[rows["status"] == "unique"]
-    write_fasta(ctx.output.unique, zip(kept["id"], kept["sequence"], strict=True))
-    rows.drop(columns="sequence").to_csv(ctx.output.table, sep="\t", index=False)
-    rejected = rows[rows["status"] == "rejected"]
-    rejected[["id", "file", "line", "reason", "detail"]].to_csv(
-        ctx.output.rejects, sep="\t", index=False
+    write_fasta(
+        ctx.output.unique, ((r["id"], r["sequence"]) for r in rows if r["status"] == "unique")
     )
+    write_table(ctx.output.table, rows, QC_COLUMNS)
+    rejected = [row for row in rows if row["status"] == "rejected"]
+    write_table(ctx.output.rejects, rejected, REJECT_COLUMNS)
     Path(ctx.output.summary).write_text(json.dumps(facts, indent=2) + "\n")
 
 

@@ -104,6 +104,30 @@ def test_significant_pairs_are_the_upper_triangle_below_the_threshold():
     assert list(zip(i.tolist(), j.tolist(), strict=True)) == [(0, 1)] and e[0] < 1e-3
 
 
+@pytest.mark.parametrize("threshold", [1e-6, 1e-3, 1.0, 10.0])
+def test_significant_pairs_skip_only_pairs_that_cannot_reach_the_threshold(threshold):
+    """The score floor is a shortcut, not a filter: the result is every pair of the full E matrix."""
+    stats = karlin_altschul("BLOSUM62", 11, 1)
+    rng = np.random.default_rng(7)
+    n = 60
+    lengths = rng.integers(8, 400, n).astype(float)  # fragments to long domains
+    scores = rng.gamma(2.0, 20.0, (n, n))
+    scores = np.triu(scores, 1) + np.triu(scores, 1).T
+    full = stats.evalues(scores, lengths[:, None], lengths[None, :], n)
+    expected = [(a, b) for a in range(n) for b in range(a + 1, n) if full[a, b] < threshold]
+    i, j, e = significant_pairs(scores, lengths, stats, threshold)
+    assert expected and list(zip(i.tolist(), j.tolist(), strict=True)) == expected
+    assert np.allclose(e, full[i, j])
+    assert (scores[i, j] > stats.score_floor(threshold, n)).all()
+
+
+def test_a_tie_between_best_hits_goes_to_the_lowest_group():
+    # Sequence 6 alone hits groups 1 and 2 equally well (E underflows to 0 for strong hits).
+    labels = np.array([1, 1, 1, 2, 2, 2, 3])
+    i, j, e = np.array([3, 0]), np.array([6, 6]), np.array([0.0, 0.0])
+    assert join_small_groups(labels, i, j, e).tolist() == [1, 1, 1, 2, 2, 2, 1]
+
+
 def graph(groups, extra=()):
     """Every pair inside each group is a hit (E 1e-20), plus `extra` hits (i, j, E)."""
     pairs = [(a, b, 1e-20) for group in groups for k, a in enumerate(group) for b in group[k + 1 :]]
@@ -210,7 +234,7 @@ def test_small_groups_join_the_group_most_of_their_members_find():
     scores[10, 3] = scores[3, 10] = 20.0
     e = stats.evalues(np.array([50.0, 40.0, 20.0]), 100.0, 100.0, n)
     assert e[0] * 3 < 1 and e[1] < 1 < e[2]
-    joined = join_small_groups(labels, scores, lengths, stats)
+    joined = join_small_groups(labels, *significant_pairs(scores, lengths, stats, 1.0))
     assert joined.tolist() == [1] * 10 + [2, 3]
 
 
@@ -221,7 +245,8 @@ def test_a_group_does_not_join_on_one_members_hit_nor_a_smaller_group():
     np.fill_diagonal(scores, 500.0)
     labels = np.array([1, 1, 1, 1, 2, 2, 2, 2])
     scores[0, 4] = scores[4, 0] = 200.0  # one strong hit between two groups of four
-    assert join_small_groups(labels, scores, lengths, stats).tolist() == labels.tolist()
+    pairs = significant_pairs(scores, lengths, stats, 1.0)
+    assert join_small_groups(labels, *pairs).tolist() == labels.tolist()
 
 
 def test_significance_cut_on_simulated_scores():

@@ -27,9 +27,14 @@ class ConfigError(ValueError):
     """The configuration does not follow the schema (the message names the key)."""
 
 
+# libyaml's loader where PyYAML was built with it (the wheels are): it reads the schema about ten
+# times faster than the pure-Python SafeLoader, and every Snakemake start reads it.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 @cache
 def _schema_file(name: str) -> dict:
-    return yaml.safe_load((SCHEMA_DIR / name).read_text())
+    return yaml.load((SCHEMA_DIR / name).read_text(), Loader=SAFE_LOADER)
 
 
 def _registry() -> Registry:

@@ -179,11 +179,9 @@ rule seq_cluster:
 
 rule seq_plot:
     input:
-        unpack(get_sequences_matrix_inputs),
-        linkage="results/sequences/linkage.npy",
+        unpack(get_sequences_plot_inputs),
+        qc_summary="results/sequences/qc/summary.json",
         fasta="results/sequences/qc/unique.fasta",
-        assignments="results/sequences/assignments.tsv",
-        clusters="results/sequences/clusters.tsv",
         qc_table="results/sequences/qc/qc.tsv",
     output:
         dendrogram_png=report(
@@ -213,12 +211,17 @@ rule seq_plot:
         "benchmarks/sequences/plot.tsv"
     conda:
         "../../envs/sequences.yaml"
-    threads: 2
+    threads: 1  # beside seq_cluster on two cores; more threads draw the figures in parallel
     resources:
         mem_mb=scaled_mem_mb(2000),
         runtime=scaled_runtime(10),
     params:
-        settings=get_settings("sequences.plots", "sequences.distance"),
+        settings=get_settings(
+            "sequences.plots",
+            "sequences.distance",
+            "sequences.clustering",
+            "sequences.alignment",
+        ),
     script:
         "../../scripts/seq_plot.py"
 

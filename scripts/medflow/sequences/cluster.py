@@ -18,11 +18,20 @@ Three cuts (sequences.clustering.cut):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage, to_tree
 from scipy.spatial.distance import squareform
 
-from medflow.sequences.stats import KarlinAltschul, chance_merge_probability, significant_pairs
+from medflow.sequences.stats import (
+    KarlinAltschul,
+    chance_merge_probability,
+    distances,
+    karlin_altschul,
+    significant_pairs,
+)
+from medflow.step import log
 
 NEWICK_SPECIAL = set("()[]':;, \t")
 
@@ -100,67 +109,123 @@ def significance_clusters(
 
 
 def join_small_groups(
-    labels: np.ndarray, scores: np.ndarray, lengths: np.ndarray, stats: KarlinAltschul
+    labels: np.ndarray, i: np.ndarray, j: np.ndarray, evalues: np.ndarray
 ) -> np.ndarray:
     """Groups join a group at least as large that most of their members find (module doc).
 
     Group A (size a) joins the group B of its best outside hit when at least half of A's members
     have a hit into B with a * E < 1 (fewer than one chance hit that good is expected over A's a
     searches) and |B| >= a. A single sequence (a = 1) thus joins its best hit's group if E < 1.
-    Smallest groups first, repeated until nothing moves.
+    Smallest groups first, repeated until nothing moves. The pairs (i, j, E) are those with E < 1
+    or better (no other pair can vote); a pair not given counts as E = infinity.
     """
-    n = lengths.size
+    n = labels.size
     lab = labels - 1
-    order = np.argsort(lab, kind="stable")
-    starts = np.r_[0, np.flatnonzero(np.diff(lab[order])) + 1]
-    best = np.empty((n, starts.size))  # best E from each sequence into each group
-    chunk = max(1, 4_000_000 // max(n, 1))
-    for start in range(0, n, chunk):
-        stop = min(n, start + chunk)
-        e = stats.evalues(scores[start:stop], lengths[start:stop, None], lengths[None, :], n)
-        e[np.arange(stop - start), np.arange(start, stop)] = np.inf
-        best[start:stop] = np.minimum.reduceat(e[:, order], starts, axis=1)
-    size = np.bincount(lab).astype(int)
+    u, v, e = np.r_[i, j], np.r_[j, i], np.r_[evalues, evalues]
+    order = np.argsort(u, kind="stable")
+    u, v, e = u[order], v[order], e[order]
+    edge_start = np.searchsorted(u, np.arange(n + 1))
+    members = {int(g): list(np.flatnonzero(lab == g)) for g in np.unique(lab)}
     moved = True
     while moved:
         moved = False
-        for group in np.argsort(size, kind="stable"):
-            a = size[group]
-            if a == 0:
+        for group in sorted(members, key=lambda g: (len(members[g]), g)):
+            if group not in members:
                 continue
-            members = np.flatnonzero(lab == group)
-            rows = best[members]
-            rows[:, group] = np.inf
-            rows[:, size == 0] = np.inf
-            target = int(np.argmin(rows.min(axis=0)))
-            votes = int((rows[:, target] * a < 1.0).sum())
-            if votes * 2 < a or votes == 0 or size[target] < a:
+            mine = np.asarray(members[group])
+            a = mine.size
+            idx = np.concatenate([np.arange(edge_start[m], edge_start[m + 1]) for m in mine])
+            if idx.size == 0:
                 continue
-            lab[members] = target
-            best[:, target] = np.minimum(best[:, target], best[:, group])
-            best[:, group] = np.inf
-            size[target] += a
-            size[group] = 0
+            other = lab[v[idx]]
+            outside = other != group
+            if not outside.any():
+                continue
+            idx, other = idx[outside], other[outside]
+            best = e[idx] == e[idx].min()  # ties (E underflows to 0): the lowest group
+            target = int(other[best].min())
+            into = other == target
+            good = np.unique(u[idx[into]][e[idx[into]] * a < 1.0])
+            votes = good.size
+            if votes * 2 < a or votes == 0 or len(members[target]) < a:
+                continue
+            lab[mine] = target
+            members[target] += members.pop(group)
             moved = True
     return renumber(lab)
+
+
+def significance_cut_pairs(
+    n: int, i: np.ndarray, j: np.ndarray, evalues: np.ndarray, e_value: float
+) -> tuple[np.ndarray, dict]:
+    """The significance cut (module doc) of n sequences from their pairs (i < j, E): labels 1..k
+    and facts for the summary. Pairs with E >= 1 may be left out: they change nothing."""
+    hit = evalues < e_value
+    found = significance_clusters(n, i[hit], j[hit], evalues[hit], e_value)
+    labels = join_small_groups(found, i, j, evalues)
+    facts = {
+        "cut": "significance",
+        "e_value": e_value,
+        "significant_pairs": int(hit.sum()),
+        "groups_from_hits": int(found.max()),
+        "groups_after_joining": int(labels.max()),
+    }
+    return labels, facts
 
 
 def significance_cut(
     scores: np.ndarray, lengths: np.ndarray, stats: KarlinAltschul, e_value: float
 ) -> tuple[np.ndarray, dict]:
-    """Labels 1..k of the significance cut (module doc), and facts for the summary."""
-    n = lengths.size
-    i, j, evalues = significant_pairs(scores, lengths, stats, e_value)
-    labels = significance_clusters(n, i, j, evalues, e_value)
-    joined = join_small_groups(labels, scores, lengths, stats)
-    facts = {
-        "cut": "significance",
-        "e_value": e_value,
-        "significant_pairs": int(i.size),
-        "groups_from_hits": int(labels.max()),
-        "groups_after_joining": int(joined.max()),
-    }
-    return joined, facts
+    """Labels 1..k of the significance cut of a score matrix, and facts for the summary: the cut
+    of the pairs that can matter (E below e_value or 1, whichever is larger)."""
+    i, j, evalues = significant_pairs(scores, lengths, stats, max(e_value, 1.0))
+    return significance_cut_pairs(lengths.size, i, j, evalues, e_value)
+
+
+def flat_clusters(
+    scores: np.ndarray, tree: np.ndarray, lengths: np.ndarray, sequences: dict, matrix: str
+) -> tuple[np.ndarray, dict]:
+    """Cluster labels 1..k by sequences.clustering.cut, and the facts that say how they were
+    chosen; 'significance' falls back to the distance cut (with a warning) where local-alignment
+    statistics are unknown for the matrix and gap costs."""
+    settings, alignment = sequences["clustering"], sequences["alignment"]
+    cut = settings["cut"]
+    if cut == "significance":
+        stats = karlin_altschul(matrix, alignment["gap_open"], alignment["gap_extend"])
+        if alignment["mode"] == "local" and stats is not None:
+            return significance_cut(scores, lengths, stats, settings["e_value"])
+        why = (
+            "global alignment scores have no Karlin–Altschul statistics"
+            if alignment["mode"] != "local"
+            else f"no published Karlin–Altschul statistics for {matrix} with gaps "
+            f"{alignment['gap_open']}/{alignment['gap_extend']}"
+        )
+        log.warning("cut 'significance' not possible (%s): cutting at distance instead", why)
+        labels = cut_tree(tree, "distance", settings["threshold"], settings["n_clusters"])
+        return labels, {"cut": f"distance (significance not possible: {why})"}
+    return cut_tree(tree, cut, settings["threshold"], settings["n_clusters"]), {"cut": cut}
+
+
+@dataclass(frozen=True)
+class DenseClustering:
+    """The dense path's clustering of n sequences: distances, linkage tree, labels 1..k, facts."""
+
+    dist: np.ndarray
+    tree: np.ndarray
+    labels: np.ndarray
+    facts: dict
+
+
+def cluster_dense(
+    scores: np.ndarray, ids: list[str], lengths: np.ndarray, sequences: dict, matrix: str
+) -> DenseClustering:
+    """Distances by sequences.distance.formula, their linkage tree and the flat clusters: what
+    seq_cluster writes and seq_plot draws (each computes it, so the plots need not wait for the
+    tables; it is deterministic, so both see the same clusters)."""
+    dist = distances(scores, sequences["distance"]["formula"], ids)
+    tree = tree_of(dist, sequences["clustering"]["linkage"])
+    labels, facts = flat_clusters(scores, tree, lengths, sequences, matrix)
+    return DenseClustering(dist, tree, labels, facts)
 
 
 def medoids(dist: np.ndarray, labels: np.ndarray) -> dict[int, int]:

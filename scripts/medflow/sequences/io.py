@@ -172,6 +172,15 @@ def read_columns(path: str | Path, *names: str) -> list[list[str]]:
     return [[row[name] for row in rows] for name in names]
 
 
+def write_table(path: str | Path, rows: Iterable[dict], columns: Iterable[str]) -> None:
+    """A TSV table with a header, the given columns of each row (values as str(); no pandas)."""
+    columns = list(columns)
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([row[name] for name in columns] for row in rows)
+
+
 def detect_alphabet(seq: str) -> str:
     """'nucleotide' when >= 90% of letters are ACGTUN and all are IUPAC nucleotide codes."""
     if not seq:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-import pandas as pd
-
 from medflow.sequences.io import (
     NUCLEOTIDE,
     NUCLEOTIDE_AMBIGUOUS,
@@ -95,7 +93,23 @@ def check_record(seq: str, alphabet: str, matrix_letters: set[str], qc: dict) ->
     return "", ""
 
 
-def run_qc(records: list[Record], alphabet: str, matrix: str, qc: dict) -> pd.DataFrame:
+# The QC table's columns, in order (each row of run_qc also holds the normalized "sequence").
+QC_COLUMNS = (
+    "id",
+    "file",
+    "line",
+    "length",
+    "ambiguous_fraction",
+    "detected_alphabet",
+    "status",
+    "representative",
+    "reason",
+    "detail",
+)
+REJECT_COLUMNS = ("id", "file", "line", "reason", "detail")
+
+
+def run_qc(records: list[Record], alphabet: str, matrix: str, qc: dict) -> list[dict]:
     """One QC row per record: status unique, duplicate (of representative) or rejected."""
     letters = set(load_matrix(matrix).alphabet)
     ambiguous = VALID[alphabet][1]
@@ -124,13 +138,13 @@ def run_qc(records: list[Record], alphabet: str, matrix: str, qc: dict) -> pd.Da
                 "sequence": seq,
             }
         )
-    return pd.DataFrame(rows)
+    return rows
 
 
-def summarize(rows: pd.DataFrame, alphabet: str, matrix: str) -> dict:
+def summarize(rows: list[dict], alphabet: str, matrix: str) -> dict:
     """The QC summary; InputError when fewer than two distinct sequences are left to cluster."""
-    counts = Counter(rows["status"])
-    reasons = dict(sorted(Counter(rows.loc[rows["status"] == "rejected", "reason"]).items()))
+    counts = Counter(row["status"] for row in rows)
+    reasons = dict(sorted(Counter(r["reason"] for r in rows if r["status"] == "rejected").items()))
     if counts["unique"] < 2:
         raise InputError(
             f"fewer than two distinct sequences left after QC ({counts['unique']} of "

@@ -8,8 +8,8 @@ Above `sequences.alignment.sparse_above` unique sequences, the all-vs-all matrix
 - The exact engine (pyopal) scores only the candidate pairs of its block of queries; the blocks
   are separate jobs (medflow.sequences.blocks.row_blocks), so a cluster spreads them.
 - Clustering works on the scored pairs: the significance cut takes the significant ones, and small
-  groups join by the best E-values among the scored pairs (join_small_groups_sparse, the sparse
-  form of medflow.sequences.cluster.join_small_groups).
+  groups join by the best E-values among the scored pairs (join_small_groups in
+  medflow.sequences.cluster works on pairs on both paths).
 - The tree is built on representatives: the medoid (most summed score to its cluster) of each of
   the largest TREE_MAX clusters, aligned all-vs-all; every member hangs under its medoid's leaf,
   members of the smaller clusters under the root, so the Newick names every sequence.
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from medflow.sequences.blocks import TOP
-from medflow.sequences.cluster import renumber
+from medflow.sequences.cluster import significance_cut_pairs
 from medflow.sequences.stats import KarlinAltschul
 
 if TYPE_CHECKING:
@@ -154,45 +154,6 @@ def pair_evalues(
     return stats.evalues(scores, lengths[i], lengths[j], lengths.size)
 
 
-def join_small_groups_sparse(
-    labels: np.ndarray, i: np.ndarray, j: np.ndarray, evalues: np.ndarray
-) -> np.ndarray:
-    """join_small_groups on the scored pairs only (unscored pairs count as E = infinity)."""
-    n = labels.size
-    lab = labels - 1
-    u, v, e = np.r_[i, j], np.r_[j, i], np.r_[evalues, evalues]
-    order = np.argsort(u, kind="stable")
-    u, v, e = u[order], v[order], e[order]
-    edge_start = np.searchsorted(u, np.arange(n + 1))
-    members = {int(g): list(np.flatnonzero(lab == g)) for g in np.unique(lab)}
-    moved = True
-    while moved:
-        moved = False
-        for group in sorted(members, key=lambda g: (len(members[g]), g)):
-            if group not in members:
-                continue
-            mine = np.asarray(members[group])
-            a = mine.size
-            idx = np.concatenate([np.arange(edge_start[m], edge_start[m + 1]) for m in mine])
-            if idx.size == 0:
-                continue
-            other = lab[v[idx]]
-            outside = other != group
-            if not outside.any():
-                continue
-            idx, other = idx[outside], other[outside]
-            target = int(other[np.argmin(e[idx])])
-            into = other == target
-            good = np.unique(u[idx[into]][e[idx[into]] * a < 1.0])
-            votes = good.size
-            if votes * 2 < a or votes == 0 or len(members[target]) < a:
-                continue
-            lab[mine] = target
-            members[target] += members.pop(group)
-            moved = True
-    return renumber(lab)
-
-
 def significance_cut_sparse(
     i: np.ndarray,
     j: np.ndarray,
@@ -202,22 +163,9 @@ def significance_cut_sparse(
     e_value: float,
 ) -> tuple[np.ndarray, dict]:
     """The significance cut on the scored pairs (i < j): labels 1..k and facts for the summary."""
-    from medflow.sequences.cluster import significance_clusters
-
     evalues = pair_evalues(i, j, scores, lengths, stats)
-    hit = evalues < e_value
-    found = significance_clusters(lengths.size, i[hit], j[hit], evalues[hit], e_value)
-    labels = join_small_groups_sparse(found, i, j, evalues)
-    facts = {
-        "cut": "significance",
-        "path": "sparse",
-        "e_value": e_value,
-        "scored_pairs": int(i.size),
-        "significant_pairs": int(hit.sum()),
-        "groups_from_hits": int(found.max()),
-        "groups_after_joining": int(labels.max()),
-    }
-    return labels, facts
+    labels, facts = significance_cut_pairs(lengths.size, i, j, evalues, e_value)
+    return labels, {"cut": "significance", "path": "sparse", "scored_pairs": int(i.size), **facts}
 
 
 def sparse_medoids(

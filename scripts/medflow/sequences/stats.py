@@ -90,6 +90,14 @@ class KarlinAltschul:
         n_eff = np.maximum(n - ell, 1.0 / self.K)
         return searches * self.K * m_eff * n_eff * np.exp(-self.lam * np.asarray(scores, float))
 
+    def score_floor(self, evalue: float, searches: float = 1.0) -> float:
+        """A score at or below which E >= evalue whatever the lengths.
+
+        m' and n' are at least 1/K, so E >= searches / K * exp(-lambda S); the floor solves
+        that bound for S, less one score unit so rounding never drops a pair it should keep.
+        """
+        return math.log(searches / (self.K * evalue)) / self.lam - 1.0
+
 
 def karlin_altschul(matrix: str, gap_open: int, gap_extend: int) -> KarlinAltschul | None:
     """Published gapped statistics for medflow's gap convention, or None if none are known."""
@@ -108,22 +116,18 @@ def known_statistics() -> str:
 def significant_pairs(
     scores: np.ndarray, lengths: np.ndarray, stats: KarlinAltschul, threshold: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(i, j, E) of every pair i < j with E < threshold (E per query against the whole set).
+    """(i, j, E) of every pair i < j with E < threshold (E per query against the whole set), in
+    row-major order.
 
-    The score matrix is symmetric, so is E; rows are taken in chunks to bound the memory.
+    E is computed only for the pairs above stats.score_floor (no pair below it can reach the
+    threshold), not for all n^2: most pairs of a set are unrelated and score far below it.
     """
     n = lengths.size
-    found_i, found_j, found_e = [], [], []
-    chunk = max(1, 4_000_000 // max(n, 1))
-    for start in range(0, n, chunk):
-        stop = min(n, start + chunk)
-        e = stats.evalues(scores[start:stop], lengths[start:stop, None], lengths[None, :], n)
-        rows, cols = np.nonzero(e < threshold)
-        upper = cols > rows + start
-        found_i.append(rows[upper] + start)
-        found_j.append(cols[upper])
-        found_e.append(e[rows[upper], cols[upper]])
-    return np.concatenate(found_i), np.concatenate(found_j), np.concatenate(found_e)
+    floor = stats.score_floor(threshold, n)
+    i, j = np.nonzero(np.triu(scores > floor, k=1))
+    e = stats.evalues(scores[i, j], lengths[i], lengths[j], n)
+    keep = e < threshold
+    return i[keep], j[keep], e[keep]
 
 
 def distances(scores: np.ndarray, formula: str, ids: list[str] | None = None) -> np.ndarray:
