@@ -1,6 +1,6 @@
 """Sequences at scale: wall time and peak memory of the whole branch, dense and sparse, vs MMseqs2.
 
-For N = 1k, 3k, 10k, 30k domains drawn (seeded) from ../shared/data/sequences/pfam_scale_60fam
+For N = 1k, 2k, 3k, 10k, 30k domains drawn (seeded) from ../shared/data/sequences/pfam_scale_60fam
 (29,384 Pfam domains of 60 families; generated families when that data set is absent, and the rows
 say so), the sequence branch runs end to end through Snakemake on 2 cores: the dense path (all
 pairs; up to DENSE_MAX, beyond it takes half an hour and ~20 GB) and the sparse path (forced with
@@ -11,7 +11,7 @@ against the known families. A log-log plot of time against N goes to bench/seq_s
 Snakemake runs with `scontrol` hidden, as on a laptop (bench/laptop_env.py says why); the SLURM
 probe's own cost is measured once and named in the rows' notes.
 
-    python bench/bench_seq_scale.py [--sizes 1000 3000 10000 30000] [--quick]
+    python bench/bench_seq_scale.py [--sizes 1000 2000 3000 10000 30000] [--quick]
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from medflow.sequences.io import read_fasta, write_fasta  # noqa: E402
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 THREADS = 2
 SCALE = REPO.parent / "shared" / "data" / "sequences" / "pfam_scale_60fam"
-SIZES = (1000, 3000, 10000, 30000)
+SIZES = (1000, 2000, 3000, 10000, 30000)
 QUICK_SIZES = (300,)
 DENSE_MAX = 10000
 PLOT = BENCH / "seq_scale.png"

@@ -23,3 +23,14 @@ def test_scale_quick_run_returns_well_formed_rows():
     for row in rows:
         assert {"benchmark", "unit", "workflow", "baseline", "baseline_name"} <= row.keys()
         assert row["workflow"] > 0 and "ARI" in row["notes"]
+
+
+def test_prefilter_quick_run_returns_well_formed_rows():
+    """bench_seq_prefilter in quick mode: every prefilter scored on generated families."""
+    import bench_seq_prefilter
+
+    rows = bench_seq_prefilter.run(quick=True)
+    assert len(rows) == 3
+    for row in rows:
+        assert 0 < row["baseline"] <= 1 and -1 <= row["workflow"] <= 1
+        assert "recall of pairs with E < 1" in row["notes"]
