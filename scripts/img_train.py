@@ -40,7 +40,10 @@ def main(ctx: Context) -> None:
 
     from medflow.imaging import models
 
-    model, history, summary = training.train(data, settings, seed, ctx.threads)
+    try:
+        model, history, summary = training.train(data, settings, seed, ctx.threads)
+    except training.FoldError as error:
+        raise InputError(f"'{ctx.input.arrays}': {error}") from None
     config = {
         "model": settings["model"],
         "class_names": [str(c) for c in data["class_names"]],
@@ -54,6 +57,8 @@ def main(ctx: Context) -> None:
             "members": [
                 {k: v for k, v in member.items() if k != "seconds"} for member in summary["members"]
             ],
+            "folds": summary["folds"],
+            "validation": summary["validation"],
             "val_auc": summary["val_auc"],
             "val_accuracy": summary["val_accuracy"],
             "parameters": summary["parameters"],

@@ -77,6 +77,66 @@ def test_balanced_class_weights_and_epoch_budget():
     assert training.epochs_within_budget(100000, 40, 60000) == 1
 
 
+def test_stratified_folds_cover_every_image_once_balanced_and_seeded():
+    labels = np.array([0, 0, 0, 0, 1, 1, 2, 2, 2, 0, 1])
+    fold = training.stratified_folds(labels, 3, 42)
+    assert fold.shape == labels.shape and set(fold.tolist()) == {0, 1, 2}
+    assert sorted(np.bincount(fold).tolist()) == [3, 4, 4]  # sizes differ by at most one
+    for k in (0, 1, 2):
+        per_fold = np.bincount(fold[labels == k], minlength=3)
+        assert per_fold.max() - per_fold.min() <= 1  # every class spread evenly
+    assert np.array_equal(fold, training.stratified_folds(labels, 3, 42))
+    two = training.stratified_folds(np.array([0, 0, 0, 0, 1, 1]), 2, 0)
+    assert np.bincount(two[:4]).tolist() == [2, 2] and np.bincount(two[4:]).tolist() == [1, 1]
+    others = [training.stratified_folds(labels, 3, s) for s in range(1, 6)]
+    assert any(not np.array_equal(fold, other) for other in others)
+
+
+def test_member_splits_without_folds_train_on_train_and_judge_on_validation():
+    splits = training.member_splits(np.array([0, 1, 0, 1]), np.array([1, 0]), 0, 3, 42)
+    assert len(splits) == 3
+    for train_rows, val_rows in splits:
+        assert train_rows.tolist() == [0, 1, 2, 3] and val_rows.tolist() == [4, 5]
+
+
+def test_cross_fitted_members_never_judge_an_image_they_trained_on():
+    y_train, y_val = np.array([0, 1] * 6), np.array([0, 1, 1, 0])
+    splits = training.member_splits(y_train, y_val, 4, 2, 42)
+    assert len(splits) == 4  # one member per fold; `members` is unused
+    judged = np.concatenate([val_rows for _, val_rows in splits])
+    assert sorted(judged.tolist()) == list(range(16))  # every pooled image judged exactly once
+    for train_rows, val_rows in splits:
+        assert not set(train_rows) & set(val_rows)
+        assert len(train_rows) + len(val_rows) == 16
+    # each member predicts its own number: the out-of-fold row is the member judged on it
+    predictions = [np.full((len(val_rows), 2), float(k)) for k, (_, val_rows) in enumerate(splits)]
+    oof = training.out_of_fold(16, splits, predictions)
+    for image in range(16):
+        member = int(oof[image, 0])
+        assert image in splits[member][1] and image not in splits[member][0]
+    partial = training.out_of_fold(16, splits[:1], predictions[:1])
+    assert np.isnan(partial).any(axis=1).sum() == 16 - len(splits[0][1])
+
+
+def test_folds_are_capped_at_the_smallest_class():
+    assert training.usable_folds(np.array([0] * 10 + [1] * 3), 5) == 3
+    assert training.usable_folds(np.array([0] * 10 + [1] * 3), 0) == 0
+    assert training.usable_folds(np.array([0] * 10 + [1] * 10), 5) == 5
+    with pytest.raises(training.FoldError, match="folds to 0"):
+        training.usable_folds(np.array([0] * 10 + [1]), 5)
+
+
+def test_cross_fitted_training_judges_on_out_of_fold_predictions():
+    arrays = toy_arrays(n=48)
+    model, history, summary = training.train(arrays, train_settings(folds=3, epochs=2), 5, 1)
+    assert summary["folds"] == 3 and len(summary["members"]) == 3
+    assert summary["train_images"] == 48 + 16
+    assert summary["validation"] == "out of fold, 64 images"
+    assert list(history["member"].unique()) == [0, 1, 2]
+    assert model.output_shape == (None, 1)
+    assert 0 < summary["threshold"] < 1 and summary["val_auc"] is not None
+
+
 def test_ema_momentum_is_capped_for_short_runs():
     assert training.ema_momentum(0.99, 340) == 0.99  # RetinaMNIST: 20 epochs of 17 steps
     assert training.ema_momentum(0.99, 40) == pytest.approx(0.925)

@@ -5,7 +5,10 @@ epochs, label smoothing, on-the-fly augmentation and, optionally, mixup and an e
 average (EMA) of its weights. After every epoch the member's validation AUC (MedMNIST's definition) is
 measured, and the member keeps the weights of its best epoch. The members' mean is the model.
 For two classes, the decision threshold with the best validation accuracy is chosen and stored
-with the model. The test split is never seen here.
+with the model. With cross-fitting (`folds` K), train and validation are pooled into K stratified
+folds, member k trains on the others and is judged on fold k, and the out-of-fold predictions
+(every pooled image judged by the member that did not train on it) stand in for the validation
+split in every choice. The test split is never seen here.
 """
 
 from __future__ import annotations
@@ -20,6 +23,10 @@ import pandas as pd
 from medflow.imaging import decisions
 
 log = logging.getLogger("medflow.imaging.training")
+
+
+class FoldError(ValueError):
+    """Cross-fitting asked of data too small for it (a class with fewer than two images)."""
 
 
 def class_weights(labels: np.ndarray, n_classes: int, mode: str) -> dict[int, float] | None:
@@ -46,6 +53,21 @@ def ema_momentum(ema: float, steps: int) -> float:
     if ema <= 0:
         return 0.0
     return min(ema, 1.0 - 3.0 / max(steps, 4))
+
+
+def stratified_folds(labels: np.ndarray, folds: int, seed: int) -> np.ndarray:
+    """Each image's fold (0 .. folds-1), stratified and seeded: every class's images, in a seeded
+    random order, are dealt round the folds in turn, one class after another, so the folds differ by
+    at most one image in size and in each class's count."""
+    labels = np.asarray(labels, dtype=np.int64)
+    rng = np.random.default_rng([seed, folds])
+    order = np.concatenate(
+        [rng.permutation(np.flatnonzero(labels == k)) for k in np.unique(labels)]
+        or [np.zeros(0, dtype=np.int64)]
+    )
+    fold = np.empty(len(labels), dtype=np.int64)
+    fold[order] = np.arange(len(order)) % folds
+    return fold
 
 
 def member_seed(seed: int, member: int) -> int:
@@ -206,6 +228,7 @@ def train_member(
         "member": member,
         "seed": s,
         "epochs_run": epochs,
+        "train_images": len(x_train),
         "best_epoch": best.best_epoch,
         "best_val_auc": float(best.best_score),
         "seconds": seconds,
@@ -222,36 +245,106 @@ def train_member(
     return network, history, summary
 
 
+def member_splits(
+    y_train: np.ndarray, y_val: np.ndarray, folds: int, members: int, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each member's (training rows, validation rows), as indices into the pool: the train
+    split's images, then the validation split's.
+
+    `folds` 0: `members` members, each trained on the train split and judged on the validation
+    split. `folds` K >= 2 (cross-fitting): train and validation are pooled and dealt into K
+    stratified folds (`stratified_folds`); member k trains on the other folds and is judged on fold
+    k, so every pooled image is judged once, by the one member that did not train on it.
+    """
+    n_train, n = len(y_train), len(y_train) + len(y_val)
+    if folds == 0:
+        return [(np.arange(n_train), np.arange(n_train, n))] * members
+    fold = stratified_folds(np.concatenate([y_train, y_val]), folds, seed)
+    return [(np.flatnonzero(fold != k), np.flatnonzero(fold == k)) for k in range(folds)]
+
+
+def usable_folds(labels: np.ndarray, folds: int) -> int:
+    """`folds`, capped at the smallest class's count so that every fold holds every class (each
+    member's validation AUC needs them all); 0 stays 0 (no cross-fitting)."""
+    if folds == 0:
+        return 0
+    if folds == 1:
+        raise FoldError("imaging.train.folds is 1: set 0 (no cross-fitting) or at least 2")
+    smallest = int(np.unique(np.asarray(labels), return_counts=True)[1].min())
+    if smallest < 2:
+        raise FoldError(
+            f"cross-fitting needs at least 2 images of every class in train + validation; one "
+            f"class has {smallest}: set imaging.train.folds to 0"
+        )
+    return min(folds, smallest)
+
+
+def out_of_fold(
+    n: int, splits: list[tuple[np.ndarray, np.ndarray]], predictions: list[np.ndarray]
+) -> np.ndarray:
+    """Pool-sized probabilities: each image's row from the member judged on it (the member that
+    did not train on it); NaN where no member was judged on the image."""
+    out = np.full((n, predictions[0].shape[1]), np.nan)
+    for (_, rows), probabilities in zip(splits, predictions, strict=True):
+        out[rows] = probabilities
+    return out
+
+
 def train(
     arrays: dict[str, np.ndarray], settings: dict[str, Any], seed: int, threads: int
 ) -> tuple[Any, pd.DataFrame, dict[str, Any]]:
-    """The ensemble of `settings['members']` networks, its history and the validation choices.
+    """The ensemble, its history and the validation choices.
 
     `settings` is the imaging.train section; the arrays are the train and validation splits
-    (the test split is not used, nor needed).
+    (the test split is not used, nor needed). With `folds` 0, `members` networks train on the
+    train split and are judged on the validation split; with K folds, K cross-fitted members train
+    on train + validation and every choice is made on their out-of-fold predictions.
     """
     from medflow.imaging import models
 
     models.configure_determinism(seed, threads)
     n_classes = len(arrays["class_names"])
-    members, histories, summaries = [], [], []
+    x_pool = np.concatenate([arrays["x_train"], arrays["x_val"]])
+    y_pool = np.concatenate([arrays["y_train"], arrays["y_val"]]).astype(np.int64)
+    folds = usable_folds(y_pool, settings["folds"])
+    if folds != settings["folds"]:
+        log.warning(
+            "folds cut from %d to %d (the smallest class's count)", settings["folds"], folds
+        )
+    splits = member_splits(arrays["y_train"], arrays["y_val"], folds, settings["members"], seed)
     log.info(
-        "training %d x %s on %d images (%d classes), validating on %d",
-        settings["members"],
+        "training %d x %s on %s (%d classes)",
+        len(splits),
         settings["model"],
-        len(arrays["x_train"]),
+        f"{len(y_pool)} images in {folds} cross-fitted folds"
+        if folds
+        else f"{len(arrays['x_train'])} images, validating on {len(arrays['x_val'])}",
         n_classes,
-        len(arrays["x_val"]),
     )
-    for member in range(settings["members"]):
-        network, history, summary = train_member(arrays, settings, seed, member)
+    batch = max(settings["batch_size"], 256)
+    members, histories, summaries, judged = [], [], [], []
+    for member, (train_rows, val_rows) in enumerate(splits):
+        part = {
+            "class_names": arrays["class_names"],
+            "x_train": x_pool[train_rows],
+            "y_train": y_pool[train_rows],
+            "x_val": x_pool[val_rows],
+            "y_val": y_pool[val_rows],
+        }
+        network, history, summary = train_member(part, settings, seed, member)
         members.append(network)
         histories.append(history)
         summaries.append(summary)
+        if folds:
+            judged.append(
+                models.class_probabilities(network, part["x_val"], batch, settings["tta"])
+            )
     model = models.ensemble(members)
-    batch = max(settings["batch_size"], 256)
-    val = models.class_probabilities(model, arrays["x_val"], batch, settings["tta"])
-    y_val = np.asarray(arrays["y_val"])
+    if folds:
+        val, y_val = out_of_fold(len(y_pool), splits, judged), y_pool
+    else:
+        val = models.class_probabilities(model, arrays["x_val"], batch, settings["tta"])
+        y_val = np.asarray(arrays["y_val"])
     threshold = 0.5
     if n_classes == 2 and settings["choose_threshold"]:
         threshold = decisions.best_threshold(y_val == 1, val[:, 1])
@@ -259,16 +352,19 @@ def train(
     val_auc = decisions.medmnist_auc(y_val, val, 1)
     summary = {
         "members": summaries,
+        "folds": folds,
+        "validation": f"out of fold, {len(y_val)} images" if folds else f"{len(y_val)} images",
         "threshold": threshold,
         "val_auc": val_auc,
         "val_accuracy": float((decided == y_val).mean()),
         "parameters": int(model.count_params()),
-        "train_images": len(arrays["x_train"]),
+        "train_images": len(y_pool) if folds else len(arrays["x_train"]),
         "seconds": sum(m["seconds"] for m in summaries),
     }
     log.info(
-        "ensemble of %d: validation AUC %.4f, accuracy %.4f (threshold %.3f)",
+        "ensemble of %d: %s AUC %.4f, accuracy %.4f (threshold %.3f)",
         len(members),
+        "out-of-fold" if folds else "validation",
         val_auc if val_auc is not None else float("nan"),
         summary["val_accuracy"],
         threshold,
