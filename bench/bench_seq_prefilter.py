@@ -7,9 +7,10 @@ its E-value computed; then each prefilter keeps a share of the pairs, and the ta
 kept, the recall of the pairs that decide the clusters (E < 1: the joins of small groups; E < 1e-3:
 the hits) and the ARI of the significance cut on the kept pairs alone, against the ARI on all pairs.
 
-Prefilters: medflow's sparse path (`medflow.sequences.sparse.candidates`: reduced-alphabet 5-mers,
-the TOP per query by shared count) and reduced-alphabet 4-mers ranked by cosine similarity of the
-k-mer sets, keeping the best 10% or 30% of targets per query. Data: the Pfam tuning set
+Prefilters: medflow's sparse path (`medflow.sequences.sparse.candidates`: reduced-alphabet 4-mers,
+the TOP per query by cosine similarity of the k-mer sets), the one it used before (5-mers ranked
+by the raw count of shared k-mers), and 4-mers by cosine keeping the best 10% or 30% of targets
+per query. Data: the Pfam tuning set
 (../shared/data/sequences/pfam_tune_12fam.*) when it is there, else generated families.
 
     python bench/bench_seq_prefilter.py [--quick]
@@ -31,9 +32,10 @@ from bench_clustering_peers import choose_data  # noqa: E402
 from run_all import print_rows  # noqa: E402
 
 from medflow.sequences.align import Scoring, score_block  # noqa: E402
+from medflow.sequences.blocks import TOP  # noqa: E402
 from medflow.sequences.cluster import significance_cut_pairs  # noqa: E402
 from medflow.sequences.io import read_fasta  # noqa: E402
-from medflow.sequences.sparse import candidates, kmer_matrix  # noqa: E402
+from medflow.sequences.sparse import MIN_SHARED, K, candidates, kmer_matrix  # noqa: E402
 from medflow.sequences.stats import karlin_altschul, label_scores  # noqa: E402
 
 THREADS = 2
@@ -41,18 +43,18 @@ E_VALUE = 1e-3  # the schema's default sequences.clustering.e_value
 SCORING = Scoring("pyopal", "BLOSUM62", "local", 11, 1)  # the schema's defaults
 
 
-def cosine_mask(seqs: list[str], k: int, share: float) -> np.ndarray:
-    """Each query's best `share` of targets by cosine similarity of reduced-alphabet k-mer sets."""
+def ranked_mask(seqs: list[str], k: int, rank: str, keep: int) -> np.ndarray:
+    """Each query's best `keep` targets, ranked by the raw count of shared reduced-alphabet k-mers
+    or by the cosine of the k-mer sets, among those sharing MIN_SHARED k-mers (as the sparse path)."""
     kmers = kmer_matrix(seqs, k)
-    counts = np.asarray(kmers.sum(axis=1)).ravel()
+    sizes = np.asarray(kmers.sum(axis=1)).ravel()
     shared = (kmers @ kmers.T).toarray()
     np.fill_diagonal(shared, 0)
-    similarity = shared / np.sqrt(np.outer(counts, counts) + 1.0)
-    top = max(1, int(share * len(seqs)))
-    best = np.argpartition(-similarity, top - 1, axis=1)[:, :top]
+    similarity = shared / np.sqrt(np.outer(sizes, sizes) + 1.0) if rank == "cosine" else shared
+    best = np.argpartition(-similarity, keep - 1, axis=1)[:, :keep]
     mask = np.zeros(shared.shape, dtype=bool)
     np.put_along_axis(mask, best, True, axis=1)
-    return mask & (shared > 0)
+    return mask & (shared >= MIN_SHARED)
 
 
 def medflow_mask(seqs: list[str]) -> np.ndarray:
@@ -83,8 +85,13 @@ def measure(fasta: Path, groups_table: Path) -> tuple[dict, list[dict]]:
     matter, hits = upper & (evalues < 1.0), upper & (evalues < E_VALUE)
     i, j = np.nonzero(matter)
     full = {"n": n, "pairs": int(upper.sum()), "ari": cut_ari(n, i, j, evalues[i, j], groups, ids)}
-    filters = {"medflow sparse-path prefilter (5-mers, TOP per query)": medflow_mask(seqs)}
-    filters |= {f"4-mers, cosine, best {s:.0%}": cosine_mask(seqs, 4, s) for s in (0.1, 0.3)}
+    filters = {f"medflow's sparse path ({K}-mers, cosine, TOP {TOP})": medflow_mask(seqs)}
+    filters[f"5-mers, raw count, TOP {TOP} (the sparse path before)"] = ranked_mask(
+        seqs, 5, "raw", min(TOP, n - 1)
+    )
+    for share in (0.1, 0.3):
+        keep = max(1, int(share * n))
+        filters[f"4-mers, cosine, best {share:.0%}"] = ranked_mask(seqs, 4, "cosine", keep)
     found = []
     for name, mask in filters.items():
         kept = upper & (mask | mask.T)
