@@ -165,7 +165,7 @@ rule seq_cluster:
         "benchmarks/sequences/cluster.tsv"
     conda:
         "../../envs/sequences.yaml"
-    threads: 1  # seq_properties runs beside it on two cores; only the sparse medoid tree aligns
+    threads: 1  # seq_plot runs beside it on two cores; only the sparse medoid tree aligns
     resources:
         mem_mb=scaled_mem_mb(3000),
         runtime=scaled_runtime(10),
