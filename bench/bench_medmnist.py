@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
 
 THREADS = 2
+QUICK = {"imaging.train.folds": 0, "imaging.train.members": 1, "imaging.train.epochs": 2}
 SHARED_DATA = Path(os.environ.get("MEDFLOW_SHARED_DATA", REPO.parent / "shared" / "data"))
 RETINA = SHARED_DATA / "imaging" / "retinamnist.npz"
 
@@ -141,7 +142,7 @@ def run(quick: bool = False) -> list[dict]:
     if not RETINA.is_file():
         print(f"bench_medmnist: {RETINA} is absent (no shared data here); no rows", flush=True)
         return []
-    overrides = {"imaging.train.members": 1, "imaging.train.epochs": 2} if quick else {}
+    overrides = QUICK if quick else {}
     metrics = evaluate_defaults(RETINA, overrides)
     paper = PAPER["retinamnist"]
     best = max(paper, key=lambda m: paper[m][1])
@@ -169,9 +170,8 @@ def main() -> None:
     paths = [a for a in sys.argv[1:] if not a.startswith("--")]
     if not paths:
         sys.exit("usage: python bench/bench_medmnist.py PATH.npz [PATH.npz ...] [--quick]")
-    overrides = {"imaging.train.members": 1, "imaging.train.epochs": 2}
     for path in paths:
-        metrics = evaluate_defaults(path, overrides if "--quick" in sys.argv else None)
+        metrics = evaluate_defaults(path, QUICK if "--quick" in sys.argv else None)
         print(report(path, metrics), flush=True)
 
 

@@ -30,7 +30,12 @@ def test_medmnist_bench_runs_the_branch_on_a_generated_npz(tmp_path):
         images[labels == 1, 3:8, 3:8, 0] = 250  # a red square marks class 1
         arrays[f"{split}_images"], arrays[f"{split}_labels"] = images, labels.reshape(-1, 1)
     np.savez(tmp_path / "breastmnist.npz", **arrays)
-    quick = {"imaging.train.members": 1, "imaging.train.epochs": 2, "imaging.train.width": 4}
+    quick = {
+        "imaging.train.members": 1,
+        "imaging.train.folds": 0,
+        "imaging.train.epochs": 2,
+        "imaging.train.width": 4,
+    }
     metrics = bench_medmnist.evaluate_defaults(tmp_path / "breastmnist.npz", quick)
     assert metrics["n_test"] == 20 and metrics["class_names"] == ["0", "1"]
     assert 0 <= metrics["accuracy"] <= 1 and metrics["wall_s"] > 0 and metrics["cpu_s"] > 0

@@ -14,7 +14,14 @@ from medflow.imaging import models, training
 from medflow.imaging.io import save_npz_stable
 
 AUGMENT = {"flip": "horizontal", "rotation": 0.03, "translation": 0.1, "zoom": 0.1, "contrast": 0.0}
-QUICK = {"members": 2, "epochs": 3, "batch_size": 16, "width": 8, "learning_rate": 0.003}
+QUICK = {
+    "members": 2,
+    "folds": 0,
+    "epochs": 3,
+    "batch_size": 16,
+    "width": 8,
+    "learning_rate": 0.003,
+}
 
 
 def train_settings(**changes) -> dict:
@@ -203,9 +210,12 @@ def test_ensemble_is_the_mean_of_its_members():
 
 
 def test_training_is_deterministic_learns_and_keeps_the_best_validation_epoch():
-    """The one determinism check of the recipe: two runs, identical weights and predictions."""
+    """The one determinism check of the recipe (cross-fitted, as by default): two runs, identical
+    fold split, weights and predictions."""
     arrays = toy_arrays()
-    settings = train_settings(ema=0.9)
+    folds = fill_and_validate({})["imaging"]["train"]["folds"]
+    settings = train_settings(ema=0.9, folds=folds)
+    assert settings["folds"] == 3
     first, history_one, summary_one = training.train(arrays, settings, 11, 1)
     second, history_two, summary_two = training.train(arrays, settings, 11, 1)
     for a, b in zip(first.get_weights(), second.get_weights(), strict=True):
@@ -218,8 +228,10 @@ def test_training_is_deterministic_learns_and_keeps_the_best_validation_epoch():
         for s in (summary_one, summary_two)
     ]
     assert timeless[0] == timeless[1]
-    assert list(history_one["member"].unique()) == [0, 1]
-    assert summary_one["val_auc"] > 0.8
+    assert list(history_one["member"].unique()) == [0, 1, 2]
+    assert summary_one["folds"] == 3 and 0.5 < summary_one["val_auc"] <= 1
+    # each member learns its held-out fold (pooled out-of-fold AUC mixes members' scales)
+    assert all(member["best_val_auc"] > 0.8 for member in summary_one["members"])
     for member in summary_one["members"]:
         rows = history_one[history_one["member"] == member["member"]]
         assert member["best_val_auc"] == pytest.approx(rows["val_auc"].max())

@@ -54,9 +54,12 @@ def test_tiny_run_learns_and_accounts_for_every_image(tiny_run):
     )
     config = json.loads((results / "model" / "model_config.json").read_text())
     assert config["class_names"] == ["healthy", "lesion"] and config["input_shape"] == [28, 28, 1]
-    assert len(config["result"]["members"]) == config["train"]["members"]
+    members = config["train"]["folds"] or config["train"]["members"]
+    assert len(config["result"]["members"]) == members == 3  # cross-fitted: one per fold
+    pooled = counts.set_index("class").loc["all", ["train", "val"]].sum()
+    assert config["result"]["validation"] == f"out of fold, {pooled} images"
     history = pd.read_csv(results / "model" / "history.tsv", sep="\t")
-    assert set(history["member"]) == set(range(config["train"]["members"]))
+    assert set(history["member"]) == set(range(members))
     assert history["val_auc"].between(0, 1).all()
     diagnoses = pd.read_csv(results / "predictions" / "diagnoses.tsv", sep="\t")
     assert list(diagnoses.columns) == [
