@@ -1,8 +1,12 @@
-"""Train the imaging model on the train split, make every choice on the validation split, save it.
+"""Train the imaging model on the train and validation splits, make every choice on held-out images.
 
 The recipe (medflow.imaging.training): an ensemble of seeded networks, each trained with AdamW, a
-cosine learning-rate decay, label smoothing and augmentation, keeping its best validation epoch; for
-two classes the decision threshold with the best validation accuracy. The test split is not read.
+cosine learning-rate decay, label smoothing and augmentation, keeping its best held-out epoch; for
+two classes the decision threshold with the best held-out accuracy. By default the networks are
+cross-fitted (imaging.train.folds): train and validation are pooled into stratified folds, each
+network trains on all folds but one and is judged on that one, and the out-of-fold predictions are
+the held-out images; with folds 0 they train on the train split and are judged on the validation
+split. The test split is not read.
 Seeds, op determinism and the thread count make a rerun give identical weights. Outputs: the model
 in the .keras format (with the medflow config that made it stored inside and beside it), the
 training history as a table and a plot of its curves.
