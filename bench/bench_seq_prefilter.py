@@ -7,8 +7,9 @@ its E-value computed; then each prefilter keeps a share of the pairs, and the ta
 kept, the recall of the pairs that decide the clusters (E < 1: the joins of small groups; E < 1e-3:
 the hits) and the ARI of the significance cut on the kept pairs alone, against the ARI on all pairs.
 
-Prefilters: medflow's sparse path (`medflow.sequences.sparse.candidates`: reduced-alphabet 4-mers,
-the TOP per query by cosine similarity of the k-mer sets), the one it used before (5-mers ranked
+Prefilters: medflow's sparse path (`medflow.sequences.sparse.scored_pairs`: reduced-alphabet 4-mers,
+the TOP per query by cosine similarity of the k-mer sets, then a second, wider search for the queries
+none of whose candidates is significant), the same without that rescue, the one it used before (5-mers ranked
 by the raw count of shared k-mers), and 4-mers by cosine keeping the best 10% or 30% of targets
 per query. Data: the Pfam tuning set
 (../shared/data/sequences/pfam_tune_12fam.*) when it is there, else generated families.
@@ -35,7 +36,14 @@ from medflow.sequences.align import Scoring, score_block  # noqa: E402
 from medflow.sequences.blocks import TOP  # noqa: E402
 from medflow.sequences.cluster import significance_cut_pairs  # noqa: E402
 from medflow.sequences.io import read_fasta  # noqa: E402
-from medflow.sequences.sparse import MIN_SHARED, K, candidates, kmer_matrix  # noqa: E402
+from medflow.sequences.sparse import (  # noqa: E402
+    MIN_SHARED,
+    K,
+    KmerIndex,
+    candidates,
+    kmer_matrix,
+    scored_pairs,
+)
 from medflow.sequences.stats import karlin_altschul, label_scores  # noqa: E402
 
 THREADS = 2
@@ -57,9 +65,14 @@ def ranked_mask(seqs: list[str], k: int, rank: str, keep: int) -> np.ndarray:
     return mask & (shared >= MIN_SHARED)
 
 
-def medflow_mask(seqs: list[str]) -> np.ndarray:
-    """The sparse path's candidate pairs."""
-    i, j = candidates(seqs, 0, len(seqs))
+def medflow_mask(seqs: list[str], rescue: bool = True) -> np.ndarray:
+    """The sparse path's scored pairs (one job of all queries): the prefilter's candidates and,
+    with `rescue`, the pairs of the second search for queries left without a significant hit."""
+    if rescue:
+        stats = karlin_altschul(SCORING.matrix, SCORING.gap_open, SCORING.gap_extend)
+        i, j, _, _ = scored_pairs(seqs, 0, len(seqs), SCORING, stats, E_VALUE, THREADS)
+    else:
+        i, j = candidates(KmerIndex(seqs), 0, len(seqs))
     mask = np.zeros((len(seqs), len(seqs)), dtype=bool)
     mask[i, j] = True
     return mask
@@ -85,7 +98,10 @@ def measure(fasta: Path, groups_table: Path) -> tuple[dict, list[dict]]:
     matter, hits = upper & (evalues < 1.0), upper & (evalues < E_VALUE)
     i, j = np.nonzero(matter)
     full = {"n": n, "pairs": int(upper.sum()), "ari": cut_ari(n, i, j, evalues[i, j], groups, ids)}
-    filters = {f"medflow's sparse path ({K}-mers, cosine, TOP {TOP})": medflow_mask(seqs)}
+    filters = {
+        f"medflow's sparse path ({K}-mers, cosine, TOP {TOP}, rescue)": medflow_mask(seqs),
+        f"{K}-mers, cosine, TOP {TOP}, no rescue": medflow_mask(seqs, rescue=False),
+    }
     filters[f"5-mers, raw count, TOP {TOP} (the sparse path before)"] = ranked_mask(
         seqs, 5, "raw", min(TOP, n - 1)
     )

@@ -3,7 +3,9 @@
 Block `row` holds the queries block_bounds(n, query_block_size(block_size), row) (see
 medflow.sequences.blocks: a job aligns about as many pairs as a dense block); each
 query's candidates come from all sequences (medflow.sequences.sparse.candidates), and its
-self-score is kept for the distances. Writes (i, j, score) arrays as .npz.
+self-score is kept for the distances. Queries that none of their candidates scores significantly
+(E < sequences.clustering.e_value) are searched again against more targets
+(medflow.sequences.sparse.rescue_candidates). Writes (i, j, score) arrays as .npz.
 
 Inputs:
     fasta: FASTA of the unique sequences (QC output)
@@ -20,10 +22,16 @@ import numpy as np
 from medflow.sequences.align import Scoring
 from medflow.sequences.blocks import block_bounds, query_block_size
 from medflow.sequences.io import read_fasta
-from medflow.sequences.sparse import candidates, score_pairs
+from medflow.sequences.sparse import scored_pairs
+from medflow.sequences.stats import karlin_altschul
 from medflow.step import Context, InputError, Step, log
 
-STEP = Step(__file__, settings=("sequences.alignment",), wildcards=("row",), threads=True)
+STEP = Step(
+    __file__,
+    settings=("sequences.alignment", "sequences.clustering"),
+    wildcards=("row",),
+    threads=True,
+)
 
 
 def main(ctx: Context) -> None:
@@ -38,10 +46,17 @@ def main(ctx: Context) -> None:
     seqs = [record.seq for record in read_fasta(ctx.input.fasta)]
     size = query_block_size(settings["block_size"])
     start, stop = block_bounds(len(seqs), size, int(ctx.wildcards.row))
-    i, j = candidates(seqs, start, stop)
-    log.info("queries %d-%d: %d candidate pairs", start, stop - 1, i.size)
     scoring = Scoring.from_settings(settings, summary["matrix"])
-    scores = score_pairs(seqs, i, j, scoring, ctx.threads)
+    stats = karlin_altschul(summary["matrix"], settings["gap_open"], settings["gap_extend"])
+    e_value = ctx.config["sequences"]["clustering"]["e_value"]
+    i, j, scores, searched = scored_pairs(seqs, start, stop, scoring, stats, e_value, ctx.threads)
+    log.info(
+        "queries %d-%d: %d scored pairs; %d queries without a significant candidate searched again",
+        start,
+        stop - 1,
+        i.size,
+        searched,
+    )
     np.savez(ctx.output.pairs, i=i.astype(np.int32), j=j.astype(np.int32), score=scores)
 
 

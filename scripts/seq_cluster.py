@@ -31,7 +31,6 @@ from pathlib import Path
 
 import numpy as np
 
-from medflow.sequences.align import Scoring
 from medflow.sequences.cluster import cluster_dense, medoids, to_newick
 from medflow.sequences.io import (
     check_labels_match,
@@ -40,15 +39,8 @@ from medflow.sequences.io import (
     read_labels,
     write_table,
 )
-from medflow.sequences.sparse import (
-    TREE_MAX,
-    load_pairs,
-    newick_with_members,
-    representative_tree,
-    significance_cut_sparse,
-    sparse_medoids,
-)
-from medflow.sequences.stats import karlin_altschul, known_statistics, label_scores
+from medflow.sequences.sparse import cluster_sparse, newick_with_members
+from medflow.sequences.stats import label_scores
 from medflow.step import Context, InputError, Step, log
 
 ASSIGNMENT_COLUMNS = ("id", "representative", "cluster", "is_medoid")
@@ -60,50 +52,17 @@ STEP = Step(
 )
 
 
-def sparse_clusters(
-    ctx: Context, seqs: list[str]
-) -> tuple[np.ndarray, dict, dict, np.ndarray, list[int]]:
-    """Sparse path: labels, medoids, facts, the representatives' linkage and representatives."""
-    settings = ctx.config["sequences"]["clustering"]
-    alignment = ctx.config["sequences"]["alignment"]
-    matrix = json.loads(Path(ctx.input.qc_summary).read_text())["matrix"]
-    stats = karlin_altschul(matrix, alignment["gap_open"], alignment["gap_extend"])
-    if settings["cut"] != "significance" or alignment["mode"] != "local" or stats is None:
-        raise InputError(
-            f"{len(seqs)} sequences take the sparse path (sequences.alignment.sparse_above is "
-            f"{alignment['sparse_above']}), which clusters by significance only: it needs cut "
-            "significance, mode local and a matrix and gaps with known statistics "
-            f"({known_statistics()}). Change those settings or raise sparse_above."
-        )
-    n = len(seqs)
-    i, j, scores, self_scores = load_pairs(ctx.input.pairs, n)
-    lengths = np.array([len(seq) for seq in seqs], dtype=float)
-    labels, facts = significance_cut_sparse(i, j, scores, lengths, stats, settings["e_value"])
-    centre = sparse_medoids(labels, i, j, scores)
-    reps = [centre[c] for c in sorted(centre)[:TREE_MAX]]
-    tree, _ = representative_tree(
-        seqs,
-        reps,
-        self_scores,
-        ctx.config["sequences"]["distance"]["formula"],
-        settings["linkage"],
-        Scoring.from_settings(alignment, matrix),
-        ctx.threads,
-    )
-    facts["tree_leaves"] = len(reps)
-    return labels, centre, facts, tree, reps
-
-
 def main(ctx: Context) -> None:
     out = ctx.output
     records = read_fasta(ctx.input.fasta)
     ids = [record.id for record in records]
+    matrix = json.loads(Path(ctx.input.qc_summary).read_text())["matrix"]
     if ctx.input.pairs:
         seqs = [record.seq for record in records]
-        labels_found, centre, how, tree, reps = sparse_clusters(ctx, seqs)
-        newick = newick_with_members(tree, ids, reps, labels_found)
+        found = cluster_sparse(ctx.input.pairs, seqs, ctx.config["sequences"], matrix, ctx.threads)
+        tree, labels_found, how, centre = found.tree, found.labels, found.facts, found.medoids
+        newick = newick_with_members(tree, ids, found.reps, labels_found)
     else:
-        matrix = json.loads(Path(ctx.input.qc_summary).read_text())["matrix"]
         lengths = np.array([len(record.seq) for record in records], dtype=float)
         scores = np.load(ctx.input.scores[0])
         dense = cluster_dense(scores, ids, lengths, ctx.config["sequences"], matrix)

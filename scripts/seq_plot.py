@@ -1,11 +1,11 @@
 """Plots of the sequence branch (PNG and SVG): dendrogram, ordered distance heatmap, length histogram.
 
 See medflow.sequences.plots for what each figure shows; files are byte-identical across reruns.
-On the dense path the job clusters the score matrix itself (medflow.sequences.cluster.cluster_dense,
-as seq_cluster does), so it runs beside seq_cluster instead of after it. On the sparse path the
-dendrogram is the tree of the cluster medoids (the first rows of the clusters table) and the heatmap
-shows a sample of sequences, in cluster order, with the distances of their scored pairs (unscored
-pairs at distance 1). With two threads or more the figures are drawn in parallel processes (the job
+The job clusters the alignments itself, as seq_cluster does (medflow.sequences.cluster.cluster_dense
+on the dense path, medflow.sequences.sparse.cluster_sparse on the sparse one: deterministic, so
+both see the same clusters), and so runs beside seq_cluster instead of after it. On the sparse path
+the dendrogram is the tree of the cluster medoids and the heatmap shows a sample of sequences, in
+cluster order, with the distances of their scored pairs (unscored pairs at distance 1). With two threads or more the figures are drawn in parallel processes (the job
 is on the critical path of every run).
 
 Inputs:
@@ -14,9 +14,6 @@ Inputs:
     fasta: FASTA of the unique sequences
     qc_table: QC table (TSV)
     pairs (many): scored candidate pairs per block (.npz; sparse path)
-    linkage (optional): linkage matrix of the medoids (.npy; sparse path)
-    assignments (optional): cluster assignments (TSV; sparse path)
-    clusters (optional): clusters table (TSV; sparse path: names the medoids)
 Outputs:
     dendrogram_png: dendrogram plot (PNG)
     dendrogram_svg: dendrogram plot (SVG)
@@ -40,6 +37,7 @@ from medflow.sequences.plots import (
     plot_lengths,
     sampled_distances,
 )
+from medflow.sequences.sparse import cluster_sparse
 from medflow.step import Context, Step
 
 STEP = Step(
@@ -60,20 +58,17 @@ def main(ctx: Context) -> None:
     ids = [record.id for record in records]
     max_labels = ctx.config["sequences"]["plots"]["max_labels"]
     dendrogram_files = (out.dendrogram_png, out.dendrogram_svg)
+    matrix = json.loads(Path(ctx.input.qc_summary).read_text())["matrix"]
     if ctx.input.pairs:
-        tree = np.load(ctx.input.linkage[0])
-        names, clusters = read_columns(ctx.input.assignments[0], "id", "cluster")
-        cluster_of = dict(zip(names, map(int, clusters), strict=True))
-        labels = np.array([cluster_of[i] for i in ids])
-        (medoids,) = read_columns(ctx.input.clusters[0], "medoid")
-        leaves = medoids[: tree.shape[0] + 1]
-        leaf_labels = np.array([cluster_of[name] for name in leaves])
-        title = f"medoids of {leaf_labels.size} clusters ({len(ids)} sequences)"
-        dendrogram = (tree, leaf_labels, leaves, max_labels, *dendrogram_files, title)
-        dist, order = sampled_distances(ctx.input.pairs, labels)
+        seqs = [record.seq for record in records]
+        found = cluster_sparse(ctx.input.pairs, seqs, ctx.config["sequences"], matrix, ctx.threads)
+        leaves = [ids[rep] for rep in found.reps]
+        title = f"medoids of {len(leaves)} clusters ({len(ids)} sequences)"
+        leaf_labels = found.labels[found.reps]
+        dendrogram = (found.tree, leaf_labels, leaves, max_labels, *dendrogram_files, title)
+        dist, order = sampled_distances(ctx.input.pairs, found.labels)
         heatmap = (dist, None, out.heatmap_png, out.heatmap_svg, order)
     else:
-        matrix = json.loads(Path(ctx.input.qc_summary).read_text())["matrix"]
         lengths = np.array([len(record.seq) for record in records], dtype=float)
         scores = np.load(ctx.input.scores[0])
         dense = cluster_dense(scores, ids, lengths, ctx.config["sequences"], matrix)

@@ -11,30 +11,36 @@ Outputs:
 """
 
 import json
+import math
 from pathlib import Path
 
-import pandas as pd
-
-from medflow.sequences.io import read_fasta
-from medflow.sequences.properties import PROPERTIES
+from medflow.sequences.io import read_columns, read_fasta, write_table
+from medflow.sequences.properties import COLUMNS, PROPERTIES
 from medflow.step import Context, Step, progress
 
 STEP = Step(__file__)
 
 
 def main(ctx: Context) -> None:
-    compute = PROPERTIES[json.loads(Path(ctx.input.qc_summary).read_text())["alphabet"]]
+    alphabet = json.loads(Path(ctx.input.qc_summary).read_text())["alphabet"]
+    compute = PROPERTIES[alphabet]
     records = read_fasta(ctx.input.fasta)
     rows = {r.id: compute(r.seq) for r in progress(records, len(records), "properties")}
-    qc = pd.read_csv(ctx.input.qc_table, sep="\t", keep_default_na=False)
-    passed = qc[qc["status"] != "rejected"]
-    table = pd.DataFrame(
-        [
-            {"id": i, **rows[rep]}
-            for i, rep in zip(passed["id"], passed["representative"], strict=True)
-        ]
+    names, status, representative = read_columns(
+        ctx.input.qc_table, "id", "status", "representative"
     )
-    table.sort_values("id").to_csv(ctx.output.properties, sep="\t", index=False)
+    table = [
+        {"id": name, **{key: blank_nan(value) for key, value in rows[rep].items()}}
+        for name, state, rep in zip(names, status, representative, strict=True)
+        if state != "rejected"
+    ]
+    table.sort(key=lambda row: row["id"])
+    write_table(ctx.output.properties, table, ("id", *COLUMNS[alphabet]))
+
+
+def blank_nan(value):
+    """An empty cell for a figure that cannot be computed (NaN), the value otherwise."""
+    return "" if isinstance(value, float) and math.isnan(value) else value
 
 
 if __name__ == "__main__":

@@ -54,7 +54,7 @@ def test_prefilter_finds_the_significant_pairs_of_simulated_families():
     evalues = STATS.evalues(full, lengths[:, None], lengths[None, :], n)
     np.fill_diagonal(evalues, np.inf)
     significant = set(zip(*np.nonzero(np.triu(evalues < 1e-3)), strict=True))
-    i, j = sparse.candidates(seqs, 0, n, top=20)
+    i, j = sparse.candidates(sparse.KmerIndex(seqs), 0, n, top=20)
     proposed = {(min(a, b), max(a, b)) for a, b in zip(i.tolist(), j.tolist(), strict=True)}
     recall = len(significant & proposed) / len(significant)
     assert recall >= 0.6, recall
@@ -66,12 +66,81 @@ def test_prefilter_finds_the_significant_pairs_of_simulated_families():
     assert (i == j).sum() == n  # every self pair, for the self-scores
 
 
+def test_once_within_keeps_one_copy_of_pairs_both_queries_proposed():
+    """(2, 1) goes because (1, 2) is there and both are queries of the block; (3, 0) stays: 0 is
+    outside the block, whose job cannot know 0's candidates; self pairs stay."""
+    i = np.array([1, 2, 2, 3, 1, 3])
+    j = np.array([2, 1, 3, 0, 1, 2])
+    kept_i, kept_j = sparse.once_within(i, j, 1, 4)
+    assert sorted(zip(kept_i.tolist(), kept_j.tolist(), strict=True)) == [
+        (1, 1),
+        (1, 2),
+        (2, 3),
+        (3, 0),
+    ]
+
+
+def test_loners_are_the_queries_without_a_significant_scored_partner():
+    lengths = np.full(4, 100.0)
+    strong, weak = 200.0, 20.0  # E far below 1e-3, and far above
+    i, j = np.array([0, 1, 2, 3]), np.array([1, 0, 3, 3])
+    scores = np.array([strong, strong, weak, 500.0])  # (3, 3) is a self-score: never a partner
+    assert sparse.loners(i, j, scores, lengths, np.arange(4), STATS, 1e-3).tolist() == [2, 3]
+    assert sparse.loners(i, j, scores, lengths, np.arange(1, 3), STATS, 1e-3).tolist() == [2]
+
+
+def test_rescue_searches_every_target_of_a_loner_once_within_budget():
+    seqs, _ = families(3, 10)
+    n = len(seqs)
+    index = sparse.KmerIndex(seqs)
+    i, j = np.array([0, 0, 5]), np.array([0, 7, 0])  # already scored: (0, 0), (0, 7), (5, 0)
+    ri, rj = sparse.rescue_candidates(index, np.array([0, 5]), i, j, budget=2 * n)
+    pairs = {(min(a, b), max(a, b)) for a, b in zip(ri.tolist(), rj.tolist(), strict=True)}
+    expected = {(min(q, t), max(q, t)) for q in (0, 5) for t in range(n) if t != q}
+    assert pairs == expected - {(0, 7), (0, 5)} and len(pairs) == ri.size
+    # a small budget keeps the best TOP targets by k-mers (TOP > n here: all again)
+    assert sparse.rescue_candidates(index, np.array([3]), i, j, budget=1)[0].size == n - 1
+    assert sparse.rescue_candidates(index, np.array([], dtype=int), i, j, budget=10)[0].size == 0
+
+
+def test_rescue_finds_a_family_member_the_prefilter_missed():
+    """With two candidates per query, members of divergent families find no significant partner;
+    the rescue searches them again, and the queries still alone are exactly those that all pairs
+    leave alone."""
+    records, _ = simulate(
+        families=6,
+        members=20,
+        length=120,
+        divergence=0.7,
+        indel_rate=0.05,
+        divergence_spread=0.5,
+        fragment_fraction=0.3,
+        seed=3,
+    )
+    seqs = [seq for _, seq in records]
+    n = len(seqs)
+    lengths = np.array([len(s) for s in seqs], dtype=float)
+    index = sparse.KmerIndex(seqs)
+    i, j = sparse.candidates(index, 0, n, top=2)
+    scores = sparse.score_pairs(seqs, i, j, ALIGN)
+    lonely = sparse.loners(i, j, scores, lengths, np.arange(n), STATS, 1e-3)
+    ri, rj = sparse.rescue_candidates(index, lonely, i, j, budget=i.size)
+    more = sparse.score_pairs(seqs, ri, rj, ALIGN)
+    i, j, scores = np.r_[i, ri], np.r_[j, rj], np.r_[scores, more]
+    after = sparse.loners(i, j, scores, lengths, np.arange(n), STATS, 1e-3)
+    full = score_block(seqs, seqs, True, ALIGN)
+    evalues = STATS.evalues(full, lengths[:, None], lengths[None, :], n)
+    np.fill_diagonal(evalues, np.inf)
+    alone = np.flatnonzero((evalues >= 1e-3).all(axis=1))
+    assert lonely.size > after.size and after.tolist() == alone.tolist()
+
+
 def test_sparse_and_dense_paths_recover_the_same_families():
     seqs, truth = families(8, 25, seed=5)
     lengths = np.array([len(s) for s in seqs], dtype=float)
     full = score_block(seqs, seqs, True, ALIGN)
     dense, _ = significance_cut(full, lengths, STATS, 1e-3)
-    i, j = sparse.candidates(seqs, 0, len(seqs), top=20)
+    i, j = sparse.candidates(sparse.KmerIndex(seqs), 0, len(seqs), top=20)
     scores = sparse.score_pairs(seqs, i, j, ALIGN)
     a, b, s = pairs_once(i, j, scores, len(seqs))
     found, facts = sparse.significance_cut_sparse(a, b, s, lengths, STATS, 1e-3)
@@ -86,8 +155,7 @@ def sparse_run_peak(seqs: list[str], tmp_path) -> tuple[int, str]:
     """Peak traced memory (bytes) of the sparse path from prefilter to Newick, and the Newick."""
     n = len(seqs)
     tracemalloc.start()
-    i, j = sparse.candidates(seqs, 0, n)
-    scores = sparse.score_pairs(seqs, i, j, ALIGN)
+    i, j, scores, _ = sparse.scored_pairs(seqs, 0, n, ALIGN, STATS, 1e-3)
     np.savez(tmp_path / "0.npz", i=i.astype(np.int32), j=j.astype(np.int32), score=scores)
     a, b, s, self_scores = sparse.load_pairs([str(tmp_path / "0.npz")], n)
     lengths = np.array([len(seq) for seq in seqs], dtype=float)
@@ -168,3 +236,22 @@ def test_sparse_path_runs_through_slurm(slurm_cluster, tmp_path):
     jobs = assert_every_remote_job_ran_in_slurm(proc.stdout + proc.stderr, tmp_path)
     assert len(jobs) >= 3 + 3  # simulate, qc, three pair blocks, cluster, ...
     check_sparse_results(tmp_path)
+
+
+def test_the_sparse_path_serves_large_protein_inputs_with_settings_it_supports():
+    from medflow.config import fill_and_validate
+    from medflow.sequences.blocks import takes_sparse_path
+
+    sequences = fill_and_validate({})["sequences"]
+    above = sequences["alignment"]["sparse_above"] + 1
+    assert takes_sparse_path(above, "protein", "BLOSUM62", sequences)
+    assert not takes_sparse_path(above - 1, "protein", "BLOSUM62", sequences)
+    assert not takes_sparse_path(above, "nucleotide", "NUC.4.4", sequences)
+    for section, key, value in (
+        ("alignment", "engine", "biopython"),
+        ("alignment", "mode", "global"),
+        ("alignment", "gap_open", 3),  # no known statistics for BLOSUM62 with these gaps
+        ("clustering", "cut", "distance"),
+    ):
+        changed = {**sequences, section: {**sequences[section], key: value}}
+        assert not takes_sparse_path(above, "protein", "BLOSUM62", changed), (section, key)

@@ -13,10 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_DIR = REPO_ROOT / "workflow" / "schemas"
@@ -37,7 +34,12 @@ def _schema_file(name: str) -> dict:
     return yaml.load((SCHEMA_DIR / name).read_text(), Loader=SAFE_LOADER)
 
 
-def _registry() -> Registry:
+def _registry():
+    # jsonschema and referencing are imported here, not at the top: a Snakemake job gets its config
+    # already checked and never validates, so it does not pay their import (0.1 s a job).
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
     # The branch files carry no $schema of their own: they are parts of one Draft 2020-12 schema,
     # and a $schema there would make jsonschema validate them with the plain (non-filling) class.
     def retrieve(uri: str) -> Resource:
@@ -51,6 +53,8 @@ def _validator_filling_defaults() -> type:
 
     The jsonschema FAQ's recipe, which Snakemake's `validate(..., set_default=True)` also follows.
     """
+    import jsonschema
+
     base = jsonschema.Draft202012Validator
     check_properties = base.VALIDATORS["properties"]
 

@@ -224,12 +224,12 @@ def check_sequences_inputs():
         raise WorkflowError(f"config key 'sequences.labels': {error}")
 
 
-def sequences_unique_count():
-    """How many unique sequences QC kept (known once the seq_qc checkpoint has run)."""
+def sequences_qc_summary():
+    """QC's summary (unique count, alphabet, matrix), known once the seq_qc checkpoint has run."""
     import json
 
     with open(checkpoints.seq_qc.get().output.summary) as handle:
-        return json.load(handle)["unique"]
+        return json.load(handle)
 
 
 def get_sequences_score_blocks(wildcards):
@@ -239,42 +239,23 @@ def get_sequences_score_blocks(wildcards):
     from medflow.sequences.blocks import block_pairs, block_path
 
     size = config["sequences"]["alignment"]["block_size"]
-    pairs = block_pairs(sequences_unique_count(), size)
+    pairs = block_pairs(sequences_qc_summary()["unique"], size)
     return [block_path(row, col) for row, col in pairs] if len(pairs) > 1 else []
 
 
 def get_sequences_matrix_inputs(wildcards):
     """What clustering and plots read: the score matrix (they derive the distances), or on the
-    sparse path (more than sequences.alignment.sparse_above unique sequences) the scored
-    candidate pairs per block.
+    sparse path (medflow.sequences.blocks.takes_sparse_path: more than
+    sequences.alignment.sparse_above unique proteins) the scored candidate pairs per block.
     """
-    from medflow.sequences.blocks import pairs_path, row_blocks
+    from medflow.sequences.blocks import pairs_path, row_blocks, takes_sparse_path
 
-    n = sequences_unique_count()
-    alignment = config["sequences"]["alignment"]
-    if n <= alignment["sparse_above"]:
+    qc = sequences_qc_summary()
+    sequences = config["sequences"]
+    if not takes_sparse_path(qc["unique"], qc["alphabet"], qc["matrix"], sequences):
         return {"scores": "results/sequences/alignment/scores.npy"}
-    return {
-        "pairs": [pairs_path(row) for row in row_blocks(n, alignment["block_size"])]
-    }
-
-
-def get_sequences_plot_inputs(wildcards):
-    """What the plots read: on the dense path the score matrix alone (seq_plot clusters it itself
-    and so runs beside seq_cluster); on the sparse path also seq_cluster's tree of medoids and
-    tables, since the medoids' tree aligns the representatives again.
-    """
-    inputs = get_sequences_matrix_inputs(wildcards)
-    if "pairs" in inputs:
-        inputs |= {
-            name: f"results/sequences/{name}.{suffix}"
-            for name, suffix in (
-                ("linkage", "npy"),
-                ("assignments", "tsv"),
-                ("clusters", "tsv"),
-            )
-        }
-    return inputs
+    size = sequences["alignment"]["block_size"]
+    return {"pairs": [pairs_path(row) for row in row_blocks(qc["unique"], size)]}
 
 
 def get_sequences_final_output():

@@ -103,7 +103,7 @@ rule seq_align_pairs:
         mem_mb=scaled_mem_mb(2000),
         runtime=scaled_runtime(30),
     params:
-        settings=get_settings("sequences.alignment"),
+        settings=get_settings("sequences.alignment", "sequences.clustering"),
     script:
         "../../scripts/seq_align_pairs.py"
 
@@ -179,7 +179,7 @@ rule seq_cluster:
 
 rule seq_plot:
     input:
-        unpack(get_sequences_plot_inputs),
+        unpack(get_sequences_matrix_inputs),
         qc_summary="results/sequences/qc/summary.json",
         fasta="results/sequences/qc/unique.fasta",
         qc_table="results/sequences/qc/qc.tsv",
@@ -209,6 +209,7 @@ rule seq_plot:
         "logs/sequences/plot.log",
     benchmark:
         "benchmarks/sequences/plot.tsv"
+    priority: 1  # the longest job after the alignment: start it first
     conda:
         "../../envs/sequences.yaml"
     threads: 1  # beside seq_cluster on two cores; more threads draw the figures in parallel

@@ -46,3 +46,22 @@ def row_blocks(n: int, block_size: int) -> list[int]:
 def pairs_path(row: int) -> str:
     """Where the scored candidate pairs of query block `row` (sparse path) are written."""
     return f"results/sequences/alignment/pairs/{row}.npz"
+
+
+def takes_sparse_path(unique: int, alphabet: str, matrix: str, sequences: dict) -> bool:
+    """Whether the sparse path runs (common.smk asks once QC has counted): more than
+    sequences.alignment.sparse_above unique sequences, and settings it serves: protein, engine
+    pyopal, local scores, cut significance, and a matrix (as QC resolved it) and gap costs with
+    known statistics. Other inputs and settings align every pair, whatever their number."""
+    alignment = sequences["alignment"]
+    if unique <= alignment["sparse_above"]:
+        return False
+    from medflow.sequences.stats import karlin_altschul
+
+    return (
+        alphabet == "protein"
+        and alignment["engine"] == "pyopal"
+        and alignment["mode"] == "local"
+        and sequences["clustering"]["cut"] == "significance"
+        and karlin_altschul(matrix, alignment["gap_open"], alignment["gap_extend"]) is not None
+    )

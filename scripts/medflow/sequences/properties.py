@@ -43,3 +43,8 @@ def nucleotide_properties(seq: str) -> dict:
 
 
 PROPERTIES = {"protein": protein_properties, "nucleotide": nucleotide_properties}
+# The properties table's columns after `id`, per alphabet.
+COLUMNS = {
+    "protein": ("length", "nonstandard_residues", *PROTEIN_FIGURES),
+    "nucleotide": ("length", "ambiguous_bases", "gc_fraction", "molecular_weight"),
+}

@@ -23,22 +23,24 @@ Nothing here holds an n x n array.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from medflow.sequences.blocks import TOP
-from medflow.sequences.cluster import significance_cut_pairs
-from medflow.sequences.stats import KarlinAltschul
 
 if TYPE_CHECKING:
     from medflow.sequences.align import Scoring
+    from medflow.sequences.stats import KarlinAltschul
 
 MURPHY10 = ("LVIM", "C", "A", "G", "ST", "P", "FYW", "EDNQ", "KR", "H")
 K = 4
 MIN_SHARED = 2
 QUERY_CHUNK = 1000
 TREE_MAX = 1000
+# The rescue (rescue_candidates) adds at most 1 / RESCUE_SHARE of a job's candidate alignments.
+RESCUE_SHARE = 4
 
 
 def kmer_matrix(seqs: list[str], k: int = K):
@@ -70,36 +72,106 @@ def kmer_matrix(seqs: list[str], k: int = K):
     return sp.csr_matrix((data, (rows_all, columns.ravel())), shape=(len(seqs), width))
 
 
-def candidates(
-    seqs: list[str], start: int, stop: int, top: int = TOP, min_shared: int = MIN_SHARED
-) -> tuple[np.ndarray, np.ndarray]:
-    """(i, j) candidate pairs of queries start..stop-1 against all seqs, self pairs included."""
-    kmers = kmer_matrix(seqs)
-    sizes = np.asarray(kmers.sum(axis=1), dtype=np.float32).ravel()
-    transposed = kmers.T.tocsr()
-    found_i, found_j = [], []
-    for first in range(start, stop, QUERY_CHUNK):
-        last = min(stop, first + QUERY_CHUNK)
-        shared = (kmers[first:last] @ transposed).toarray()
-        queries = np.arange(first, last)
-        shared[queries - first, queries] = 0
-        keep = min(top, shared.shape[1] - 1)
-        if keep > 0:
+class KmerIndex:
+    """The k-mer sets of all sequences, to rank every sequence as a target for some queries."""
+
+    def __init__(self, seqs: list[str]):
+        self.kmers = kmer_matrix(seqs)
+        self.sizes = np.asarray(self.kmers.sum(axis=1), dtype=np.float32).ravel()
+        self.transposed = self.kmers.T.tocsr()
+
+    def best_targets(
+        self, queries: np.ndarray, keep: int, min_shared: int = MIN_SHARED
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(i, j): each query's `keep` targets with the most similar k-mer sets by cosine, among
+        those sharing at least min_shared k-mers (itself excluded); queries in chunks of
+        QUERY_CHUNK, so memory is a chunk x n block."""
+        found_i, found_j = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+        keep = min(keep, self.sizes.size - 1)
+        for first in range(0, queries.size if keep > 0 else 0, QUERY_CHUNK):
+            rows = queries[first : first + QUERY_CHUNK]
+            shared = (self.kmers[rows] @ self.transposed).toarray()
+            shared[np.arange(rows.size), rows] = 0
             # minus the cosine, in one block-sized array: argpartition takes the smallest
-            ranked = np.outer(sizes[first:last], sizes)
+            ranked = np.outer(self.sizes[rows], self.sizes)
             ranked += 1.0
             np.sqrt(ranked, out=ranked)
             np.divide(shared, ranked, out=ranked)
             np.negative(ranked, out=ranked)
             best = np.argpartition(ranked, keep - 1, axis=1)[:, :keep]
             mask = np.take_along_axis(shared, best, axis=1) >= min_shared
-            found_i.append(np.repeat(queries, keep).reshape(-1, keep)[mask])
+            found_i.append(np.repeat(rows, keep).reshape(-1, keep)[mask])
             found_j.append(best[mask])
-        found_i.append(queries)
-        found_j.append(queries)
-    i, j = np.concatenate(found_i), np.concatenate(found_j)
+        return np.concatenate(found_i), np.concatenate(found_j)
+
+
+def candidates(
+    index: KmerIndex, start: int, stop: int, top: int = TOP, min_shared: int = MIN_SHARED
+) -> tuple[np.ndarray, np.ndarray]:
+    """(i, j) candidate pairs of queries start..stop-1 against all sequences of the index, self
+    pairs included, each pair once where both are queries (once_within)."""
+    queries = np.arange(start, stop)
+    i, j = index.best_targets(queries, top, min_shared)
+    i, j = once_within(np.r_[i, queries], np.r_[j, queries], start, stop)
     order = np.lexsort((j, i))
     return i[order], j[order]
+
+
+def loners(
+    i: np.ndarray,
+    j: np.ndarray,
+    scores: np.ndarray,
+    lengths: np.ndarray,
+    queries: np.ndarray,
+    stats: KarlinAltschul,
+    e_value: float,
+) -> np.ndarray:
+    """The queries with no significant partner (E < e_value) among the scored pairs."""
+    significant = (pair_evalues(i, j, scores, lengths, stats) < e_value) & (i != j)
+    partnered = np.zeros(lengths.size, dtype=bool)
+    partnered[i[significant]] = partnered[j[significant]] = True
+    return queries[~partnered[queries]]
+
+
+def rescue_candidates(
+    index: KmerIndex, lonely: np.ndarray, i: np.ndarray, j: np.ndarray, budget: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """More targets for queries the prefilter left without a significant hit: each gets its best
+    max(TOP, budget / len(lonely)) targets by cosine (all sequences when that covers them), less
+    the pairs already scored, so a family member whose k-mers the prefilter missed is still found
+    and a job does at most about `budget` more alignments."""
+    if lonely.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    n = index.sizes.size
+    keep = max(TOP, budget // lonely.size)
+    if keep >= n - 1:
+        ri = np.repeat(lonely, n)
+        rj = np.tile(np.arange(n), lonely.size)
+    else:
+        ri, rj = index.best_targets(lonely, keep, min_shared=0)
+    scored = np.r_[i * n + j, j * n + i]
+    fresh = (ri != rj) & ~np.isin(ri * n + rj, scored)
+    ri, rj = ri[fresh], rj[fresh]
+    _, first = np.unique(np.minimum(ri, rj) * n + np.maximum(ri, rj), return_index=True)
+    first.sort()
+    return ri[first], rj[first]
+
+
+def once_within(
+    i: np.ndarray, j: np.ndarray, start: int, stop: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs without (i, j) where (j, i) is there too and i > j, both in start..stop-1.
+
+    Cosine ranks are symmetric, so family members mostly propose each other; a local score is the
+    same both ways, so the pair is aligned once (load_pairs keeps one copy either way). Pairs across
+    blocks stay as they are: a block does not know the other's candidates.
+    """
+    inside = (j >= start) & (j < stop) & (i != j)
+    n = int(max(i.max(), j.max())) + 1 if i.size else 1
+    keys = i[inside] * n + j[inside]
+    drop = np.zeros(i.size, dtype=bool)
+    drop[inside] = (i[inside] > j[inside]) & np.isin(j[inside] * n + i[inside], keys)
+    return i[~drop], j[~drop]
 
 
 def score_pairs(
@@ -132,6 +204,32 @@ def score_pairs(
         for _ in progress(done, total=starts.size - 1, desc="aligning candidates"):
             pass
     return scores
+
+
+def scored_pairs(
+    seqs: list[str],
+    start: int,
+    stop: int,
+    scoring: Scoring,
+    stats: KarlinAltschul | None,
+    e_value: float,
+    threads: int = 1,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """The sparse path's scored pairs of queries start..stop-1, sorted: the prefilter's candidates,
+    then, for the queries left without a significant hit, the rescue's (rescue_candidates; not
+    without statistics: the sparse clustering refuses those settings anyway). Also how many
+    queries the rescue searched again."""
+    index = KmerIndex(seqs)
+    i, j = candidates(index, start, stop)
+    scores = score_pairs(seqs, i, j, scoring, threads)
+    if stats is not None:
+        lengths = np.array([len(seq) for seq in seqs], dtype=float)
+        lonely = loners(i, j, scores, lengths, np.arange(start, stop), stats, e_value)
+        more_i, more_j = rescue_candidates(index, lonely, i, j, budget=i.size // RESCUE_SHARE)
+        more = score_pairs(seqs, more_i, more_j, scoring, threads)
+        i, j, scores = np.r_[i, more_i], np.r_[j, more_j], np.r_[scores, more]
+    order = np.lexsort((j, i))
+    return i[order], j[order], scores[order], 0 if stats is None else int(lonely.size)
 
 
 def load_pairs(paths: list[str], n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -173,6 +271,10 @@ def significance_cut_sparse(
     e_value: float,
 ) -> tuple[np.ndarray, dict]:
     """The significance cut on the scored pairs (i < j): labels 1..k and facts for the summary."""
+    # imported here: medflow.sequences.cluster loads SciPy's clustering (0.3 s), which the
+    # alignment jobs that import this module never use
+    from medflow.sequences.cluster import significance_cut_pairs
+
     evalues = pair_evalues(i, j, scores, lengths, stats)
     labels, facts = significance_cut_pairs(lengths.size, i, j, evalues, e_value)
     return labels, {"cut": "significance", "path": "sparse", "scored_pairs": int(i.size), **facts}
@@ -253,3 +355,52 @@ def newick_with_members(
         hung = ",".join(f"{newick_name(names[m])}:{max(height, 0.5):.6g}" for m in rest)
         body = f"({body}:0,{hung})"
     return body + ";\n"
+
+
+@dataclass(frozen=True)
+class SparseClustering:
+    """The sparse path's clustering: labels 1..k, each cluster's medoid (index), facts for the
+    summary, the linkage tree of the representatives (medoids of the largest TREE_MAX clusters,
+    in cluster order) and those representatives."""
+
+    labels: np.ndarray
+    medoids: dict[int, int]
+    facts: dict
+    tree: np.ndarray
+    reps: list[int]
+
+
+def cluster_sparse(
+    pair_paths: list[str], seqs: list[str], sequences: dict, matrix: str, threads: int = 1
+) -> SparseClustering:
+    """Clusters, medoids and the representatives' tree from the scored pairs: what seq_cluster
+    writes and seq_plot draws (each computes it, so the plots need not wait for the tables; it is
+    deterministic, so both see the same clusters)."""
+    from medflow.sequences.align import Scoring
+    from medflow.sequences.stats import karlin_altschul, known_statistics
+    from medflow.step import InputError
+
+    settings, alignment = sequences["clustering"], sequences["alignment"]
+    stats = karlin_altschul(matrix, alignment["gap_open"], alignment["gap_extend"])
+    if settings["cut"] != "significance" or alignment["mode"] != "local" or stats is None:
+        raise InputError(
+            f"{len(seqs)} sequences take the sparse path (sequences.alignment.sparse_above is "
+            f"{alignment['sparse_above']}), which clusters by significance only: it needs cut "
+            "significance, mode local and a matrix and gaps with known statistics "
+            f"({known_statistics()}). Change those settings or raise sparse_above."
+        )
+    i, j, scores, self_scores = load_pairs(pair_paths, len(seqs))
+    lengths = np.array([len(seq) for seq in seqs], dtype=float)
+    labels, facts = significance_cut_sparse(i, j, scores, lengths, stats, settings["e_value"])
+    centre = sparse_medoids(labels, i, j, scores)
+    reps = [centre[c] for c in sorted(centre)[:TREE_MAX]]
+    tree, _ = representative_tree(
+        seqs,
+        reps,
+        self_scores,
+        sequences["distance"]["formula"],
+        settings["linkage"],
+        Scoring.from_settings(alignment, matrix),
+        threads,
+    )
+    return SparseClustering(labels, centre, {**facts, "tree_leaves": len(reps)}, tree, reps)
