@@ -1,26 +1,24 @@
-"""Plots of the sequence branch (PNG and SVG): dendrogram, ordered distance heatmap, length histogram.
+"""Plots of the clustering (PNG and SVG): dendrogram and ordered distance heatmap.
 
 See medflow.sequences.plots for what each figure shows; files are byte-identical across reruns.
 The job clusters the alignments itself, as seq_cluster does (medflow.sequences.cluster.cluster_dense
 on the dense path, medflow.sequences.sparse.cluster_sparse on the sparse one: deterministic, so
 both see the same clusters), and so runs beside seq_cluster instead of after it. On the sparse path
 the dendrogram is the tree of the cluster medoids and the heatmap shows a sample of sequences, in
-cluster order, with the distances of their scored pairs (unscored pairs at distance 1). With two threads or more the figures are drawn in parallel processes (the job
-is on the critical path of every run).
+cluster order, with the distances of their scored pairs (unscored pairs at distance 1). With two
+threads or more the figures are drawn in parallel processes (the job is on the critical path of
+every run). The length histogram is seq_properties' (it needs the QC table only).
 
 Inputs:
     scores (optional): score matrix (.npy; dense path; distances by sequences.distance.formula)
     qc_summary: QC summary JSON (names the matrix)
     fasta: FASTA of the unique sequences
-    qc_table: QC table (TSV)
     pairs (many): scored candidate pairs per block (.npz; sparse path)
 Outputs:
     dendrogram_png: dendrogram plot (PNG)
     dendrogram_svg: dendrogram plot (SVG)
     heatmap_png: heatmap plot (PNG)
     heatmap_svg: heatmap plot (SVG)
-    lengths_png: lengths plot (PNG)
-    lengths_svg: lengths plot (SVG)
 """
 
 import json
@@ -29,12 +27,11 @@ from pathlib import Path
 import numpy as np
 
 from medflow.sequences.cluster import cluster_dense
-from medflow.sequences.io import read_columns, read_fasta
+from medflow.sequences.io import read_fasta
 from medflow.sequences.plots import (
     draw,
     plot_dendrogram,
     plot_heatmap,
-    plot_lengths,
     sampled_distances,
 )
 from medflow.sequences.sparse import cluster_sparse
@@ -74,9 +71,7 @@ def main(ctx: Context) -> None:
         dense = cluster_dense(scores, ids, lengths, ctx.config["sequences"], matrix)
         dendrogram = (dense.tree, dense.labels, ids, max_labels, *dendrogram_files)
         heatmap = (dense.dist, dense.tree, out.heatmap_png, out.heatmap_svg)
-    status, lengths_column = read_columns(ctx.input.qc_table, "status", "length")
-    lengths_plot = (status, list(map(int, lengths_column)), out.lengths_png, out.lengths_svg)
-    figures = [(plot_dendrogram, dendrogram), (plot_heatmap, heatmap), (plot_lengths, lengths_plot)]
+    figures = [(plot_dendrogram, dendrogram), (plot_heatmap, heatmap)]
     draw(figures, ctx.threads)
 
 

@@ -1,6 +1,9 @@
-"""Per-sequence properties of every record that passed QC (see medflow.sequences.properties).
+"""Per-sequence properties of every record that passed QC (see medflow.sequences.properties), and
+the histogram of record lengths, passed and rejected (medflow.sequences.plots.plot_lengths).
 
-Identical copies share their representative's row; the QC summary names the alphabet.
+Identical copies share their representative's row; the QC summary names the alphabet. The
+histogram needs the QC table only, so it is drawn here, beside the clustering, rather than by
+seq_plot, whose figures are on the critical path of every run.
 
 Inputs:
     fasta: FASTA of the unique sequences
@@ -8,6 +11,8 @@ Inputs:
     qc_summary: QC summary JSON (names the alphabet)
 Outputs:
     properties: properties table (TSV)
+    lengths_png: length histogram (PNG)
+    lengths_svg: length histogram (SVG)
 """
 
 import json
@@ -15,6 +20,7 @@ import math
 from pathlib import Path
 
 from medflow.sequences.io import read_columns, read_fasta, write_table
+from medflow.sequences.plots import plot_lengths
 from medflow.sequences.properties import COLUMNS, PROPERTIES
 from medflow.step import Context, Step, progress
 
@@ -26,8 +32,8 @@ def main(ctx: Context) -> None:
     compute = PROPERTIES[alphabet]
     records = read_fasta(ctx.input.fasta)
     rows = {r.id: compute(r.seq) for r in progress(records, len(records), "properties")}
-    names, status, representative = read_columns(
-        ctx.input.qc_table, "id", "status", "representative"
+    names, status, representative, lengths = read_columns(
+        ctx.input.qc_table, "id", "status", "representative", "length"
     )
     table = [
         {"id": name, **{key: blank_nan(value) for key, value in rows[rep].items()}}
@@ -36,6 +42,7 @@ def main(ctx: Context) -> None:
     ]
     table.sort(key=lambda row: row["id"])
     write_table(ctx.output.properties, table, ("id", *COLUMNS[alphabet]))
+    plot_lengths(status, list(map(int, lengths)), ctx.output.lengths_png, ctx.output.lengths_svg)
 
 
 def blank_nan(value):

@@ -25,3 +25,51 @@ def test_nucleotide_properties():
 def test_all_ambiguous_protein_gives_empty_figures():
     row = protein_properties("XXXX")
     assert row["nonstandard_residues"] == 4 and row["gravy"] != row["gravy"]
+
+
+def test_step_writes_one_row_per_passed_record_and_the_length_histogram(tmp_path):
+    """Copies share their representative's figures, rejected records get none, a figure that
+    cannot be computed is an empty cell, and the histogram comes in PNG and SVG."""
+    import json
+
+    import seq_properties
+
+    (tmp_path / "unique.fasta").write_text(">a\nMKTAYIAKQR\n>x\nXXXX\n")
+    header = "id\tfile\tline\tlength\tstatus\trepresentative\treason\n"
+    rows = [
+        "a\tin.fa\t1\t10\tunique\ta\t",
+        "b\tin.fa\t3\t10\tduplicate\ta\t",
+        "x\tin.fa\t5\t4\tunique\tx\t",
+        "r\tin.fa\t7\t2\trejected\t\ttoo_short",
+    ]
+    (tmp_path / "qc.tsv").write_text(header + "\n".join(rows) + "\n")
+    (tmp_path / "summary.json").write_text(json.dumps({"alphabet": "protein"}))
+    inputs = {
+        name: str(tmp_path / file)
+        for name, file in (
+            ("fasta", "unique.fasta"),
+            ("qc_table", "qc.tsv"),
+            ("qc_summary", "summary.json"),
+        )
+    }
+    outputs = {
+        "properties": str(tmp_path / "properties.tsv"),
+        "lengths_png": str(tmp_path / "lengths.png"),
+        "lengths_svg": str(tmp_path / "lengths.svg"),
+    }
+    seq_properties.main(seq_properties.STEP.context(inputs, outputs))
+    lines = (tmp_path / "properties.tsv").read_text().splitlines()
+    assert lines[0].split("\t") == [
+        "id",
+        "length",
+        "nonstandard_residues",
+        "molecular_weight",
+        "isoelectric_point",
+        "gravy",
+        "instability_index",
+    ]
+    assert [line.split("\t")[0] for line in lines[1:]] == ["a", "b", "x"]
+    assert lines[1].split("\t")[1:] == lines[2].split("\t")[1:]
+    assert lines[3].split("\t") == ["x", "4", "4", "", "", "", ""]
+    assert (tmp_path / "lengths.png").read_bytes()[:4] == b"\x89PNG"
+    assert b"<svg" in (tmp_path / "lengths.svg").read_bytes()

@@ -182,7 +182,6 @@ rule seq_plot:
         unpack(get_sequences_matrix_inputs),
         qc_summary="results/sequences/qc/summary.json",
         fasta="results/sequences/qc/unique.fasta",
-        qc_table="results/sequences/qc/qc.tsv",
     output:
         dendrogram_png=report(
             "results/sequences/plots/dendrogram.png",
@@ -198,13 +197,6 @@ rule seq_plot:
             labels={"step": "plots", "figure": "heatmap", "format": "PNG"},
         ),
         heatmap_svg="results/sequences/plots/heatmap.svg",
-        lengths_png=report(
-            "results/sequences/plots/lengths.png",
-            caption="../report/sequences/lengths.rst",
-            category="Sequences",
-            labels={"step": "plots", "figure": "lengths", "format": "PNG"},
-        ),
-        lengths_svg="results/sequences/plots/lengths.svg",
     log:
         "logs/sequences/plot.log",
     benchmark:
@@ -239,6 +231,13 @@ rule seq_properties:
             category="Sequences",
             labels={"step": "properties", "table": "properties"},
         ),
+        lengths_png=report(
+            "results/sequences/plots/lengths.png",
+            caption="../report/sequences/lengths.rst",
+            category="Sequences",
+            labels={"step": "plots", "figure": "lengths", "format": "PNG"},
+        ),
+        lengths_svg="results/sequences/plots/lengths.svg",
     log:
         "logs/sequences/properties.log",
     benchmark:

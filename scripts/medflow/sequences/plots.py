@@ -17,7 +17,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import to_hex
-from scipy.cluster.hierarchy import dendrogram, leaves_list
 
 HEATMAP_MAX = 1000
 GREY = "#999999"
@@ -81,6 +80,8 @@ def plot_dendrogram(
         ax.axis("off")
         save(fig, png, svg)
         return
+    from scipy.cluster.hierarchy import dendrogram  # not for the length histogram's job
+
     nodes = node_clusters(tree, labels)
     truncated = n > max_labels
     shown = max(2, max_labels // 4) if truncated else n
@@ -128,6 +129,8 @@ def plot_heatmap(
     dist: np.ndarray, tree: np.ndarray | None, png: str, svg: str, order: np.ndarray | None = None
 ) -> None:
     """Distance matrix ordered by the dendrogram (or by `order`: the sparse path's cluster order)."""
+    from scipy.cluster.hierarchy import leaves_list
+
     how = "dendrogram order" if order is None else "cluster order, scored pairs only"
     order = leaves_list(tree) if order is None else order
     if order.size > HEATMAP_MAX:

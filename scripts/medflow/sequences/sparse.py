@@ -276,7 +276,10 @@ def significance_cut_sparse(
     from medflow.sequences.cluster import significance_cut_pairs
 
     evalues = pair_evalues(i, j, scores, lengths, stats)
-    labels, facts = significance_cut_pairs(lengths.size, i, j, evalues, e_value)
+    matter = evalues < max(e_value, 1.0)  # the pairs that can matter, as on the dense path
+    labels, facts = significance_cut_pairs(
+        lengths.size, i[matter], j[matter], evalues[matter], e_value
+    )
     return labels, {"cut": "significance", "path": "sparse", "scored_pairs": int(i.size), **facts}
 
 
