@@ -81,37 +81,51 @@ class KmerIndex:
         self.transposed = self.kmers.T.tocsr()
 
     def best_targets(
-        self, queries: np.ndarray, keep: int, min_shared: int = MIN_SHARED
+        self, queries: np.ndarray, keep: int, min_shared: int = MIN_SHARED, threads: int = 1
     ) -> tuple[np.ndarray, np.ndarray]:
         """(i, j): each query's `keep` targets with the most similar k-mer sets by cosine, among
-        those sharing at least min_shared k-mers (itself excluded); queries in chunks of
-        QUERY_CHUNK, so memory is a chunk x n block."""
-        found_i, found_j = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+        those sharing at least min_shared k-mers (itself excluded). Queries go in chunks of at
+        most QUERY_CHUNK, `threads` chunks at a time (NumPy and SciPy release the GIL), so memory
+        is threads x chunk x n; the pairs come back in query order whatever the threads."""
+        from multiprocessing.pool import ThreadPool
+
         keep = min(keep, self.sizes.size - 1)
-        for first in range(0, queries.size if keep > 0 else 0, QUERY_CHUNK):
-            rows = queries[first : first + QUERY_CHUNK]
-            shared = (self.kmers[rows] @ self.transposed).toarray()
-            shared[np.arange(rows.size), rows] = 0
-            # minus the cosine, in one block-sized array: argpartition takes the smallest
-            ranked = np.outer(self.sizes[rows], self.sizes)
-            ranked += 1.0
-            np.sqrt(ranked, out=ranked)
-            np.divide(shared, ranked, out=ranked)
-            np.negative(ranked, out=ranked)
-            best = np.argpartition(ranked, keep - 1, axis=1)[:, :keep]
-            mask = np.take_along_axis(shared, best, axis=1) >= min_shared
-            found_i.append(np.repeat(rows, keep).reshape(-1, keep)[mask])
-            found_j.append(best[mask])
-        return np.concatenate(found_i), np.concatenate(found_j)
+        if keep <= 0 or queries.size == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        size = min(QUERY_CHUNK, max(100, -(-queries.size // (2 * max(1, threads)))))
+        chunks = [queries[first : first + size] for first in range(0, queries.size, size)]
+        with ThreadPool(max(1, threads)) as pool:
+            found = pool.map(lambda rows: self._best_of_chunk(rows, keep, min_shared), chunks)
+        return np.concatenate([i for i, _ in found]), np.concatenate([j for _, j in found])
+
+    def _best_of_chunk(
+        self, rows: np.ndarray, keep: int, min_shared: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        shared = (self.kmers[rows] @ self.transposed).toarray()
+        shared[np.arange(rows.size), rows] = 0
+        # minus the cosine, in one block-sized array: argpartition takes the smallest
+        ranked = np.outer(self.sizes[rows], self.sizes)
+        ranked += 1.0
+        np.sqrt(ranked, out=ranked)
+        np.divide(shared, ranked, out=ranked)
+        np.negative(ranked, out=ranked)
+        best = np.argpartition(ranked, keep - 1, axis=1)[:, :keep]
+        mask = np.take_along_axis(shared, best, axis=1) >= min_shared
+        return np.repeat(rows, keep).reshape(-1, keep)[mask], best[mask]
 
 
 def candidates(
-    index: KmerIndex, start: int, stop: int, top: int = TOP, min_shared: int = MIN_SHARED
+    index: KmerIndex,
+    start: int,
+    stop: int,
+    top: int = TOP,
+    min_shared: int = MIN_SHARED,
+    threads: int = 1,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(i, j) candidate pairs of queries start..stop-1 against all sequences of the index, self
     pairs included, each pair once where both are queries (once_within)."""
     queries = np.arange(start, stop)
-    i, j = index.best_targets(queries, top, min_shared)
+    i, j = index.best_targets(queries, top, min_shared, threads)
     i, j = once_within(np.r_[i, queries], np.r_[j, queries], start, stop)
     order = np.lexsort((j, i))
     return i[order], j[order]
@@ -220,7 +234,7 @@ def scored_pairs(
     without statistics: the sparse clustering refuses those settings anyway). Also how many
     queries the rescue searched again."""
     index = KmerIndex(seqs)
-    i, j = candidates(index, start, stop)
+    i, j = candidates(index, start, stop, threads=threads)
     scores = score_pairs(seqs, i, j, scoring, threads)
     if stats is not None:
         lengths = np.array([len(seq) for seq in seqs], dtype=float)
