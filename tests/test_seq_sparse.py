@@ -240,7 +240,7 @@ def test_sparse_path_runs_through_slurm(slurm_cluster, tmp_path):
 
 def test_the_sparse_path_serves_large_protein_inputs_with_settings_it_supports():
     from medflow.config import fill_and_validate
-    from medflow.sequences.blocks import takes_sparse_path
+    from medflow.sequences.blocks import takes_sparse_path, why_not_sparse
 
     sequences = fill_and_validate({})["sequences"]
     above = sequences["alignment"]["sparse_above"] + 1
@@ -255,3 +255,6 @@ def test_the_sparse_path_serves_large_protein_inputs_with_settings_it_supports()
     ):
         changed = {**sequences, section: {**sequences[section], key: value}}
         assert not takes_sparse_path(above, "protein", "BLOSUM62", changed), (section, key)
+        assert str(value) in why_not_sparse("protein", "BLOSUM62", changed)
+    assert why_not_sparse("protein", "BLOSUM62", sequences) is None
+    assert "protein input" in why_not_sparse("nucleotide", "NUC.4.4", sequences)

@@ -1,6 +1,9 @@
 # Helper functions shared by every branch. Rule files hold rules only; functions live here.
+import functools
 import sys
 from pathlib import Path
+
+from snakemake.logging import logger
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 from medflow.config import ConfigError, fill_and_validate, get_path
@@ -243,16 +246,34 @@ def get_sequences_score_blocks(wildcards):
     return [block_path(row, col) for row, col in pairs] if len(pairs) > 1 else []
 
 
+@functools.cache
+def warn_all_pairs(unique, why):
+    """Say once that a large input aligns all pairs because the sparse path cannot serve it."""
+    logger.warning(
+        f"sequences: {unique} unique sequences are more than sequences.alignment.sparse_above, "
+        f"but the sparse path cannot serve them ({why}): aligning all pairs "
+        f"({unique ** 2 * 8 / 1e9:.1f} GB per N x N array)"
+    )
+
+
 def get_sequences_matrix_inputs(wildcards):
     """What clustering and plots read: the score matrix (they derive the distances), or on the
     sparse path (medflow.sequences.blocks.takes_sparse_path: more than
     sequences.alignment.sparse_above unique proteins) the scored candidate pairs per block.
     """
-    from medflow.sequences.blocks import pairs_path, row_blocks, takes_sparse_path
+    from medflow.sequences.blocks import (
+        pairs_path,
+        row_blocks,
+        takes_sparse_path,
+        why_not_sparse,
+    )
 
     qc = sequences_qc_summary()
     sequences = config["sequences"]
     if not takes_sparse_path(qc["unique"], qc["alphabet"], qc["matrix"], sequences):
+        why = why_not_sparse(qc["alphabet"], qc["matrix"], sequences)
+        if qc["unique"] > sequences["alignment"]["sparse_above"] and why:
+            warn_all_pairs(qc["unique"], why)
         return {"scores": "results/sequences/alignment/scores.npy"}
     size = sequences["alignment"]["block_size"]
     return {"pairs": [pairs_path(row) for row in row_blocks(qc["unique"], size)]}

@@ -50,18 +50,32 @@ def pairs_path(row: int) -> str:
 
 def takes_sparse_path(unique: int, alphabet: str, matrix: str, sequences: dict) -> bool:
     """Whether the sparse path runs (common.smk asks once QC has counted): more than
-    sequences.alignment.sparse_above unique sequences, and settings it serves: protein, engine
-    pyopal, local scores, cut significance, and a matrix (as QC resolved it) and gap costs with
-    known statistics. Other inputs and settings align every pair, whatever their number."""
-    alignment = sequences["alignment"]
-    if unique <= alignment["sparse_above"]:
-        return False
+    sequences.alignment.sparse_above unique sequences, and settings it serves (why_not_sparse).
+    Other inputs and settings align every pair, whatever their number."""
+    return (
+        unique > sequences["alignment"]["sparse_above"]
+        and why_not_sparse(alphabet, matrix, sequences) is None
+    )
+
+
+def why_not_sparse(alphabet: str, matrix: str, sequences: dict) -> str | None:
+    """Why the sparse path cannot serve these input and settings, or None when it can: it needs
+    protein, engine pyopal, local scores, cut significance, and a matrix (as QC resolved it) and
+    gap costs with known statistics."""
     from medflow.sequences.stats import karlin_altschul
 
-    return (
-        alphabet == "protein"
-        and alignment["engine"] == "pyopal"
-        and alignment["mode"] == "local"
-        and sequences["clustering"]["cut"] == "significance"
-        and karlin_altschul(matrix, alignment["gap_open"], alignment["gap_extend"]) is not None
-    )
+    alignment = sequences["alignment"]
+    cut = sequences["clustering"]["cut"]
+    gaps = f"{alignment['gap_open']}/{alignment['gap_extend']}"
+    needs = {
+        f"protein input (got {alphabet})": alphabet == "protein",
+        f"engine pyopal (got {alignment['engine']})": alignment["engine"] == "pyopal",
+        f"mode local (got {alignment['mode']})": alignment["mode"] == "local",
+        f"cut significance (got {cut})": cut == "significance",
+        f"known statistics for {matrix} with gaps {gaps}": karlin_altschul(
+            matrix, alignment["gap_open"], alignment["gap_extend"]
+        )
+        is not None,
+    }
+    missing = [name for name, met in needs.items() if not met]
+    return None if not missing else "it needs " + ", ".join(missing)
