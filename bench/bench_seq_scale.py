@@ -5,8 +5,11 @@ For N = 1k, 2k, 3k, 10k, 30k domains drawn (seeded) from ../shared/data/sequence
 say so), the sequence branch runs end to end through Snakemake on 2 cores: the dense path (all
 pairs; up to DENSE_MAX, beyond it takes half an hour and ~20 GB) and the sparse path (forced with
 sequences.alignment.sparse_above = 1), beside MMseqs2 easy-cluster (defaults) on the same FASTA.
-Each row gives wall time, the peak resident memory of the largest process, cluster count and ARI
-against the known families. A log-log plot of time against N goes to bench/seq_scale.png.
+Each row gives wall time (up to REPEAT_MAX sequences the median of REPEATS interleaved runs of
+each tool, since the machine's noise is as large as the differences there), the peak resident
+memory of the largest process, cluster count and ARI against the known families. With the
+defaults, N up to sequences.alignment.sparse_above (2,000) takes the dense path and larger N the
+sparse one. A log-log plot of time against N goes to bench/seq_scale.png.
 
 Snakemake runs with `scontrol` hidden, as on a laptop (bench/laptop_env.py says why); the SLURM
 probe's own cost is measured once and named in the rows' notes.
@@ -42,6 +45,10 @@ SCALE = REPO.parent / "shared" / "data" / "sequences" / "pfam_scale_60fam"
 SIZES = (1000, 2000, 3000, 10000, 30000)
 QUICK_SIZES = (300,)
 DENSE_MAX = 10000
+# Up to REPEAT_MAX sequences a run takes seconds and the machine's noise (+-20% here) is as large as
+# the differences: each tool runs REPEATS times, interleaved, and the row gives the median.
+REPEATS = 3
+REPEAT_MAX = 3000
 PLOT = BENCH / "seq_scale.png"
 # Runs a command and prints the peak resident memory (kB) of its largest process to stderr.
 PEAK = (
@@ -117,6 +124,14 @@ def run_mmseqs(fasta: Path, labels: Path, work: Path) -> dict:
     return {"seconds": seconds, "peak_gb": peak, "ari": facts["ari"], "clusters": facts["clusters"]}
 
 
+def median_run(runs: list[dict]) -> dict:
+    """One tool's runs at one N as one entry: the median wall time, the largest peak memory, the
+    rest (ARI, clusters: the same every run) from the first; and how many runs."""
+    seconds = sorted(run["seconds"] for run in runs)[len(runs) // 2]
+    peak = max(run["peak_gb"] for run in runs)
+    return {**runs[0], "seconds": seconds, "peak_gb": peak, "runs": len(runs)}
+
+
 def measure(sizes: tuple[int, ...], quick: bool) -> tuple[list[dict], str]:
     """One entry per (N, tool) that ran, and the data set's name."""
     why_not = ensure_peers()
@@ -134,12 +149,15 @@ def measure(sizes: tuple[int, ...], quick: bool) -> tuple[list[dict], str]:
             sub, sub_labels = subsample(fasta, labels, n, work)
             tools = ["sparse"] + (["dense"] if n <= DENSE_MAX else [])
             tools += [] if why_not else ["mmseqs2 easy-cluster"]
-            for tool in tools:
-                if tool.startswith("mmseqs2"):
-                    facts = run_mmseqs(sub, sub_labels, work)
-                else:
-                    facts = run_workflow(sub, sub_labels, work, tool)
-                facts = {"n": len(read_fasta(sub)), "tool": tool, **facts}
+            runs: dict[str, list[dict]] = {tool: [] for tool in tools}
+            for _ in range(REPEATS if n <= REPEAT_MAX else 1):
+                for tool in tools:  # interleaved, so a slow spell of the machine hits every tool
+                    if tool.startswith("mmseqs2"):
+                        runs[tool].append(run_mmseqs(sub, sub_labels, work))
+                    else:
+                        runs[tool].append(run_workflow(sub, sub_labels, work, tool))
+            for tool, facts in runs.items():
+                facts = {"n": len(read_fasta(sub)), "tool": tool, **median_run(facts)}
                 print(json.dumps(facts), flush=True)
                 results.append(facts)
     if probe is not None and probe > 1:
@@ -174,7 +192,9 @@ def rows_of(results: list[dict], data: str) -> list[dict]:
             continue
         peer = by.get((n, "mmseqs2 easy-cluster"))
         notes = (
-            f"{data}; medflow {tool}: {ours['peak_gb']:.2f} GB peak, ARI {ours['ari']:.3f}, "
+            f"{data}; "
+            + (f"median of {ours['runs']} interleaved runs each; " if ours["runs"] > 1 else "")
+            + f"medflow {tool}: {ours['peak_gb']:.2f} GB peak, ARI {ours['ari']:.3f}, "
             f"{ours['clusters']} clusters"
         )
         if peer:
