@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -98,6 +99,7 @@ def run_workflow(fasta: Path, labels: Path, work: Path, path: str) -> dict:
     override = work / f"{fasta.stem}-{path}.yaml"
     override.write_text(yaml.safe_dump({**config, "sequences": sequences}))
     workdir = work / f"{fasta.stem}-{path}"
+    shutil.rmtree(workdir, ignore_errors=True)  # every run from scratch, repeats included
     cmd = [SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir)]
     cmd += ["--configfile", str(REPO / "config.yaml"), str(override)]
     env = without_scontrol(work)
@@ -116,6 +118,7 @@ def run_workflow(fasta: Path, labels: Path, work: Path, path: str) -> dict:
 
 def run_mmseqs(fasta: Path, labels: Path, work: Path) -> dict:
     prefix = work / f"{fasta.stem}-mmseqs"
+    shutil.rmtree(work / f"tmp-{prefix.name}", ignore_errors=True)
     cmd = ["mmseqs", "easy-cluster", str(fasta), str(prefix), str(work / f"tmp-{prefix.name}")]
     seconds, peak = measured([*cmd, "--threads", str(THREADS), "-v", "1"], work)
     table = pd.read_csv(f"{prefix}_cluster.tsv", sep="\t", header=None, names=["rep", "member"])
