@@ -22,9 +22,9 @@ import numpy as np
 from medflow.sequences.align import Scoring
 from medflow.sequences.blocks import block_bounds, query_block_size
 from medflow.sequences.io import read_fasta
-from medflow.sequences.sparse import scored_pairs
+from medflow.sequences.sparse import refuse_unserved, scored_pairs
 from medflow.sequences.stats import karlin_altschul
-from medflow.step import Context, InputError, Step, log
+from medflow.step import Context, Step, log
 
 STEP = Step(
     __file__,
@@ -37,12 +37,7 @@ STEP = Step(
 def main(ctx: Context) -> None:
     settings = ctx.config["sequences"]["alignment"]
     summary = json.loads(Path(ctx.input.qc_summary).read_text())
-    if summary["alphabet"] != "protein" or settings["engine"] != "pyopal":
-        raise InputError(
-            "the sparse path (more than sequences.alignment.sparse_above sequences) needs protein "
-            f"sequences and engine pyopal (got {summary['alphabet']}, {settings['engine']}); "
-            "raise sequences.alignment.sparse_above to align all pairs"
-        )
+    refuse_unserved(summary["alphabet"], summary["matrix"], ctx.config["sequences"])
     seqs = [record.seq for record in read_fasta(ctx.input.fasta)]
     size = query_block_size(settings["block_size"])
     start, stop = block_bounds(len(seqs), size, int(ctx.wildcards.row))

@@ -17,6 +17,7 @@ from medflow.sequences.align import Scoring, score_block
 from medflow.sequences.cluster import significance_cut
 from medflow.sequences.simulate import simulate
 from medflow.sequences.stats import karlin_altschul
+from medflow.step import InputError
 
 ALIGN = Scoring("pyopal", "BLOSUM62", "local", gap_open=11, gap_extend=1)
 STATS = karlin_altschul("BLOSUM62", 11, 1)
@@ -258,3 +259,6 @@ def test_the_sparse_path_serves_large_protein_inputs_with_settings_it_supports()
         assert str(value) in why_not_sparse("protein", "BLOSUM62", changed)
     assert why_not_sparse("protein", "BLOSUM62", sequences) is None
     assert "protein input" in why_not_sparse("nucleotide", "NUC.4.4", sequences)
+    with pytest.raises(InputError, match="protein input"):
+        sparse.refuse_unserved("nucleotide", "NUC.4.4", sequences)
+    sparse.refuse_unserved("protein", "BLOSUM62", sequences)  # served: no error

@@ -9,8 +9,12 @@ Above `sequences.alignment.sparse_above` unique sequences, the all-vs-all matrix
   per block: block x n counts. 4-mers ranked by cosine keep more weak family members than 5-mers
   ranked by raw counts did (bench/bench_seq_prefilter.py; ARI on pfam_tune_12fam 0.975 against
   0.926, and no lower on samples of pfam_scale_60fam), for about twice the prefilter's time.
+  Two queries of one block that propose each other are aligned once.
 - The exact engine (pyopal) scores only the candidate pairs of its block of queries; the blocks
   are separate jobs (medflow.sequences.blocks.row_blocks), so a cluster spreads them.
+- Rescue: a query none of whose candidates scores significantly is searched again against its
+  best targets by cosine, up to a quarter more alignments per job (rescue_candidates), so a
+  family member whose k-mers the prefilter missed is still found.
 - Clustering works on the scored pairs: the significance cut takes the significant ones, and small
   groups join by the best E-values among the scored pairs (join_small_groups in
   medflow.sequences.cluster works on pairs on both paths).
@@ -225,25 +229,23 @@ def scored_pairs(
     start: int,
     stop: int,
     scoring: Scoring,
-    stats: KarlinAltschul | None,
+    stats: KarlinAltschul,
     e_value: float,
     threads: int = 1,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """The sparse path's scored pairs of queries start..stop-1, sorted: the prefilter's candidates,
-    then, for the queries left without a significant hit, the rescue's (rescue_candidates; not
-    without statistics: the sparse clustering refuses those settings anyway). Also how many
-    queries the rescue searched again."""
+    then, for the queries left without a significant hit, the rescue's (rescue_candidates). Also
+    how many queries the rescue searched again."""
     index = KmerIndex(seqs)
     i, j = candidates(index, start, stop, threads=threads)
     scores = score_pairs(seqs, i, j, scoring, threads)
-    if stats is not None:
-        lengths = np.array([len(seq) for seq in seqs], dtype=float)
-        lonely = loners(i, j, scores, lengths, np.arange(start, stop), stats, e_value)
-        more_i, more_j = rescue_candidates(index, lonely, i, j, budget=i.size // RESCUE_SHARE)
-        more = score_pairs(seqs, more_i, more_j, scoring, threads)
-        i, j, scores = np.r_[i, more_i], np.r_[j, more_j], np.r_[scores, more]
+    lengths = np.array([len(seq) for seq in seqs], dtype=float)
+    lonely = loners(i, j, scores, lengths, np.arange(start, stop), stats, e_value)
+    more_i, more_j = rescue_candidates(index, lonely, i, j, budget=i.size // RESCUE_SHARE)
+    more = score_pairs(seqs, more_i, more_j, scoring, threads)
+    i, j, scores = np.r_[i, more_i], np.r_[j, more_j], np.r_[scores, more]
     order = np.lexsort((j, i))
-    return i[order], j[order], scores[order], 0 if stats is None else int(lonely.size)
+    return i[order], j[order], scores[order], int(lonely.size)
 
 
 def load_pairs(paths: list[str], n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -394,18 +396,11 @@ def cluster_sparse(
     writes and seq_plot draws (each computes it, so the plots need not wait for the tables; it is
     deterministic, so both see the same clusters)."""
     from medflow.sequences.align import Scoring
-    from medflow.sequences.stats import karlin_altschul, known_statistics
-    from medflow.step import InputError
+    from medflow.sequences.stats import karlin_altschul
 
     settings, alignment = sequences["clustering"], sequences["alignment"]
+    refuse_unserved("protein", matrix, sequences)
     stats = karlin_altschul(matrix, alignment["gap_open"], alignment["gap_extend"])
-    if settings["cut"] != "significance" or alignment["mode"] != "local" or stats is None:
-        raise InputError(
-            f"{len(seqs)} sequences take the sparse path (sequences.alignment.sparse_above is "
-            f"{alignment['sparse_above']}), which clusters by significance only: it needs cut "
-            "significance, mode local and a matrix and gaps with known statistics "
-            f"({known_statistics()}). Change those settings or raise sparse_above."
-        )
     i, j, scores, self_scores = load_pairs(pair_paths, len(seqs))
     lengths = np.array([len(seq) for seq in seqs], dtype=float)
     labels, facts = significance_cut_sparse(i, j, scores, lengths, stats, settings["e_value"])
@@ -421,3 +416,20 @@ def cluster_sparse(
         threads,
     )
     return SparseClustering(labels, centre, {**facts, "tree_leaves": len(reps)}, tree, reps)
+
+
+def refuse_unserved(alphabet: str, matrix: str, sequences: dict) -> None:
+    """Stop, naming what is missing, when the sparse path cannot serve these input and settings
+    (medflow.sequences.blocks.why_not_sparse): the workflow never sends them here, a hand run
+    with pairs files might."""
+    from medflow.sequences.blocks import why_not_sparse
+    from medflow.sequences.stats import known_statistics
+    from medflow.step import InputError
+
+    why = why_not_sparse(alphabet, matrix, sequences)
+    if why is not None:
+        raise InputError(
+            f"the sparse path cannot serve this input and these settings: {why} (statistics are "
+            f"known for {known_statistics()}); change them or raise "
+            "sequences.alignment.sparse_above to align all pairs"
+        )
