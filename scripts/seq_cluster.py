@@ -39,7 +39,7 @@ from medflow.sequences.io import (
     read_labels,
     write_table,
 )
-from medflow.sequences.sparse import cluster_sparse, newick_with_members
+from medflow.sequences.sparse import cluster_sparse, load_pairs, newick_with_members
 from medflow.sequences.stats import label_scores
 from medflow.step import Context, InputError, Step, log
 
@@ -59,7 +59,8 @@ def main(ctx: Context) -> None:
     matrix = json.loads(Path(ctx.input.qc_summary).read_text())["matrix"]
     if ctx.input.pairs:
         seqs = [record.seq for record in records]
-        found = cluster_sparse(ctx.input.pairs, seqs, ctx.config["sequences"], matrix, ctx.threads)
+        pairs = load_pairs(ctx.input.pairs, len(seqs))
+        found = cluster_sparse(pairs, seqs, ctx.config["sequences"], matrix, ctx.threads)
         tree, labels_found, how, centre = found.tree, found.labels, found.facts, found.medoids
         newick = newick_with_members(tree, ids, found.reps, labels_found)
     else:

@@ -34,7 +34,7 @@ from medflow.sequences.plots import (
     plot_heatmap,
     sampled_distances,
 )
-from medflow.sequences.sparse import cluster_sparse
+from medflow.sequences.sparse import cluster_sparse, load_pairs
 from medflow.step import Context, Step
 
 STEP = Step(
@@ -58,12 +58,13 @@ def main(ctx: Context) -> None:
     matrix = json.loads(Path(ctx.input.qc_summary).read_text())["matrix"]
     if ctx.input.pairs:
         seqs = [record.seq for record in records]
-        found = cluster_sparse(ctx.input.pairs, seqs, ctx.config["sequences"], matrix, ctx.threads)
+        pairs = load_pairs(ctx.input.pairs, len(seqs))
+        found = cluster_sparse(pairs, seqs, ctx.config["sequences"], matrix, ctx.threads)
         leaves = [ids[rep] for rep in found.reps]
         title = f"medoids of {len(leaves)} clusters ({len(ids)} sequences)"
         leaf_labels = found.labels[found.reps]
         dendrogram = (found.tree, leaf_labels, leaves, max_labels, *dendrogram_files, title)
-        dist, order = sampled_distances(ctx.input.pairs, found.labels)
+        dist, order = sampled_distances(pairs, found.labels)
         heatmap = (dist, None, out.heatmap_png, out.heatmap_svg, order)
     else:
         lengths = np.array([len(record.seq) for record in records], dtype=float)

@@ -104,16 +104,17 @@ def plot_dendrogram(
     save(fig, png, svg)
 
 
-def sampled_distances(paths: list[str], labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def sampled_distances(
+    pairs: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], labels: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Sparse path: distances (min formula) among HEATMAP_MAX sequences sampled evenly in cluster
-    order, from the scored pairs (unscored pairs at distance 1); and the order (0..m-1)."""
-    from medflow.sequences.sparse import load_pairs
-
+    order, from the scored pairs (medflow.sequences.sparse.load_pairs's i, j, scores and
+    self-scores; unscored pairs at distance 1); and the order (0..m-1)."""
     n = labels.size
     order = np.argsort(labels, kind="stable")
     if n > HEATMAP_MAX:
         order = order[np.linspace(0, n - 1, HEATMAP_MAX).round().astype(int)]
-    i, j, scores, self_scores = load_pairs(paths, n)
+    i, j, scores, self_scores = pairs
     where = np.full(n, -1)
     where[order] = np.arange(order.size)
     keep = (where[i] >= 0) & (where[j] >= 0)

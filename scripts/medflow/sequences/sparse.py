@@ -390,10 +390,14 @@ class SparseClustering:
 
 
 def cluster_sparse(
-    pair_paths: list[str], seqs: list[str], sequences: dict, matrix: str, threads: int = 1
+    pairs: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    seqs: list[str],
+    sequences: dict,
+    matrix: str,
+    threads: int = 1,
 ) -> SparseClustering:
-    """Clusters, medoids and the representatives' tree from the scored pairs: what seq_cluster
-    writes and seq_plot draws (each computes it, so the plots need not wait for the tables; it is
+    """Clusters, medoids and the representatives' tree from the scored pairs (load_pairs's i, j,
+    scores and self-scores): what seq_cluster writes and seq_plot draws (each computes it, so the plots need not wait for the tables; it is
     deterministic, so both see the same clusters)."""
     from medflow.sequences.align import Scoring
     from medflow.sequences.stats import karlin_altschul
@@ -401,7 +405,7 @@ def cluster_sparse(
     settings, alignment = sequences["clustering"], sequences["alignment"]
     refuse_unserved("protein", matrix, sequences)
     stats = karlin_altschul(matrix, alignment["gap_open"], alignment["gap_extend"])
-    i, j, scores, self_scores = load_pairs(pair_paths, len(seqs))
+    i, j, scores, self_scores = pairs
     lengths = np.array([len(seq) for seq in seqs], dtype=float)
     labels, facts = significance_cut_sparse(i, j, scores, lengths, stats, settings["e_value"])
     centre = sparse_medoids(labels, i, j, scores)
