@@ -7,10 +7,12 @@ its E-value computed; then each prefilter keeps a share of the pairs, and the ta
 kept, the recall of the pairs that decide the clusters (E < 1: the joins of small groups; E < 1e-3:
 the hits) and the ARI of the significance cut on the kept pairs alone, against the ARI on all pairs.
 
-Prefilters: medflow's sparse path (`medflow.sequences.sparse.scored_pairs`: reduced-alphabet 4-mers,
-the TOP per query by cosine similarity of the k-mer sets, then a second, wider search for the queries
-none of whose candidates is significant), the same without that rescue, the one it used before (5-mers ranked
-by the raw count of shared k-mers), and 4-mers by cosine keeping the best 10% or 30% of targets
+Prefilters: medflow's sparse path (`medflow.sequences.sparse.scored_pairs`: reduced-alphabet 4-mers
+ranked by cosine similarity of the k-mer sets; each query's FIRST_TOP best first, the rest of its
+TOP where those leave it unsettled, then a second, wider search for the queries none of whose
+candidates is significant), the same with all TOP for every query (the path before the deeper
+search), TOP without the rescue, session 3's (5-mers ranked by the raw count of shared k-mers),
+and 4-mers by cosine keeping the best 10% or 30% of targets
 per query. Data: the Pfam tuning set
 (../shared/data/sequences/pfam_tune_12fam.*) when it is there, else generated families.
 
@@ -32,6 +34,7 @@ sys.path[:0] = [str(BENCH), str(BENCH.parent / "scripts")]
 from bench_clustering_peers import choose_data  # noqa: E402
 from run_all import print_rows  # noqa: E402
 
+from medflow.sequences import sparse  # noqa: E402
 from medflow.sequences.align import Scoring, score_block  # noqa: E402
 from medflow.sequences.blocks import TOP  # noqa: E402
 from medflow.sequences.cluster import significance_cut_pairs  # noqa: E402
@@ -65,12 +68,18 @@ def ranked_mask(seqs: list[str], k: int, rank: str, keep: int) -> np.ndarray:
     return mask & (shared >= MIN_SHARED)
 
 
-def medflow_mask(seqs: list[str], rescue: bool = True) -> np.ndarray:
-    """The sparse path's scored pairs (one job of all queries): the prefilter's candidates and,
-    with `rescue`, the pairs of the second search for queries left without a significant hit."""
+def medflow_mask(seqs: list[str], rescue: bool = True, first: int | None = None) -> np.ndarray:
+    """The sparse path's scored pairs (one job of all queries): the prefilter's candidates (each
+    query's FIRST_TOP first, the rest of its TOP where those leave it unsettled; `first` = TOP:
+    all TOP for every query) and, with `rescue`, the second search's for queries left without a
+    significant hit."""
     if rescue:
         stats = karlin_altschul(SCORING.matrix, SCORING.gap_open, SCORING.gap_extend)
-        i, j, _, _ = scored_pairs(seqs, 0, len(seqs), SCORING, stats, E_VALUE, THREADS)
+        default, sparse.FIRST_TOP = sparse.FIRST_TOP, first or sparse.FIRST_TOP
+        try:
+            i, j, _, _ = scored_pairs(seqs, 0, len(seqs), SCORING, stats, E_VALUE, THREADS)
+        finally:
+            sparse.FIRST_TOP = default
     else:
         i, j = candidates(KmerIndex(seqs), 0, len(seqs))
     mask = np.zeros((len(seqs), len(seqs)), dtype=bool)
@@ -98,11 +107,14 @@ def measure(fasta: Path, groups_table: Path) -> tuple[dict, list[dict]]:
     matter, hits = upper & (evalues < 1.0), upper & (evalues < E_VALUE)
     i, j = np.nonzero(matter)
     full = {"n": n, "pairs": int(upper.sum()), "ari": cut_ari(n, i, j, evalues[i, j], groups, ids)}
+    first = sparse.FIRST_TOP
     filters = {
-        f"medflow's sparse path ({K}-mers, cosine, TOP {TOP}, rescue)": medflow_mask(seqs),
+        f"medflow's sparse path ({K}-mers, cosine, first {first} then the rest of TOP {TOP} "
+        "where unsettled, rescue)": medflow_mask(seqs),
+        f"{K}-mers, cosine, TOP {TOP} for every query, rescue": medflow_mask(seqs, first=TOP),
         f"{K}-mers, cosine, TOP {TOP}, no rescue": medflow_mask(seqs, rescue=False),
     }
-    filters[f"5-mers, raw count, TOP {TOP} (the sparse path before)"] = ranked_mask(
+    filters[f"5-mers, raw count, TOP {TOP} (session 3's sparse path)"] = ranked_mask(
         seqs, 5, "raw", min(TOP, n - 1)
     )
     for share in (0.1, 0.3):

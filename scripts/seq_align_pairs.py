@@ -3,9 +3,11 @@
 Block `row` holds the queries block_bounds(n, query_block_size(block_size), row) (see
 medflow.sequences.blocks: a job aligns about as many pairs as a dense block); each
 query's candidates come from all sequences (medflow.sequences.sparse.candidates), and its
-self-score is kept for the distances. Queries that none of their candidates scores significantly
-(E < sequences.clustering.e_value) are searched again against more targets
-(medflow.sequences.sparse.rescue_candidates). Writes (i, j, score) arrays as .npz.
+self-score is kept for the distances. Each query aligns its nearest candidates first; those that
+leave it unsettled (few significant partners, E < sequences.clustering.e_value, or few that are
+not) align the rest of their candidates, and those with no partner are searched again against
+more targets
+(medflow.sequences.sparse.scored_pairs). Writes (i, j, score) arrays as .npz.
 
 Inputs:
     fasta: FASTA of the unique sequences (QC output)
@@ -46,11 +48,13 @@ def main(ctx: Context) -> None:
     e_value = ctx.config["sequences"]["clustering"]["e_value"]
     i, j, scores, searched = scored_pairs(seqs, start, stop, scoring, stats, e_value, ctx.threads)
     log.info(
-        "queries %d-%d: %d scored pairs; %d queries without a significant candidate searched again",
+        "queries %d-%d: %d scored pairs; %d queries unsettled by their nearest candidates "
+        "searched deeper, %d without a significant partner searched again",
         start,
         stop - 1,
         i.size,
-        searched,
+        searched["searched_deeper"],
+        searched["rescued"],
     )
     np.savez(ctx.output.pairs, i=i.astype(np.int32), j=j.astype(np.int32), score=scores)
 

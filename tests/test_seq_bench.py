@@ -30,7 +30,7 @@ def test_prefilter_quick_run_returns_well_formed_rows():
     import bench_seq_prefilter
 
     rows = bench_seq_prefilter.run(quick=True)
-    assert len(rows) == 5
+    assert len(rows) == 6
     for row in rows:
         assert 0 < row["baseline"] <= 1 and -1 <= row["workflow"] <= 1
         assert "recall of pairs with E < 1" in row["notes"]

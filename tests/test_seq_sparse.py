@@ -67,6 +67,75 @@ def test_prefilter_finds_the_significant_pairs_of_simulated_families():
     assert (i == j).sum() == n  # every self pair, for the self-scores
 
 
+def test_best_targets_come_nearest_first():
+    seqs, _ = families(4, 15)
+    index = sparse.KmerIndex(seqs)
+    i, j = index.best_targets(np.arange(len(seqs)), 12)
+    shared = np.asarray(index.kmers[i].multiply(index.kmers[j]).sum(axis=1)).ravel()
+    cosine = shared / np.sqrt(index.sizes[i] * index.sizes[j] + 1.0)
+    same_query = np.diff(i) == 0
+    assert (np.diff(cosine)[same_query] <= 1e-6).all()
+    assert sparse.ranks(i).max() == 11
+
+
+def test_ranks_count_places_within_each_query():
+    assert sparse.ranks(np.array([0, 0, 0, 2, 2, 5])).tolist() == [0, 1, 2, 0, 1, 0]
+    assert sparse.ranks(np.zeros(0, dtype=int)).size == 0
+
+
+def test_among_agrees_with_isin():
+    rng = np.random.default_rng(1)
+    values, table = rng.integers(0, 50, 200), rng.integers(0, 50, 30)
+    assert (sparse.among(values, table) == np.isin(values, table)).all()
+    assert not sparse.among(values, table[:0]).any()
+
+
+def test_unsettled_queries_have_few_hits_or_few_misses_among_their_first_targets():
+    """First 4 targets of each query: 0 has 2 hits and 2 misses (settled); 1 has 1 hit (not
+    placed yet); 2 has 4 hits of 4 (its family may go on); 3's hits lie beyond its first 4."""
+    n = 20
+    i = np.repeat([0, 1, 2, 3], 6)
+    j = np.tile(np.arange(6, 12), 4)
+    hits = [(0, 6), (0, 7), (1, 6), (2, 6), (2, 7), (2, 8), (2, 9), (3, 10), (3, 11)]
+    significant = np.sort([min(a, b) * n + max(a, b) for a, b in hits])
+    queries = np.arange(4)
+    assert sparse.unsettled(i, j, 4, significant, queries, n, few=2).tolist() == [1, 2, 3]
+    assert sparse.unsettled(i, j, 4, significant, queries, n, few=1).tolist() == [2, 3]
+    assert sparse.unsettled(i, j, 4, significant, queries[:2], n, few=2).tolist() == [1]
+
+
+def test_deeper_candidates_are_the_rest_of_the_unsettled_queries_targets():
+    i, j = np.array([0, 0, 0, 1, 1, 1]), np.array([4, 5, 6, 4, 6, 2])
+    scored_i, scored_j = np.array([0, 6]), np.array([4, 1])  # (1, 6) scored as (6, 1) already
+    di, dj = sparse.deeper_candidates(i, j, np.array([1]), scored_i, scored_j, 1)
+    assert list(zip(di.tolist(), dj.tolist(), strict=True)) == [(1, 2)]
+    di, dj = sparse.deeper_candidates(i, j, np.array([0, 1]), scored_i, scored_j, 1)
+    assert list(zip(di.tolist(), dj.tolist(), strict=True)) == [(0, 5), (0, 6), (1, 2)]
+
+
+def test_deeper_search_gives_the_clusters_of_all_candidates_with_fewer_alignments(monkeypatch):
+    """Families of 8: a first search of 20 settles most queries (hits among the first 20, and
+    misses: the family ends there); the others search all 60 candidates. The clusters are as good
+    as those of all 60 candidates for every query (here better: fewer chance hits join two
+    families), for fewer alignments."""
+    seqs, truth = families(15, 8, seed=11)
+    n = len(seqs)
+    lengths = np.array([len(s) for s in seqs], dtype=float)
+    monkeypatch.setattr(sparse, "TOP", 60)
+    monkeypatch.setattr(sparse, "FEW_HITS", 3)
+    found = {}
+    for first in (60, 20):
+        monkeypatch.setattr(sparse, "FIRST_TOP", first)
+        i, j, scores, searched = sparse.scored_pairs(seqs, 0, n, ALIGN, STATS, 1e-3)
+        a, b, s = pairs_once(i, j, scores, n)
+        found[first] = (sparse.significance_cut_sparse(a, b, s, lengths, STATS, 1e-3)[0], i.size)
+    assert 0 < searched["searched_deeper"] < n
+    assert found[20][1] < 0.8 * found[60][1]
+    whole, first = (adjusted_rand_score(truth, found[k][0]) for k in (60, 20))
+    assert first >= whole and first >= 0.9, (whole, first)
+    assert adjusted_rand_score(truth, found[20][0]) >= 0.9
+
+
 def test_once_within_keeps_one_copy_of_pairs_both_queries_proposed():
     """(2, 1) goes because (1, 2) is there and both are queries of the block; (3, 0) stays: 0 is
     outside the block, whose job cannot know 0's candidates; self pairs stay."""
