@@ -1,19 +1,23 @@
 """Imaging benchmark: training throughput of the workflow's step against a bare Keras fit.
 
 In one process, on the same in-memory stand-in for PneumoniaMNIST (4,708 training and 524
-validation images of 28x28 grey, made by the example generator), with the default recipe
-(schema defaults: small_cnn, AdamW with a cosine decay, label smoothing, 3 cross-fitted members) and
-2 threads:
+validation images of 28x28 grey, made by the example generator), with the default recipe as a user
+gets it (every imaging.train setting at its schema default: small_cnn, AdamW with a cosine decay,
+label smoothing, EMA, 3 cross-fitted members, `epochs` cut by `budget`, which on this many images
+gives 8 epochs per member) and 2 threads:
 - the workflow's training step, scripts/img_train.py main(): load the .npz, seed and set up
-  determinism, build and fit every member with its validation AUC each epoch, keep the best epoch,
-  choose the threshold, save the model, history table and plot; images/s = the images its members
-  trained on (each member's epochs x its training images, as model_config.json records them, so a
-  cross-fitted recipe counts right) / wall time of main();
-- bare `model.fit` calls of the same models (same builder, same compile) on the same arrays, each
-  member's share of them as the workflow deals it (cross-fitted folds by default), without
-  validation or callbacks, and (second row) the same bare fit with the validation split added,
-  which shows what the workflow's own overhead is once validation is counted.
+  determinism, build and fit every member with its held-out AUC in the scored epochs
+  (`score_from`), keep the best scored epoch, predict out of fold, choose the threshold, save the
+  model, history table and plot; images/s = the images its members trained on (each member's
+  epochs x its training images, as model_config.json records them) / wall time of main();
+- bare `model.fit` calls of the same models (same builder, same compile, same epochs) on the same
+  arrays, each member's share of them as the workflow deals it (cross-fitted folds by default),
+  without validation or callbacks, and (second row) the same bare fit validating on the member's
+  held-out fold after every epoch, which is what scoring every epoch would cost.
 The target is >= 90% of the bare figure. TensorFlow's import (~3 s) is paid once, outside both.
+Before session 6 this benchmark ran 5 epochs with the budget lifted; it now runs the schema's
+recipe unchanged (8 epochs here), since the issue asks for the default recipe's throughput and a
+shorter run than the default weighs the fixed costs (tracing, saving) more than a user's run does.
 """
 
 import json
@@ -58,15 +62,16 @@ def stand_in(n_train: int, n_val: int) -> dict[str, np.ndarray]:
     }
 
 
-def recipe(epochs: int, members: int) -> dict:
-    """The schema's imaging.train, with the epochs and members of this benchmark."""
+def recipe(quick: bool) -> dict:
+    """The schema's imaging.train (the default recipe); one epoch when quick."""
     train = fill_and_validate({})["imaging"]["train"]
-    return {**train, "epochs": epochs, "members": members, "budget": 10**9}
+    return {**train, "epochs": 1} if quick else train
 
 
-def workflow_step(arrays: dict[str, np.ndarray], settings: dict) -> float:
+def workflow_step(arrays: dict[str, np.ndarray], settings: dict) -> tuple[float, int, str]:
     """Images/s of img_train.main() end to end (files in, model and history out): the images its
-    members trained on (epochs x training images, from model_config.json) per second."""
+    members trained on (epochs x training images, from model_config.json) per second; also the
+    members' epochs and the epochs scored on held-out images, as it records them."""
     with tempfile.TemporaryDirectory() as tmp:
         save_npz_stable(Path(tmp, "arrays.npz"), arrays)
         out = {
@@ -89,7 +94,9 @@ def workflow_step(arrays: dict[str, np.ndarray], settings: dict) -> float:
         img_train.main(ctx)
         seconds = time.perf_counter() - start
         members = json.loads(Path(out["model_config"]).read_text())["result"]["members"]
-    return sum(m["epochs_run"] * m["train_images"] for m in members) / seconds
+    first, last = members[0]["scored_epochs"]
+    images = sum(m["epochs_run"] * m["train_images"] for m in members)
+    return images / seconds, members[0]["epochs_run"], f"{first}-{last}"
 
 
 def member_data(arrays: dict[str, np.ndarray], settings: dict) -> list[tuple[np.ndarray, ...]]:
@@ -107,8 +114,12 @@ def member_data(arrays: dict[str, np.ndarray], settings: dict) -> list[tuple[np.
 
 def bare_fit(arrays: dict[str, np.ndarray], settings: dict, validate: bool = False) -> float:
     """Images/s of bare model.fit calls of the same models on the same in-memory arrays."""
-    epochs, batch = settings["epochs"], settings["batch_size"]
+    batch = settings["batch_size"]
     data = member_data(arrays, settings)
+    epochs = [
+        training.epochs_within_budget(len(x), settings["epochs"], settings["budget"])
+        for x, *_ in data
+    ]
     start = time.perf_counter()
     for member, (x, y, x_val, y_val) in enumerate(data):
         model = models.build_model(
@@ -120,7 +131,7 @@ def bare_fit(arrays: dict[str, np.ndarray], settings: dict, validate: bool = Fal
             settings["augment"],
             SEED + member,
         )
-        steps = epochs * -(-len(y) // batch)
+        steps = epochs[member] * -(-len(y) // batch)
         models.compile_model(
             model,
             2,
@@ -134,13 +145,13 @@ def bare_fit(arrays: dict[str, np.ndarray], settings: dict, validate: bool = Fal
             x,
             y,
             batch_size=batch,
-            epochs=epochs,
+            epochs=epochs[member],
             validation_data=(x_val, y_val) if validate else None,
             validation_batch_size=256,
             verbose=0,
         )
     seconds = time.perf_counter() - start
-    return sum(epochs * len(x) for x, *_ in data) / seconds
+    return sum(e * len(x) for e, (x, *_) in zip(epochs, data, strict=True)) / seconds
 
 
 def trained_by(settings: dict) -> str:
@@ -152,12 +163,12 @@ def trained_by(settings: dict) -> str:
 
 
 def run(quick: bool = False) -> list[dict]:
-    n_train, n_val, epochs, members = (512, 64, 1, 1) if quick else (4708, 524, 5, 1)
+    n_train, n_val = (512, 64) if quick else (4708, 524)
     arrays = stand_in(n_train, n_val)
-    settings = recipe(epochs, members)
+    settings = recipe(quick)
     models.configure_determinism(SEED, THREADS)
     bare = bare_fit(arrays, settings)
-    workflow = workflow_step(arrays, settings)
+    workflow, epochs, scored = workflow_step(arrays, settings)
     validated = bare_fit(arrays, settings, validate=True)
     name = f"CNN training throughput ({settings['model']}, 28x28 grey, default recipe)"
     return [
@@ -170,7 +181,8 @@ def run(quick: bool = False) -> list[dict]:
             "notes": (
                 f"{n_train} train / {n_val} val images, {epochs} epochs x {trained_by(settings)}, "
                 f"{THREADS} threads; workflow = {workflow / bare:.0%} of bare (target >= 90%); "
-                "the workflow also scores validation each epoch and saves model, history and plot"
+                f"the workflow also scores each member's held-out fold in epochs {scored} "
+                "(score_from), predicts out of fold and saves model, history and plot"
             ),
         },
         {
@@ -178,7 +190,7 @@ def run(quick: bool = False) -> list[dict]:
             "unit": "images/s",
             "workflow": workflow,
             "baseline": validated,
-            "baseline_name": "bare keras Model.fit with the same validation split",
+            "baseline_name": "bare keras Model.fit validating on the held-out fold every epoch",
             "notes": f"workflow = {workflow / validated:.0%} of this baseline",
         },
     ]

@@ -7,10 +7,11 @@ import zipfile
 import img_train
 import keras
 import numpy as np
+import pandas as pd
 import pytest
 
 from medflow.config import fill_and_validate
-from medflow.imaging import models, training
+from medflow.imaging import decisions, models, training
 from medflow.imaging.io import save_npz_stable
 
 AUGMENT = {"flip": "horizontal", "rotation": 0.03, "translation": 0.1, "zoom": 0.1, "contrast": 0.0}
@@ -142,6 +143,85 @@ def test_cross_fitted_training_judges_on_out_of_fold_predictions():
     assert list(history["member"].unique()) == [0, 1, 2]
     assert model.output_shape == (None, 1)
     assert 0 < summary["threshold"] < 1 and summary["val_auc"] is not None
+
+
+def test_members_are_scored_from_the_middle_of_their_epochs_and_the_last_always():
+    assert list(training.scored_epochs(13, 0.5)) == [7, 8, 9, 10, 11, 12, 13]
+    assert list(training.scored_epochs(8, 0.5)) == [5, 6, 7, 8]
+    assert list(training.scored_epochs(5, 0.5)) == [3, 4, 5]
+    assert list(training.scored_epochs(9, 2 / 3)) == [7, 8, 9]
+    assert list(training.scored_epochs(4, 0.0)) == [1, 2, 3, 4]
+    assert list(training.scored_epochs(4, 0.99)) == [4]
+    assert list(training.scored_epochs(1, 0.5)) == [1]
+
+
+class ScriptedModel:
+    """Stands in for a network: its 'weights' are the epoch it reached, and each prediction
+    returns the next scripted scores (so each scored epoch's AUC is known)."""
+
+    def __init__(self, scores: list[np.ndarray]):
+        self.scores, self.epoch, self.predicted_after = scores, 0, []
+
+    def predict(self, x, batch_size, verbose):
+        self.predicted_after.append(self.epoch)
+        return self.scores[len(self.predicted_after) - 1]
+
+    def get_weights(self):
+        return [np.array(self.epoch)]
+
+
+def test_best_epoch_is_chosen_among_the_scored_epochs_only():
+    y_val = np.array([0, 0, 1, 1])
+    perfect, wrong = np.array([[0.1], [0.2], [0.8], [0.9]]), np.array([[0.9], [0.8], [0.2], [0.1]])
+    middling = np.array([[0.1], [0.8], [0.2], [0.9]])  # AUC 0.75
+    model = ScriptedModel([middling, perfect, wrong])
+    rows = []
+    callback = training._best_weights_callback(
+        x_val=np.zeros((4, 2, 2, 1)),
+        y_val=y_val,
+        n_classes=2,
+        batch_size=256,
+        history=rows,
+        scored=training.scored_epochs(6, 0.5),
+    )
+    callback.set_model(model)
+    for epoch in range(6):
+        model.epoch = epoch + 1
+        callback.on_epoch_end(epoch, {"loss": 1.0 / (epoch + 1)})
+    assert model.predicted_after == [4, 5, 6]  # epochs 1-3 are not scored
+    assert callback.best_epoch == 5 and callback.best_score == 1.0
+    assert callback.best_weights[0] == 5 and callback.best_scores is perfect
+    history = pd.DataFrame(rows)
+    assert history["epoch"].tolist() == [1, 2, 3, 4, 5, 6]
+    assert history["val_auc"].isna().tolist() == [True, True, True, False, False, False]
+    assert history["val_auc"].tolist()[3:] == [0.75, 1.0, 0.0]
+    assert history["val_accuracy"].tolist()[3:] == [0.5, 1.0, 0.0]
+
+
+def test_out_of_fold_predictions_reuse_the_kept_epochs_scores_exactly():
+    """Cross-fitted training scores only the later epochs, trains as if it scored them all, and
+    keeps a scored one; the out-of-fold predictions it builds from the kept epoch's held-out scores
+    equal fresh predictions."""
+    arrays = toy_arrays(n=48)
+    settings = train_settings(folds=3, epochs=4, score_from=0.5)
+    model, history, summary = training.train(arrays, settings, 5, 1)
+    assert history.loc[history["epoch"] <= 2, "val_auc"].isna().all()
+    assert history.loc[history["epoch"] > 2, "val_auc"].notna().all()
+    # scoring never changes the training itself: scoring every epoch gives the same losses
+    _, every, _ = training.train(arrays, {**settings, "score_from": 0.0}, 5, 1)
+    assert every["val_auc"].notna().all() and every["loss"].equals(history["loss"])
+    for member in summary["members"]:
+        assert member["scored_epochs"] == [3, 4] and member["best_epoch"] in (3, 4)
+    y_pool = np.concatenate([arrays["y_train"], arrays["y_val"]])
+    x_pool = np.concatenate([arrays["x_train"], arrays["x_val"]])
+    splits = training.member_splits(arrays["y_train"], arrays["y_val"], 3, 1, 5)
+    fresh = [
+        models.class_probabilities(model.get_layer(f"member_{k}"), x_pool[rows], 256, tta=True)
+        for k, (_, rows) in enumerate(splits)
+    ]
+    oof = training.out_of_fold(len(y_pool), splits, fresh)
+    assert summary["threshold"] == decisions.best_threshold(y_pool == 1, oof[:, 1])
+    assert summary["val_auc"] == decisions.medmnist_auc(y_pool, oof, 1)
 
 
 def test_ema_momentum_is_capped_for_short_runs():

@@ -244,18 +244,26 @@ def as_class_probabilities(scores: np.ndarray) -> np.ndarray:
 
 
 def class_probabilities(
-    model: keras.Model, images: np.ndarray, batch_size: int, tta: bool = False
+    model: keras.Model,
+    images: np.ndarray,
+    batch_size: int,
+    tta: bool = False,
+    scores: np.ndarray | None = None,
 ) -> np.ndarray:
     """Probability of every class per image (N x n_classes); with `tta`, the mean over the image
-    and its horizontal mirror (test-time augmentation)."""
+    and its horizontal mirror (test-time augmentation). `scores`: the model's raw output on
+    `images` when already at hand (training's held-out scoring of the kept epoch), not predicted
+    again."""
     if len(images) == 0:
         n_out = model.output_shape[-1]
         return np.zeros((0, 2 if n_out == 1 else n_out), dtype=np.float64)
-    views = [images, images[:, :, ::-1, :]] if tta else [images]
-    scores = [
-        model.predict(np.ascontiguousarray(v), batch_size=batch_size, verbose=0) for v in views
-    ]
-    return as_class_probabilities(np.mean(scores, axis=0))
+    if scores is None:
+        scores = model.predict(images, batch_size=batch_size, verbose=0)
+    views = [scores]
+    if tta:
+        mirrored = np.ascontiguousarray(images[:, :, ::-1, :])
+        views.append(model.predict(mirrored, batch_size=batch_size, verbose=0))
+    return as_class_probabilities(np.mean(views, axis=0))
 
 
 def renumber_shared_objects(config: Any, ids: dict[int, int] | None = None) -> Any:

@@ -27,7 +27,8 @@ def save(fig: Any, path: str | Path) -> None:
 
 
 def plot_history(history: pd.DataFrame, path: str | Path) -> None:
-    """Per member and epoch: training loss, validation AUC and accuracy; kept epochs marked."""
+    """Per member and epoch: training loss, validation AUC and accuracy (in the scored epochs
+    only; the others are gaps); kept epochs marked."""
     plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
     panels = (
@@ -48,7 +49,7 @@ def plot_history(history: pd.DataFrame, path: str | Path) -> None:
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
-    fig.suptitle("Training history (star: the epoch each member keeps, best validation AUC)")
+    fig.suptitle("Training history (star: the epoch each member keeps, best scored validation AUC)")
     save(fig, path)
 
 

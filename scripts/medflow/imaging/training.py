@@ -2,8 +2,10 @@
 
 Each member trains with AdamW (decoupled weight decay), a cosine learning-rate decay over its
 epochs, label smoothing, on-the-fly augmentation and, optionally, mixup and an exponential moving
-average (EMA) of its weights. After every epoch the member's validation AUC (MedMNIST's definition) is
-measured, and the member keeps the weights of its best epoch. The members' mean is the model.
+average (EMA) of its weights. After each epoch of the last part of its run (`score_from`, by default
+the last quarter, where held-out AUC levels off) the member's validation AUC (MedMNIST's
+definition) is measured, and the member keeps the weights of its best scored epoch. The members'
+mean is the model.
 For two classes, the decision threshold with the best validation accuracy is chosen and stored
 with the model. With cross-fitting (`folds` K), train and validation are pooled into K stratified
 folds, member k trains on the others and is judged on fold k, and the out-of-fold predictions
@@ -136,30 +138,43 @@ def mixup_batches(
     return MixupBatches()
 
 
-def _best_weights_callback(x_val, y_val, n_classes, batch_size, history):
+def scored_epochs(epochs: int, score_from: float) -> range:
+    """The epochs (1-based) on which a member is scored on its held-out images: those after the
+    first `score_from` share of the run, floor(score_from x epochs), and always the last one."""
+    first = min(epochs, int(np.floor(score_from * epochs + 1e-9)) + 1)
+    return range(first, epochs + 1)
+
+
+def _best_weights_callback(x_val, y_val, n_classes, batch_size, history, scored):
     import keras
 
     class BestOnValidation(keras.callbacks.Callback):
-        """Validation AUC and accuracy (MedMNIST's definitions) each epoch; keeps the best."""
+        """Validation AUC and accuracy (MedMNIST's definitions) after each epoch in `scored`
+        (other epochs get a history row without them); keeps the best scored epoch's weights and
+        its raw validation scores, which the out-of-fold predictions reuse."""
 
         def __init__(self):
             super().__init__()
-            self.best_score, self.best_epoch, self.best_weights = -np.inf, 0, None
+            self.best_score, self.best_epoch = -np.inf, 0
+            self.best_weights, self.best_scores = None, None
 
         def on_epoch_end(self, epoch, logs=None):
             from medflow.imaging.models import as_class_probabilities
 
+            row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
+            history.append(row)
+            if epoch + 1 not in scored:
+                row.update(val_auc=np.nan, val_accuracy=np.nan)
+                return
             scores = self.model.predict(x_val, batch_size=batch_size, verbose=0)
             probabilities = as_class_probabilities(scores)
             auc = decisions.medmnist_auc(y_val, probabilities, n_classes - 1)
             accuracy = float((decisions.decide(probabilities, 1, 0.5) == y_val).mean())
             score = -np.inf if auc is None else auc
-            row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
             row.update(val_auc=np.nan if auc is None else auc, val_accuracy=accuracy)
-            history.append(row)
             if score > self.best_score or self.best_weights is None:
                 self.best_score, self.best_epoch = score, epoch + 1
-                self.best_weights = self.model.get_weights()
+                self.best_weights, self.best_scores = self.model.get_weights(), scores
 
     return BestOnValidation()
 
@@ -169,8 +184,9 @@ def train_member(
     settings: dict[str, Any],
     seed: int,
     member: int,
-) -> tuple[Any, pd.DataFrame, dict[str, Any]]:
-    """One seeded network, trained on the train split; the weights of its best validation epoch."""
+) -> tuple[Any, pd.DataFrame, dict[str, Any], np.ndarray]:
+    """One seeded network, trained on the train split, with the weights of its best scored
+    validation epoch; also its history, a summary and its raw scores on x_val at that epoch."""
     import keras
 
     from medflow.imaging import models
@@ -203,7 +219,8 @@ def train_member(
         settings["label_smoothing"],
     )
     rows: list[dict] = []
-    best = _best_weights_callback(x_val, y_val, n_classes, max(batch, 256), rows)
+    scored = scored_epochs(epochs, settings["score_from"])
+    best = _best_weights_callback(x_val, y_val, n_classes, max(batch, 256), rows, scored)
     callbacks = [best]
     if settings["ema"] > 0:
         callbacks.insert(0, keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
@@ -229,6 +246,7 @@ def train_member(
         "seed": s,
         "epochs_run": epochs,
         "train_images": len(x_train),
+        "scored_epochs": [scored.start, scored.stop - 1],
         "best_epoch": best.best_epoch,
         "best_val_auc": float(best.best_score),
         "seconds": seconds,
@@ -242,7 +260,7 @@ def train_member(
         best.best_score,
         best.best_epoch,
     )
-    return network, history, summary
+    return network, history, summary, best.best_scores
 
 
 def member_splits(
@@ -331,13 +349,13 @@ def train(
             "x_val": x_pool[val_rows],
             "y_val": y_pool[val_rows],
         }
-        network, history, summary = train_member(part, settings, seed, member)
+        network, history, summary, scores = train_member(part, settings, seed, member)
         members.append(network)
         histories.append(history)
         summaries.append(summary)
         if folds:
             judged.append(
-                models.class_probabilities(network, part["x_val"], batch, settings["tta"])
+                models.class_probabilities(network, part["x_val"], batch, settings["tta"], scores)
             )
     model = models.ensemble(members)
     if folds:
