@@ -15,12 +15,12 @@ Above `sequences.alignment.sparse_above` unique sequences, the all-vs-all matrix
 - Deeper search where the first is not enough: each query first aligns only its FIRST_TOP
   nearest candidates. It is settled when they hold at least FEW_HITS significant partners (it is
   placed: the significance cut needs few hits to join groups) and at least FEW_HITS targets that
-  are not (it has seen where its family ends); any other query aligns the rest of its TOP. On the
-  Pfam samples this gives the same clusters as all TOP for every query (bench_seq_prefilter,
-  bench_seq_scale), with 30-50% fewer alignments where families are small.
+  are not (it has seen where its family ends); any other query aligns the rest of its TOP. On
+  pfam_tune_12fam and 3,000 and 10,000 of pfam_scale_60fam this gives the clusters of all TOP for
+  every query with 24-37% fewer alignments (bench_seq_prefilter; the README has the figures).
 - Rescue: a query none of whose candidates scores significantly is searched again against its
-  best targets by cosine, a quarter of the alignments of all TOP candidates at most (rescue_candidates), so a
-  family member whose k-mers the prefilter missed is still found.
+  best targets by cosine, at most a quarter of the alignments all TOP candidates would take
+  (rescue_candidates), so a family member whose k-mers the prefilter missed is still found.
 - Clustering works on the scored pairs: the significance cut takes the significant ones, and small
   groups join by the best E-values among the scored pairs (join_small_groups in
   medflow.sequences.cluster works on pairs on both paths).
@@ -100,9 +100,10 @@ class KmerIndex:
         self, queries: np.ndarray, keep: int, min_shared: int = MIN_SHARED, threads: int = 1
     ) -> tuple[np.ndarray, np.ndarray]:
         """(i, j): each query's `keep` targets with the most similar k-mer sets by cosine, among
-        those sharing at least min_shared k-mers (itself excluded), best first. Queries go in chunks of at
-        most QUERY_CHUNK, `threads` chunks at a time (NumPy and SciPy release the GIL), so memory
-        is threads x chunk x n; the pairs come back in query order whatever the threads."""
+        those sharing at least min_shared k-mers (itself excluded), best first. Queries go in
+        chunks of at most QUERY_CHUNK, `threads` chunks at a time (NumPy and SciPy release the
+        GIL), so memory is threads x chunk x n; the pairs come back in query order whatever the
+        threads."""
         from multiprocessing.pool import ThreadPool
 
         keep = min(keep, self.sizes.size - 1)
@@ -187,8 +188,8 @@ def deeper_candidates(
     scored_j: np.ndarray,
     first: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The rest of the ranked targets (i, j) of the `further` queries, past each one's `first`, less
-    the pairs already scored (either way round)."""
+    """The rest of the ranked targets (i, j) of the `further` queries, past each one's `first`,
+    less the pairs already scored (either way round)."""
     far = (ranks(i) >= first) & among(i, further)
     return unscored(i[far], j[far], scored_i, scored_j)
 
@@ -515,8 +516,8 @@ def cluster_sparse(
     threads: int = 1,
 ) -> SparseClustering:
     """Clusters, medoids and the representatives' tree from the scored pairs (load_pairs's i, j,
-    scores and self-scores): what seq_cluster writes and seq_plot draws (each computes it, so the plots need not wait for the tables; it is
-    deterministic, so both see the same clusters)."""
+    scores and self-scores): what seq_cluster writes and seq_plot draws. Each computes it, so the
+    plots need not wait for the tables; it is deterministic, so both see the same clusters."""
     from medflow.sequences.align import Scoring
     from medflow.sequences.stats import karlin_altschul
 
