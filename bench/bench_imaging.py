@@ -14,6 +14,9 @@ gives 8 epochs per member) and 2 threads:
   arrays, each member's share of them as the workflow deals it (cross-fitted folds by default),
   without validation or callbacks, and (second row) the same bare fit validating on the member's
   held-out fold after every epoch, which is what scoring every epoch would cost.
+The bare fit runs twice, before the workflow's step and after the validated fit, and the faster
+of the two is the baseline, so that a change of load on a shared machine during the run cannot
+flatter the workflow (one such run gave 476 before and about 610 images/s for the later fits).
 The target is >= 90% of the bare figure. TensorFlow's import (~3 s) is paid once, outside both.
 Before session 6 this benchmark ran 5 epochs with the budget lifted; it now runs the schema's
 recipe unchanged (8 epochs here), since the issue asks for the default recipe's throughput and a
@@ -167,9 +170,11 @@ def run(quick: bool = False) -> list[dict]:
     arrays = stand_in(n_train, n_val)
     settings = recipe(quick)
     models.configure_determinism(SEED, THREADS)
-    bare = bare_fit(arrays, settings)
+    before = bare_fit(arrays, settings)
     workflow, epochs, scored = workflow_step(arrays, settings)
     validated = bare_fit(arrays, settings, validate=True)
+    after = bare_fit(arrays, settings)
+    bare = max(before, after)
     name = f"CNN training throughput ({settings['model']}, 28x28 grey, default recipe)"
     return [
         {
@@ -177,10 +182,11 @@ def run(quick: bool = False) -> list[dict]:
             "unit": "images/s",
             "workflow": workflow,
             "baseline": bare,
-            "baseline_name": "bare keras Model.fit, same model, compile and arrays",
+            "baseline_name": "bare keras Model.fit, same model, compile and arrays (faster of 2)",
             "notes": (
                 f"{n_train} train / {n_val} val images, {epochs} epochs x {trained_by(settings)}, "
-                f"{THREADS} threads; workflow = {workflow / bare:.0%} of bare (target >= 90%); "
+                f"{THREADS} threads; workflow = {workflow / bare:.0%} of bare (target >= 90%; "
+                f"bare runs before and after the workflow's: {before:.0f} and {after:.0f}); "
                 f"the workflow also scores each member's held-out fold in epochs {scored} "
                 "(score_from), predicts out of fold and saves model, history and plot"
             ),
