@@ -232,16 +232,11 @@ def pair_keys(i: np.ndarray, j: np.ndarray, n: int) -> np.ndarray:
 
 
 def significant_keys(
-    i: np.ndarray,
-    j: np.ndarray,
-    scores: np.ndarray,
-    lengths: np.ndarray,
-    stats: KarlinAltschul,
-    e_value: float,
+    i: np.ndarray, j: np.ndarray, evalues: np.ndarray, e_value: float, n: int
 ) -> np.ndarray:
-    """The scored pairs with E < e_value (self pairs aside), as sorted pair_keys."""
-    significant = (pair_evalues(i, j, scores, lengths, stats) < e_value) & (i != j)
-    return np.sort(pair_keys(i[significant], j[significant], lengths.size))
+    """The pairs with E < e_value (self pairs aside), as sorted pair_keys."""
+    significant = (evalues < e_value) & (i != j)
+    return np.sort(pair_keys(i[significant], j[significant], n))
 
 
 def unsettled(
@@ -352,7 +347,8 @@ def scored_pairs(
     i, j = first_candidates(*ranked, start, stop, FIRST_TOP)
     scores = score_pairs(seqs, i, j, scoring, threads)
     lengths = np.array([len(seq) for seq in seqs], dtype=float)
-    significant = significant_keys(i, j, scores, lengths, stats, e_value)
+    evalues = pair_evalues(i, j, scores, lengths, stats)
+    significant = significant_keys(i, j, evalues, e_value, len(seqs))
     further = unsettled(*ranked, FIRST_TOP, significant, queries, len(seqs), FEW_HITS)
     deeper_i, deeper_j = deeper_candidates(*ranked, further, i, j, FIRST_TOP)
     deeper = score_pairs(seqs, deeper_i, deeper_j, scoring, threads)
