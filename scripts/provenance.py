@@ -15,12 +15,11 @@ Outputs:
 import hashlib
 import json
 import platform
-import subprocess
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from medflow.config import REPO_ROOT
+from medflow.origin import origin
 from medflow.step import Context, Step
 from medflow.versions import environments_from_logs, installed_versions
 
@@ -46,35 +45,6 @@ def input_checksums(inputs: list[str]) -> dict[str, str]:
     return {p.as_posix(): sha256_of(p) for p in sorted(set(files))}
 
 
-def config_hash(config: dict[str, Any]) -> str:
-    """A stable hash of the config as run: sorted keys, compact JSON."""
-    canonical = json.dumps(config, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def medflow_version(repo: Path) -> dict[str, Any]:
-    """medflow's version from pyproject.toml, and the git commit when run from a checkout."""
-    info: dict[str, Any] = {"version": "unknown", "git_commit": None, "git_dirty": None}
-    pyproject = repo / "pyproject.toml"
-    if pyproject.is_file():
-        info["version"] = tomllib.loads(pyproject.read_text())["project"]["version"]
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True
-        )
-        if commit.returncode == 0:
-            info["git_commit"] = commit.stdout.strip()
-            status = subprocess.run(
-                ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
-                capture_output=True,
-                text=True,
-            )
-            info["git_dirty"] = bool(status.stdout.strip())
-    except FileNotFoundError:
-        pass
-    return info
-
-
 def pinned_requirements(repo: Path) -> dict[str, str]:
     """The exact pins of requirements.txt (the conda envs pin the same versions)."""
     path = repo / "requirements.txt"
@@ -88,10 +58,8 @@ def build_provenance(
     config: dict, inputs: list[str], repo: Path, logs_dir: str | Path = "logs"
 ) -> dict[str, Any]:
     return {
-        "medflow": medflow_version(repo),
+        **origin(config, repo),
         "pinned_requirements": pinned_requirements(repo),
-        "config_sha256": config_hash(config),
-        "config": config,
         "inputs": input_checksums(inputs),
         "libraries": installed_versions(),
         "job_environments": environments_from_logs(logs_dir),

@@ -1,10 +1,11 @@
 """The report's front page: headline figures and pictures of every enabled branch, then the run.
 
 Written as an HTML fragment (pictures embedded) that the report's landing page shows first
-(workflow/report/workflow.rst includes it), and registered as a result of its own.
+(workflow/report/workflow.rst includes it), and registered as a result of its own. The run's
+seed, config hash and commit come from the config as run (medflow.origin, as provenance.json's
+do), so the page runs beside provenance instead of after it.
 
 Inputs:
-    provenance: results/provenance.json
     imaging_metrics (optional): imaging metrics.json
     imaging_confusion (optional): imaging confusion matrix PNG
     imaging_roc (optional): imaging ROC curve PNG
@@ -20,9 +21,11 @@ Outputs:
 from pathlib import Path
 
 from medflow import report
+from medflow.config import REPO_ROOT
+from medflow.origin import origin
 from medflow.step import Context, Step
 
-STEP = Step(__file__)
+STEP = Step(__file__, settings=("seed", "molecules", "sequences", "imaging"))
 
 
 def main(ctx: Context) -> None:
@@ -40,7 +43,7 @@ def main(ctx: Context) -> None:
         rows = report.molecules_rows(given.molecules_summary[0], given.molecules_hits[0])
         pictures = [(given.molecules_top_hits[0], "top hits")]
         sections.append(report.section("Molecules", rows, pictures))
-    provenance = report.provenance_rows(report.load_json(given.provenance))
+    provenance = report.provenance_rows(origin(ctx.config, REPO_ROOT))
     Path(ctx.output.page).parent.mkdir(parents=True, exist_ok=True)
     Path(ctx.output.page).write_text(report.front_page(sections, provenance))
 

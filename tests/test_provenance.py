@@ -8,6 +8,8 @@ import sys
 import provenance
 from conftest import REPO
 
+from medflow.origin import config_hash
+
 
 def test_sha256_matches_hashlib(tmp_path):
     path = tmp_path / "x.txt"
@@ -16,9 +18,9 @@ def test_sha256_matches_hashlib(tmp_path):
 
 
 def test_config_hash_ignores_key_order_but_not_values():
-    a = provenance.config_hash({"seed": 1, "molecules": {"enabled": True}})
-    b = provenance.config_hash({"molecules": {"enabled": True}, "seed": 1})
-    c = provenance.config_hash({"molecules": {"enabled": False}, "seed": 1})
+    a = config_hash({"seed": 1, "molecules": {"enabled": True}})
+    b = config_hash({"molecules": {"enabled": True}, "seed": 1})
+    c = config_hash({"molecules": {"enabled": False}, "seed": 1})
     assert a == b != c
 
 

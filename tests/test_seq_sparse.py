@@ -88,6 +88,11 @@ def test_among_agrees_with_isin():
     values, table = rng.integers(0, 50, 200), rng.integers(0, 50, 30)
     assert (sparse.among(values, table) == np.isin(values, table)).all()
     assert not sparse.among(values, table[:0]).any()
+    # keys spread far wider than LOOKUP_BYTES take the binary search instead of the lookup table
+    wide = rng.integers(0, 10**12, 300)
+    values = np.r_[wide[:100], rng.integers(0, 10**12, 200)]
+    assert (sparse.among(values, wide) == np.isin(values, wide)).all()
+    assert sparse.among(values, wide)[:100].all()
 
 
 def test_unsettled_queries_have_few_hits_or_few_misses_among_their_first_targets():
@@ -148,6 +153,17 @@ def test_once_within_keeps_one_copy_of_pairs_both_queries_proposed():
         (2, 3),
         (3, 0),
     ]
+
+
+def test_nearest_pairs_are_first_candidates_unsorted():
+    """Queries 0-2 of 4, ranked best first: their first 2 targets, self pairs, one copy each."""
+    i = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2])
+    j = np.array([1, 3, 2, 0, 2, 3, 3, 1, 0])
+    first = sparse.first_candidates(i, j, 0, 3, 2)
+    kept_i, kept_j = sparse.nearest_pairs(i, j, 0, 3, 2)
+    pairs = sorted(zip(kept_i.tolist(), kept_j.tolist(), strict=True))
+    assert pairs == list(zip(first[0].tolist(), first[1].tolist(), strict=True))
+    assert pairs == [(0, 0), (0, 1), (0, 3), (1, 1), (1, 2), (2, 2), (2, 3)]
 
 
 def test_loners_are_the_queries_without_a_significant_scored_partner():

@@ -66,8 +66,8 @@ def require_input_file(key, path, made_by_workflow=()):
 
 
 def get_front_page_inputs(wildcards):
-    """The files the report's front page summarizes: provenance, then each enabled branch's."""
-    inputs = {"provenance": "results/provenance.json"}
+    """The files the report's front page summarizes: each enabled branch's headline results."""
+    inputs = {}
     if is_activated("imaging"):
         evaluation = "results/imaging/evaluation"
         inputs |= {

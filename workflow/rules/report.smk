@@ -1,5 +1,6 @@
 # The report's front page: every enabled branch's headline figures and pictures, then the run's
-# seed, config hash and commit. workflow/report/workflow.rst shows it first in `--report`.
+# seed, config hash and commit (computed as provenance computes them, so the page runs beside
+# provenance). workflow/report/workflow.rst shows it first in `--report`.
 
 
 localrules:
@@ -23,5 +24,7 @@ rule report_front_page:
     conda:
         "../../envs/provenance.yaml"
     threads: 1
+    params:
+        settings=get_settings("seed", "molecules", "sequences", "imaging"),
     script:
         "../../scripts/report_front_page.py"

@@ -57,6 +57,8 @@ TREE_MAX = 1000
 # The rescue (rescue_candidates) adds at most 1 / RESCUE_SHARE of the alignments that all TOP
 # candidates of a job's queries would take.
 RESCUE_SHARE = 4
+# among() looks keys up in a table of one byte per key when their range is at most this many
+LOOKUP_BYTES = 1 << 24
 
 
 def kmer_matrix(seqs: list[str], k: int = K):
@@ -151,13 +153,21 @@ def candidates(
 
 
 def among(values: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """Whether each value is in `table` (np.isin; by binary search, which is about ten times
-    faster than np.isin on these pair keys with NumPy 2.4)."""
-    table = np.sort(table)
-    if table.size == 0:
+    """Whether each value is in `table`, as np.isin says. Keys within a modest range go through
+    np.isin's lookup table (one byte per key in the range); others through a binary search of the
+    sorted values in the sorted table (NumPy 2.4's np.isin sorts both together, several times
+    slower on these pair keys, and searching unsorted values misses the cache)."""
+    if table.size == 0 or values.size == 0:
         return np.zeros(values.shape, dtype=bool)
-    where = np.searchsorted(table, values).clip(max=table.size - 1)
-    return table[where] == values
+    span = int(table.max()) - int(table.min())
+    if span <= max(LOOKUP_BYTES, 8 * (values.size + table.size)):
+        return np.isin(values, table, kind="table")
+    table = np.sort(table)
+    order = np.argsort(values)
+    ordered = values[order]
+    found = np.empty(values.shape, dtype=bool)
+    found[order] = table[np.searchsorted(table, ordered).clip(max=table.size - 1)] == ordered
+    return found
 
 
 def ranks(i: np.ndarray) -> np.ndarray:
@@ -173,11 +183,18 @@ def first_candidates(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The pairs to align first, sorted: each query's `first` best ranked targets (best_targets's
     order), its self pair, and each pair once where both are queries (once_within)."""
-    near = ranks(i) < first
-    queries = np.arange(start, stop)
-    i, j = once_within(np.r_[i[near], queries], np.r_[j[near], queries], start, stop)
+    i, j = nearest_pairs(i, j, start, stop, first)
     order = np.lexsort((j, i))
     return i[order], j[order]
+
+
+def nearest_pairs(
+    i: np.ndarray, j: np.ndarray, start: int, stop: int, first: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """first_candidates's pairs, unsorted (enough to count them)."""
+    near = ranks(i) < first
+    queries = np.arange(start, stop)
+    return once_within(np.r_[i[near], queries], np.r_[j[near], queries], start, stop)
 
 
 def deeper_candidates(
@@ -354,7 +371,7 @@ def scored_pairs(
     deeper = score_pairs(seqs, deeper_i, deeper_j, scoring, threads)
     i, j, scores = np.r_[i, deeper_i], np.r_[j, deeper_j], np.r_[scores, deeper]
     lonely = loners(i, j, scores, lengths, queries, stats, e_value)
-    budget = first_candidates(*ranked, start, stop, TOP)[0].size // RESCUE_SHARE
+    budget = nearest_pairs(*ranked, start, stop, TOP)[0].size // RESCUE_SHARE
     more_i, more_j = rescue_candidates(index, lonely, i, j, budget)
     more = score_pairs(seqs, more_i, more_j, scoring, threads)
     i, j, scores = np.r_[i, more_i], np.r_[j, more_j], np.r_[scores, more]
