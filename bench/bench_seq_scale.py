@@ -8,7 +8,7 @@ sequences.alignment.sparse_above = 1), beside MMseqs2 easy-cluster (defaults) on
 Each row gives wall time (up to REPEAT_MAX sequences the median of REPEATS interleaved runs of
 each tool, since the machine's noise is as large as the differences there), the peak resident
 memory of the largest process, cluster count and ARI against the known families. With the
-defaults, N up to sequences.alignment.sparse_above (2,000) takes the dense path and larger N the
+defaults, N up to sequences.alignment.sparse_above (1,000) takes the dense path and larger N the
 sparse one. A log-log plot of time against N goes to bench/seq_scale.png.
 
 Snakemake runs with `scontrol` hidden, as on a laptop (bench/laptop_env.py says why); the SLURM
