@@ -219,10 +219,9 @@ def unscored(
     if i.size == 0:
         return i, j
     n = int(max(i.max(), j.max(), scored_i.max(initial=0), scored_j.max(initial=0))) + 1
-    scored = np.r_[scored_i * n + scored_j, scored_j * n + scored_i]
-    fresh = (i != j) & ~among(i * n + j, scored)
+    fresh = (i != j) & ~among(pair_keys(i, j, n), pair_keys(scored_i, scored_j, n))
     i, j = i[fresh], j[fresh]
-    _, first = np.unique(np.minimum(i, j) * n + np.maximum(i, j), return_index=True)
+    _, first = np.unique(pair_keys(i, j, n), return_index=True)
     first.sort()
     return i[first], j[first]
 
