@@ -27,4 +27,4 @@ rule all:
 
 
 onsuccess:
-    stop_rate_limit_timers()
+    end_run_quickly()
