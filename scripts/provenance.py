@@ -1,9 +1,10 @@
 """Write results/provenance.json: what produced these results, so a reviewer can rerun them.
 
 medflow's version and commit, the config as run with its hash, the sha256 of every input file, the
-platform, and the library versions: this job's, and those every other job logged that it ran with
-(one group per environment; on the conda route each branch has its own). It runs after the
-results it describes. No timestamps, so reruns are byte-identical.
+platform, and the library versions: this job's, and those every job before it logged that it ran
+with (one group per environment; on the conda route each branch has its own). It runs after the
+results it describes; the report's front page runs beside it and its log is not read (BESIDE).
+No timestamps, so reruns are byte-identical.
 
 Inputs:
     files (many): input files to checksum (a folder counts file by file)
@@ -24,6 +25,9 @@ from medflow.step import Context, Step
 from medflow.versions import environments_from_logs, installed_versions
 
 SNAKEMAKE_STAMP = ".snakemake_timestamp"  # Snakemake's marker inside directory() outputs
+# The report's front page runs beside provenance (both after every result): its log may or may not
+# be written when provenance reads the logs, so it is never read, and reruns stay byte-identical.
+BESIDE = ("logs/report/front_page.log",)
 
 
 def sha256_of(path: str | Path) -> str:
@@ -62,7 +66,7 @@ def build_provenance(
         "pinned_requirements": pinned_requirements(repo),
         "inputs": input_checksums(inputs),
         "libraries": installed_versions(),
-        "job_environments": environments_from_logs(logs_dir),
+        "job_environments": environments_from_logs(logs_dir, leave_out=BESIDE),
         "platform": {
             "python": platform.python_version(),
             "system": platform.system(),

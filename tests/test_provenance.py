@@ -56,3 +56,18 @@ def test_a_folder_input_counts_as_every_file_inside(tmp_path):
     (folder / "a.png").write_bytes(b"a")
     sums = provenance.input_checksums([str(tmp_path / "images")])
     assert list(sums) == [(folder / "a.png").as_posix(), (folder / "b.png").as_posix()]
+
+
+def test_the_front_page_log_is_never_read(tmp_path):
+    """The front page runs beside provenance, so its log may or may not exist when provenance
+    reads the logs: it is left out either way, and the record does not depend on the race."""
+    from medflow.versions import MARK
+
+    logs = tmp_path / "logs"
+    (logs / "report").mkdir(parents=True)
+    (logs / "sequences").mkdir()
+    (logs / "sequences" / "qc.log").write_text(MARK + '{"numpy": "2"}\n')
+    before = provenance.build_provenance({"seed": 1}, [], REPO, logs)["job_environments"]
+    (logs / "report" / "front_page.log").write_text(MARK + '{"numpy": "1"}\n')
+    after = provenance.build_provenance({"seed": 1}, [], REPO, logs)["job_environments"]
+    assert before == after == [{"versions": {"numpy": "2"}, "job_logs": ["logs/sequences/qc.log"]}]

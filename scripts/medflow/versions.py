@@ -57,11 +57,15 @@ def versions_in_log(text: str) -> dict[str, str] | None:
     return found
 
 
-def environments_from_logs(logs_dir: str | Path) -> list[dict]:
-    """Each distinct set of versions the jobs ran with, with the logs of the jobs that used it."""
+def environments_from_logs(logs_dir: str | Path, leave_out: tuple[str, ...] = ()) -> list[dict]:
+    """Each distinct set of versions the jobs ran with, with the logs of the jobs that used it;
+    the logs named in `leave_out` (paths as listed, e.g. "logs/report/front_page.log") are not
+    read."""
     groups: dict[str, dict] = {}
     root = Path(logs_dir)
     for log_file in sorted(root.rglob("*.log")) if root.is_dir() else []:
+        if log_file.relative_to(root.parent).as_posix() in leave_out:
+            continue
         versions = versions_in_log(log_file.read_text(errors="replace"))
         if versions is None:
             continue
