@@ -27,6 +27,8 @@ from medflow.versions import environments_from_logs, installed_versions
 SNAKEMAKE_STAMP = ".snakemake_timestamp"  # Snakemake's marker inside directory() outputs
 # The report's front page runs beside provenance (both after every result): its log may or may not
 # be written when provenance reads the logs, so it is never read, and reruns stay byte-identical.
+# It makes no result, and it runs in provenance's own environment (envs/provenance.yaml), whose
+# versions the record holds as "libraries".
 BESIDE = ("logs/report/front_page.log",)
 
 
