@@ -71,3 +71,6 @@ def test_the_front_page_log_is_never_read(tmp_path):
     (logs / "report" / "front_page.log").write_text(MARK + '{"numpy": "1"}\n')
     after = provenance.build_provenance({"seed": 1}, [], REPO, logs)["job_environments"]
     assert before == after == [{"versions": {"numpy": "2"}, "job_logs": ["logs/sequences/qc.log"]}]
+    # the log the front page's rule writes is the one left out
+    rule = (REPO / "workflow" / "rules" / "report.smk").read_text()
+    assert all(f'"{path}"' in rule for path in provenance.BESIDE)
