@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from test_seq_simulate import example
 
-from medflow.sequences.align import Scoring, gather
+from medflow.sequences.align import Scoring, gather, longest_first
 from medflow.sequences.align import score_block as engine_block
 from medflow.sequences.blocks import block_bounds, block_pairs
 from medflow.sequences.simulate import simulate
@@ -58,6 +58,21 @@ def test_pyopal_and_biopython_agree_on_every_pair(mode, matrix, gap_open, gap_ex
     assert fast.shape == (len(seqs), len(seqs))
     np.testing.assert_array_equal(fast, reference)
     np.testing.assert_array_equal(fast, fast.T)
+
+
+def test_longest_first_keeps_ties_in_their_order():
+    assert longest_first(["AA", "CCCC", "G", "TTTT", "AC"]).tolist() == [1, 3, 0, 4, 2]
+
+
+@pytest.mark.parametrize("diagonal", [True, False])
+def test_blocks_put_scores_back_in_the_given_order(diagonal):
+    # The engine aligns longest first; every cell must still be the pair's own score.
+    seqs = agreement_set()
+    queries = seqs if diagonal else seqs[::2]
+    block = score_block(queries, seqs, diagonal, threads=2)
+    for r, query in enumerate(queries):
+        for c, target in enumerate(seqs):
+            assert block[r, c] == pair_score(query, target, "biopython"), (r, c)
 
 
 def test_nucleotide_scores_agree():

@@ -221,6 +221,14 @@ def test_rescue_finds_a_family_member_the_prefilter_missed():
     assert lonely.size > after.size and after.tolist() == alone.tolist()
 
 
+def test_each_query_aligns_its_longest_targets_first():
+    i = np.array([0, 0, 0, 2, 2])
+    j = np.array([1, 2, 3, 0, 3])
+    lengths = np.array([10, 30, 20, 30])
+    order = sparse.longest_targets_first(i, j, lengths)
+    assert order.tolist() == [0, 2, 1, 4, 3]  # query 0: 30 (j=1), 30 (j=3), 20; query 2: 30, 10
+
+
 def test_sparse_and_dense_paths_recover_the_same_families():
     seqs, truth = families(8, 25, seed=5)
     lengths = np.array([len(s) for s in seqs], dtype=float)
