@@ -85,6 +85,18 @@ def test_balanced_class_weights_and_epoch_budget():
     assert training.epochs_within_budget(100000, 40, 60000) == 1
 
 
+def test_a_member_over_budget_trains_one_pass_over_budget_images_it_draws_by_seed():
+    assert training.rows_within_budget(100, 100, 1) is None  # within budget: every image
+    rows = training.rows_within_budget(100, 30, 1)
+    assert rows.size == 30 and np.unique(rows).size == 30 and (np.diff(rows) > 0).all()
+    assert rows.tolist() == training.rows_within_budget(100, 30, 1).tolist()
+    assert rows.tolist() != training.rows_within_budget(100, 30, 2).tolist()
+    arrays = toy_arrays(n=96)
+    _, history, summary, _ = training.train_member(arrays, train_settings(budget=40), 42, 0)
+    assert summary["train_images"] == 40 and summary["train_images_available"] == 96
+    assert summary["epochs_run"] == 1 and history["epoch"].tolist() == [1]
+
+
 def test_stratified_folds_cover_every_image_once_balanced_and_seeded():
     labels = np.array([0, 0, 0, 0, 1, 1, 2, 2, 2, 0, 1])
     fold = training.stratified_folds(labels, 3, 42)
