@@ -34,7 +34,7 @@ def main(ctx: Context) -> None:
     settings = ctx.config["sequences"]
     records = [record for path in ctx.input.fasta for record in read_fasta(path)]
     check_unique_ids(records)
-    alphabet = choose_alphabet(records, settings["alphabet"])
+    alphabet = choose_alphabet(records, settings["alphabet"], settings["qc"]["gaps"])
     matrix = resolve_matrix(settings["alignment"]["matrix"], alphabet)
     rows = run_qc(records, alphabet, matrix, settings["qc"])
     facts = summarize(rows, alphabet, matrix)

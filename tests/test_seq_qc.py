@@ -178,3 +178,32 @@ def test_script_reports_bad_input_without_traceback(tmp_path):
 def test_a_folder_given_as_fasta_is_a_clear_error(tmp_path):
     with pytest.raises(InputError, match="is a folder"):
         read_fasta(tmp_path)
+
+
+def test_alignment_gaps_are_stripped_and_counted_or_rejected(tmp_path):
+    # An aligned FASTA (a multiple alignment's rows, '-' and '.' gaps), saved by a Windows editor:
+    # byte-order mark and CRLF line ends.
+    text = ">a\r\nMKV--LAAG.IEEW\r\n>b\r\nMKVLAAGIEEW\r\n>c\r\n-----\r\n>d\r\nPQR-STVWYAC\r\n"
+    text += ">e\r\nPQRSTVWYAC\r\n"
+    fasta = tmp_path / "aligned.fa"
+    fasta.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    table, rejects, summary = run_main(tmp_path, [str(fasta)])
+    rows = table.set_index("id")
+    assert summary["alphabet"] == "protein"
+    assert rows.loc["a", "status"] == "unique" and rows.loc["b", "representative"] == "a"
+    assert rows.loc["a", "detail"] == "3 alignment gap characters (- .) removed"
+    assert rows.loc["a", "length"] == 11 and rows.loc["b", "detail"] == ""
+    assert rows.loc["c", "reason"] == "empty_sequence" and rejects["id"].tolist() == ["c"]
+    assert rows.loc["d", "status"] == "unique"
+    table, rejects, _ = run_main(tmp_path, [str(fasta)], gaps="reject")
+    assert dict(zip(rejects["id"], rejects["reason"], strict=True)) == {
+        "a": "invalid_characters",
+        "c": "invalid_characters",
+        "d": "invalid_characters",
+    }
+
+
+def test_gapped_nucleotide_alignment_is_read_as_nucleotide():
+    records = [Record("x", "ACGT--ACGTAC", "f.fa", 1), Record("y", "ACG.TACGTACG", "f.fa", 3)]
+    assert choose_alphabet(records, "auto") == "nucleotide"
+    assert choose_alphabet(records, "auto", "reject") == "protein"

@@ -37,12 +37,13 @@ class Record:
 
 
 def open_text(path: str | Path) -> TextIO:
-    """Open a text file for reading, gzipped or plain (told apart by the magic bytes)."""
+    """Open a text file for reading, gzipped or plain (told apart by the magic bytes). A UTF-8
+    byte-order mark (which Windows editors write) is dropped; line endings may be LF or CRLF."""
     with open(path, "rb") as handle:
         magic = handle.read(2)
     if magic == b"\x1f\x8b":
-        return gzip.open(path, "rt", encoding="utf-8")
-    return open(path, encoding="utf-8")
+        return gzip.open(path, "rt", encoding="utf-8-sig")
+    return open(path, encoding="utf-8-sig")
 
 
 def _records(path: str | Path, handle: Iterable[str]) -> Iterator[Record]:

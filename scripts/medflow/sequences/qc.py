@@ -1,9 +1,10 @@
 """QC decisions: every record is kept, collapsed into an identical one, or rejected with a reason.
 
-Checks, in order: empty record, alphabet mismatch, invalid characters, letters the substitution
-matrix cannot score, length bounds, fraction of ambiguous residues. Duplicate IDs and mixed
-protein/nucleotide input (with sequences.alphabet: auto) stop the run with a message naming the
-records. Identical sequences are aligned once; the QC table maps each to its representative.
+Alignment gaps ('-', '.': an aligned FASTA) are removed first by default (sequences.qc.gaps), and
+the QC table's detail says how many. Checks, in order: empty record, alphabet mismatch, invalid
+characters, letters the substitution matrix cannot score, length bounds, fraction of ambiguous
+residues. Duplicate IDs and mixed protein/nucleotide input (with sequences.alphabet: auto) stop the
+run with a message naming the records. Identical sequences are aligned once; the QC table maps each to its representative.
 """
 
 from __future__ import annotations
@@ -32,8 +33,19 @@ def where(record: Record) -> str:
     return f"'{record.id}' ({record.file}, line {record.line})"
 
 
-def normalize(seq: str, alphabet: str | None = None) -> str:
-    """Upper case, trailing stop '*' removed, RNA U read as T for nucleotides."""
+GAPS = "-."
+
+
+def gap_count(seq: str) -> int:
+    """Alignment gap characters in a record ('-' and '.')."""
+    return sum(seq.count(c) for c in GAPS)
+
+
+def normalize(seq: str, alphabet: str | None = None, gaps: str = "strip") -> str:
+    """Upper case, alignment gaps removed (gaps: strip), trailing stop '*' removed, RNA U read
+    as T for nucleotides."""
+    if gaps == "strip":
+        seq = seq.replace("-", "").replace(".", "")
     seq = seq.upper().rstrip("*")
     return seq.replace("U", "T") if alphabet == "nucleotide" else seq
 
@@ -50,14 +62,15 @@ def check_unique_ids(records: list[Record]) -> None:
         seen[record.id] = record
 
 
-def choose_alphabet(records: list[Record], setting: str) -> str:
+def choose_alphabet(records: list[Record], setting: str, gaps: str = "strip") -> str:
     """The run's alphabet: the config's, or the one every non-empty record is detected as."""
     if setting != "auto":
         return setting
     kinds: dict[str, Record] = {}
     for record in records:
-        if record.seq:
-            kinds.setdefault(detect_alphabet(normalize(record.seq)), record)
+        seq = normalize(record.seq, gaps=gaps)
+        if seq:
+            kinds.setdefault(detect_alphabet(seq), record)
     if len(kinds) > 1:
         raise InputError(
             f"mixed protein and nucleotide input: {where(kinds['protein'])} looks like protein, "
@@ -116,8 +129,11 @@ def run_qc(records: list[Record], alphabet: str, matrix: str, qc: dict) -> list[
     first_of: dict[str, str] = {}
     rows = []
     for record in records:
-        seq = normalize(record.seq, alphabet)
+        seq = normalize(record.seq, alphabet, qc["gaps"])
         reason, detail = check_record(seq, alphabet, letters, qc)
+        removed = gap_count(record.seq) if qc["gaps"] == "strip" else 0
+        if removed and not reason:
+            detail = f"{removed} alignment gap characters (- .) removed"
         status, representative = "rejected", ""
         if not reason:
             representative = first_of.setdefault(seq, record.id)
