@@ -227,6 +227,20 @@ def test_header_with_byte_order_mark_and_spaces_is_read(tmp_path):
     assert rejects == [] and [(r["id"], r["smiles"]) for r in records] == [("x", "CCO")]
 
 
+def test_smi_and_sdf_files_with_a_byte_order_mark_lose_nothing(tmp_path):
+    smi = tmp_path / "lib.smi"
+    smi.write_text("\ufeffCCO ethanol\r\nCCN\r\n", newline="")
+    records, rejects = read_file(str(smi), SETTINGS)
+    assert rejects == [] and [(r["id"], r["smiles"]) for r in records] == [
+        ("ethanol", "CCO"),
+        (f"{smi}:2", "CCN"),
+    ]
+    sdf = tmp_path / "lib.sdf"
+    sdf.write_text("\ufeff" + sdf_text("CCO"))
+    records, rejects = read_file(str(sdf), SETTINGS)
+    assert rejects == [] and len(records) == 1
+
+
 def test_broken_csv_quote_is_a_rejects_row(tmp_path):
     path = tmp_path / "lib.csv"
     path.write_text('id,smiles\nx,CCO\ny,"' + "C" * 200_000 + "\n")

@@ -38,7 +38,8 @@ def encode_list(values: list) -> str:
 
 
 def open_text(path: str) -> io.TextIOBase:
-    """Open a text file, gunzipping `.gz` files; UnreadableFile when a .gz file is not gzip."""
+    """Open a text file, gunzipping `.gz` files; UnreadableFile when a .gz file is not gzip. A
+    UTF-8 byte-order mark (which Windows editors and Excel write) is dropped."""
     if path.endswith(".gz"):
         with open(path, "rb") as handle:
             start = handle.read(2)
@@ -47,8 +48,8 @@ def open_text(path: str) -> io.TextIOBase:
                 "the name ends in .gz but the file is not gzip-compressed; "
                 "compress it (gzip FILE) or drop .gz from its name"
             )
-        return gzip.open(path, "rt", newline="", encoding="utf-8")
-    return open(path, newline="", encoding="utf-8")
+        return gzip.open(path, "rt", newline="", encoding="utf-8-sig")
+    return open(path, newline="", encoding="utf-8-sig")
 
 
 def reject(path: str, record: int, reason: str, mol_id: str = "", smiles: str = "") -> dict:
