@@ -352,6 +352,31 @@ def test_npz_with_missing_keys_fails_naming_them(tmp_path):
         run_preprocess(tmp_path, format="npz", source=str(npz))
 
 
+def test_npz_labels_stored_as_whole_floats_are_read_as_integers(tmp_path):
+    npz = make_npz(tmp_path / "floats.npz")
+    with np.load(npz) as raw:
+        arrays = {key: raw[key] for key in raw.files}
+    for split in ("train", "val", "test"):
+        arrays[f"{split}_labels"] = arrays[f"{split}_labels"].astype(np.float32)
+    np.savez(npz, **arrays)
+    result = run_preprocess(tmp_path, format="npz", source=str(npz), height=28, width=28)
+    assert np.array_equal(result["arrays"]["y_val"], np.arange(10) % 3)
+    arrays["val_labels"][4] = 1.5
+    np.savez(npz, **arrays)
+    with pytest.raises(InputError, match="val_labels must be non-negative integers; label 4 of"):
+        run_preprocess(tmp_path, format="npz", source=str(npz))
+
+
+def test_channels_first_npz_fails_saying_how_to_fix_it(tmp_path):
+    npz = make_npz(tmp_path / "chw.npz", rgb=True)
+    with np.load(npz) as raw:
+        arrays = {key: raw[key] for key in raw.files}
+    arrays["train_images"] = np.moveaxis(arrays["train_images"], -1, 1)  # (N, 3, 28, 28)
+    np.savez(npz, **arrays)
+    with pytest.raises(InputError, match=r"looks channels-first; save np\.moveaxis"):
+        run_preprocess(tmp_path, format="npz", source=str(npz))
+
+
 def test_npz_that_is_not_an_npz_fails(tmp_path):
     (tmp_path / "bad.npz").write_text("nope")
     with pytest.raises(InputError, match=r"not a readable \.npz"):

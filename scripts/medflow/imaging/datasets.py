@@ -309,11 +309,39 @@ def npz_split(archive: Any, path: Path, split: str) -> tuple[np.ndarray, np.ndar
             f"'{path}': {split}_images has shape {images.shape} but {split}_labels holds "
             f"{len(labels)} labels; expected (N, H, W) or (N, H, W, C) with the same N"
         )
+    if images.ndim == 4 and images.shape[3] not in (1, 3, 4):
+        hint = ""
+        if images.shape[1] in (1, 3, 4):
+            hint = (
+                f": it looks channels-first; save np.moveaxis({split}_images, 1, -1) "
+                "(channels last, as MedMNIST stores them)"
+            )
+        raise InputError(
+            f"'{path}': {split}_images has shape {images.shape}, whose last axis "
+            f"({images.shape[3]}) is not a channel count (1 grey, 3 RGB or 4 RGBA){hint}"
+        )
     if len(labels) == 0:
         raise InputError(f"'{path}': the {split} split is empty; every split needs images")
-    if not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0:
-        raise InputError(f"'{path}': {split}_labels must be non-negative integers")
-    return images, labels
+    return images, integer_labels(labels, path, split)
+
+
+def integer_labels(labels: np.ndarray, path: Path, split: str) -> np.ndarray:
+    """The labels: non-negative integers as given, or floats (or booleans) that are whole numbers
+    (0.0, 1.0: as pandas or MATLAB often store them) as int64; InputError naming the first bad
+    label otherwise."""
+    if labels.dtype.kind not in "iufb":
+        raise InputError(
+            f"'{path}': {split}_labels must be non-negative integers, not {labels.dtype} values"
+        )
+    values = labels.astype(np.float64)
+    ok = np.isfinite(values) & (values >= 0) & (values == np.floor(values))
+    if not ok.all():
+        first = int(np.flatnonzero(~ok)[0])
+        raise InputError(
+            f"'{path}': {split}_labels must be non-negative integers; label {first} of the "
+            f"split is {labels[first].item()!r}"
+        )
+    return labels if labels.dtype.kind in "iu" else labels.astype(np.int64)
 
 
 def load_npz(
