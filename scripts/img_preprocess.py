@@ -61,6 +61,9 @@ def main(ctx: Context) -> None:
         settings["width"],
         settings["channels"],
     )
+    warning = datasets.size_warning(settings)
+    if warning:
+        log.warning(warning)
 
 
 if __name__ == "__main__":

@@ -496,3 +496,11 @@ def test_new_images_folder_with_corrupt_files_gives_rejects_rows(tmp_path):
     assert set(reasons) == {"notes.txt", "sub/broken.png"}
     assert "cannot decode" in reasons["sub/broken.png"]
     assert "not a supported image file" in reasons["notes.txt"]
+
+
+def test_a_large_working_size_warns_of_the_training_cost():
+    assert datasets.size_warning({"height": 28, "width": 28}) is None
+    assert datasets.size_warning({"height": 48, "width": 48}) is None  # under 4x the pixels
+    warning = datasets.size_warning({"height": 224, "width": 224})
+    assert "224x224" in warning and "about 64x the work" in warning
+    assert "imaging.preprocess.height and width" in warning

@@ -67,6 +67,21 @@ def resolve_settings(settings: dict[str, Any], size: tuple[int, int] | None) -> 
     return resolved
 
 
+def size_warning(settings: dict[str, Any]) -> str | None:
+    """A warning when the working size makes training much slower than at MedMNIST's 28x28 (a
+    network's work per image grows with its pixels): from 4x the pixels (56x56) on."""
+    height, width = settings["height"], settings["width"]
+    cost = height * width / DEFAULT_SIZE**2
+    if cost < 4:
+        return None
+    return (
+        f"images are prepared at {height}x{width}: each costs the network about {cost:.0f}x the "
+        f"work of a {DEFAULT_SIZE}x{DEFAULT_SIZE} one, so training takes about that much longer "
+        f"(the defaults' time figures are for {DEFAULT_SIZE}x{DEFAULT_SIZE}); set "
+        "imaging.preprocess.height and width to train smaller"
+    )
+
+
 def reading_settings(settings: dict[str, Any]) -> dict[str, Any]:
     """What prepare_pixels gets: channels auto reads as 3 (a grey image repeated exactly)."""
     return {**settings, "channels": settings["channels"] or 3}
