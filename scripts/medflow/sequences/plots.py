@@ -29,10 +29,11 @@ plt.rcParams["svg.fonttype"] = "none"
 def save(fig, png: str, svg: str) -> None:
     """Write PNG and SVG without timestamps or version strings, so reruns are byte-identical.
 
-    The tight bounding box is laid out once for both files (savefig's "tight" lays the figure out
-    again for each; text layout is most of a figure's time).
+    The tight bounding box is measured once for both files (savefig's "tight" lays the figure out
+    again for each; text layout is most of a figure's time), and without a full draw first:
+    get_tightbbox places the ticks and titles it measures itself (the figures here use no layout
+    engine), which gave the same box and the same bytes in a third less time.
     """
-    fig.draw_without_rendering()
     bbox = fig.get_tightbbox().padded(plt.rcParams["savefig.pad_inches"])
     # zlib level 1: a quarter bigger than the default 6, in about half the time
     png_options = {"compress_level": 1}
