@@ -4,7 +4,8 @@ Alignment gaps ('-', '.': an aligned FASTA) are removed first by default (sequen
 the QC table's detail says how many. Checks, in order: empty record, alphabet mismatch, invalid
 characters, letters the substitution matrix cannot score, length bounds, fraction of ambiguous
 residues. Duplicate IDs and mixed protein/nucleotide input (with sequences.alphabet: auto) stop the
-run with a message naming the records. Identical sequences are aligned once; the QC table maps each to its representative.
+run with a message naming the records. Identical sequences are aligned once; the QC table maps each
+to its representative.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def where(record: Record) -> str:
 
 
 GAPS = "-."
+WITHOUT_GAPS = str.maketrans("", "", GAPS)
 
 
 def gap_count(seq: str) -> int:
@@ -45,7 +47,7 @@ def normalize(seq: str, alphabet: str | None = None, gaps: str = "strip") -> str
     """Upper case, alignment gaps removed (gaps: strip), trailing stop '*' removed, RNA U read
     as T for nucleotides."""
     if gaps == "strip":
-        seq = seq.replace("-", "").replace(".", "")
+        seq = seq.translate(WITHOUT_GAPS)
     seq = seq.upper().rstrip("*")
     return seq.replace("U", "T") if alphabet == "nucleotide" else seq
 
