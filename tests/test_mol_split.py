@@ -56,6 +56,18 @@ def test_smi_file_with_ids_header_comments_and_blank_lines(tmp_path):
     ]
 
 
+def test_cxsmiles_extensions_stay_with_their_smiles(tmp_path):
+    path = tmp_path / "cx.smi"
+    path.write_text("CCO |$a;b;c$| ethanol\nC[C@H](N)C(=O)O |&1:1|\nCCN amine |x|\n")
+    records, rejects = read_file(str(path), SETTINGS)
+    assert rejects == []
+    assert [(r["id"], r["smiles"]) for r in records] == [
+        ("ethanol", "CCO |$a;b;c$|"),
+        (f"{path}:2", "C[C@H](N)C(=O)O |&1:1|"),
+        ("amine |x|", "CCN"),
+    ]
+
+
 def test_gzipped_csv_and_tsv_with_configured_columns(tmp_path):
     csv_path = tmp_path / "a.csv.gz"
     with gzip.open(csv_path, "wt") as handle:

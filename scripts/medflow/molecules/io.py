@@ -65,16 +65,29 @@ def reject(path: str, record: int, reason: str, mol_id: str = "", smiles: str = 
 
 
 def read_smi(path: str, smiles_column: str) -> Iterator[dict]:
-    """SMILES files: SMILES first, ID second (whitespace-separated); a header line is skipped."""
+    """SMILES files: SMILES first, ID second (whitespace-separated); a header line is skipped. A
+    CXSMILES extension after the SMILES (`CCO |$a;b;c$| ethanol`) stays with the SMILES."""
     with open_text(path) as handle:
         for line_no, line in enumerate(handle, start=1):
-            fields = line.strip().split(None, 1)
+            fields = split_smiles_line(line)
             if not fields or fields[0].startswith("#"):
                 continue
             if line_no == 1 and fields[0].lower() in {"smiles", smiles_column.lower()}:
                 continue
-            mol_id = fields[1].strip() if len(fields) > 1 else f"{path}:{line_no}"
+            mol_id = fields[1] if len(fields) > 1 else f"{path}:{line_no}"
             yield {"file": path, "record": line_no, "id": mol_id, "smiles": fields[0]}
+
+
+def split_smiles_line(line: str) -> list[str]:
+    """[SMILES] or [SMILES, ID] of one line; a CXSMILES extension (`|...|` after a space) is part
+    of the SMILES, which RDKit reads with it."""
+    fields = line.strip().split(None, 1)
+    if len(fields) == 2 and fields[1].startswith("|"):
+        end = fields[1].find("|", 1)
+        if end > 0:
+            rest = fields[1][end + 1 :].strip()
+            return [f"{fields[0]} {fields[1][: end + 1]}", *([rest] if rest else [])]
+    return [field.strip() for field in fields]
 
 
 def read_table(path: str, smiles_column: str, id_column: str) -> Iterator[dict]:
