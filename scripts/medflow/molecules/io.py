@@ -87,7 +87,7 @@ def split_smiles_line(line: str) -> list[str]:
         if end > 0:
             rest = fields[1][end + 1 :].strip()
             return [f"{fields[0]} {fields[1][: end + 1]}", *([rest] if rest else [])]
-    return [field.strip() for field in fields]
+    return fields
 
 
 def read_table(path: str, smiles_column: str, id_column: str) -> Iterator[dict]:
@@ -98,7 +98,7 @@ def read_table(path: str, smiles_column: str, id_column: str) -> Iterator[dict]:
         header = next(reader, None)
         if header is None:
             return
-        header = [name.strip().lstrip("\ufeff") for name in header]
+        header = [name.strip() for name in header]  # open_text drops a byte-order mark
         if smiles_column not in header:
             other = "," if delimiter == "\t" else "\t"
             hint = ""
