@@ -1,21 +1,39 @@
 """Reruns: byte-identical results, the report, and config changes that rerun only their jobs."""
 
 import re
+import shutil
+import subprocess
+import sys
 
 import pytest
 import yaml
-from conftest import TINY_CONFIGS, result_checksums, run_workflow
+from conftest import REPO, TINY_CONFIGS, result_checksums, run_workflow
+
+README = REPO / "README.md"
 
 pytestmark = pytest.mark.slow
 
 
-def test_two_clean_runs_give_byte_identical_results(tiny_run, tmp_path):
-    run_workflow(tmp_path, *TINY_CONFIGS)
-    first, second = result_checksums(tiny_run), result_checksums(tmp_path)
+def test_a_rerun_from_the_provenance_config_gives_byte_identical_results(tiny_run, tmp_path):
+    """The README's recipe for rerunning a published analysis, word for word: the config as run,
+    taken from provenance.json with the standard library alone (a fresh machine's python3 has
+    no yaml), is the only config given to a clean run in another folder."""
+    published, rerun = tmp_path / "published", tmp_path / "rerun"
+    (published / "results").mkdir(parents=True)
+    shutil.copy(tiny_run / "results" / "provenance.json", published / "results")
+    recipe = (
+        'import json; json.dump(json.load(open("results/provenance.json"))["config"],'
+        ' open("rerun.json", "w"))'
+    )
+    assert recipe in README.read_text(), "the README's rerun recipe changed: update this test"
+    # -S: without site-packages, as python3 is on a fresh machine
+    subprocess.run([sys.executable, "-I", "-S", "-c", recipe], cwd=published, check=True)
+    run_workflow(rerun, published / "rerun.json")
+    first, second = result_checksums(tiny_run), result_checksums(rerun)
     assert len(first) > 20, f"the tiny run wrote too few results: {sorted(first)}"
     assert first.keys() == second.keys()
     differing = [path for path in first if first[path] != second[path]]
-    assert not differing, f"these results differ between two clean runs: {differing}"
+    assert not differing, f"these results differ in a rerun from provenance.json: {differing}"
 
 
 def test_every_branch_and_the_provenance_record_are_in_results(tiny_run):
