@@ -24,17 +24,21 @@ from medflow.imaging.io import (
     SPLITS,
     UnreadableImage,
     decode_any,
+    is_broken_link,
     is_colour,
     list_files,
     prepare_pixels,
     relative,
     require_file,
 )
-from medflow.step import InputError, progress
+from medflow.step import InputError, log, progress
 
 NPZ_KEYS = tuple(f"{split}_{kind}" for split in SPLITS for kind in ("images", "labels"))
 MIN_PER_CLASS = 3  # one image per split at the very least
 DEFAULT_SIZE = 28  # height and width 0 (auto) on folder and DICOM input
+MIN_SIZE = 4  # smallest side the networks take: small_cnn and seed_cnn pool twice / once
+TOTALS_ROW = "all"  # the totals row of class_counts.tsv, so no class may be called this
+SPLIT_FOLDERS = {"train", "val", "valid", "validation", "test"}
 
 
 @dataclass
@@ -48,6 +52,7 @@ class Dataset:
     shapes: list[tuple[int, ...]] = field(default_factory=list)
     colour: list[bool] = field(default_factory=list)
     rejects: list[tuple[str, str]] = field(default_factory=list)
+    default_order: list[Any] | None = None  # class order without class_names (npz: numeric)
 
     def add(self, name: str, label: Any, image: np.ndarray, original: np.ndarray) -> None:
         self.files.append(name)
@@ -64,6 +69,14 @@ def resolve_settings(settings: dict[str, Any], size: tuple[int, int] | None) -> 
     for key, own in zip(("height", "width"), size or (DEFAULT_SIZE, DEFAULT_SIZE), strict=True):
         if not resolved[key]:
             resolved[key] = int(own)
+    height, width = resolved["height"], resolved["width"]
+    if min(height, width) < MIN_SIZE:
+        raise InputError(
+            f"images would be prepared at {height}x{width} pixels, smaller than the networks "
+            f"take ({MIN_SIZE}x{MIN_SIZE} at least: their pooling halves the size); set "
+            f"imaging.preprocess.height and width to {MIN_SIZE} or more (e.g. {DEFAULT_SIZE}) "
+            "to enlarge the images"
+        )
     return resolved
 
 
@@ -111,6 +124,15 @@ def scan_class_folder(root: Path) -> tuple[list[tuple[Path, str]], list[tuple[st
             f"imaging.input.folder '{root}' has no class subfolders; put each class's images in "
             "a subfolder named after the class (e.g. normal/, pneumonia/)"
         )
+    if all(p.name.lower() in SPLIT_FOLDERS for p in class_dirs):
+        names = [p.name for p in class_dirs]
+        train = next((p for p in class_dirs if p.name.lower() == "train"), class_dirs[0])
+        raise InputError(
+            f"imaging.input.folder '{root}' holds split folders {names}, not class folders: it "
+            "must hold one subfolder per class (e.g. normal/, pneumonia/), and medflow makes the "
+            f"split itself; point imaging.input.folder at one of them, e.g. '{train}' (if it "
+            "holds the class subfolders)"
+        )
     records, rejects = [], []
     for class_dir in class_dirs:
         files = list_files(class_dir)
@@ -122,7 +144,12 @@ def scan_class_folder(root: Path) -> tuple[list[tuple[Path, str]], list[tuple[st
             )
         records += [(f, class_dir.name) for f in images]
         rejects += [
-            (relative(f, root), f"not an image file (extension '{f.suffix}')")
+            (
+                relative(f, root),
+                "broken symbolic link"
+                if is_broken_link(f)
+                else f"not an image file (extension '{f.suffix}')",
+            )
             for f in files
             if f not in images
         ]
@@ -213,10 +240,25 @@ def decode_records(
     return data
 
 
+def check_class_names(class_names: list[str]) -> None:
+    """imaging.input.class_names without repeats (a repeat would merge two classes)."""
+    repeated = sorted(name for name, n in Counter(class_names).items() if n > 1)
+    if repeated:
+        raise InputError(
+            f"imaging.input.class_names {class_names} names {repeated} more than once; give each "
+            "class one distinct name"
+        )
+
+
 def check_classes(
-    data: Dataset, listed_classes: set, n_records: int, class_names: list[str] | None
+    data: Dataset,
+    listed_classes: set,
+    n_records: int,
+    class_names: list[str] | None,
+    default_order: list[str] | None = None,
 ) -> list[str]:
-    """The class order; fails clearly on one class, a class left empty, or unexpected names."""
+    """The class order (class_names, else `default_order`, else sorted); fails clearly on one
+    class, a class left empty, unexpected names or a class called like the totals row."""
     counts = Counter(data.classes)
     listed = sorted(set(data.classes) | set(listed_classes) | {c for c in class_names or []})
     empty = [c for c in listed if counts[c] == 0]
@@ -235,7 +277,12 @@ def check_classes(
             )
         order = list(class_names)
     else:
-        order = sorted(counts)
+        order = list(default_order) if default_order else sorted(counts)
+    if TOTALS_ROW in order:
+        raise InputError(
+            f"a class is named '{TOTALS_ROW}', the name of the totals row of class_counts.tsv; "
+            "rename that class (its folder, its labels-table entries or its class_names entry)"
+        )
     if len(order) < 2:
         raise InputError(
             f"only one class found ({order}); a classifier needs images of at least two classes"
@@ -276,6 +323,22 @@ def stratified_split(
         ) from error
     splits = np.empty(len(labels), dtype=object)
     splits[train], splits[val], splits[test] = "train", "val", "test"
+    return fill_every_split(labels, splits, seed)
+
+
+def fill_every_split(labels: np.ndarray, splits: np.ndarray, seed: int) -> np.ndarray:
+    """Give every class at least one image in each split: a split the stratified rounding left
+    without a class gets one image, drawn by the seed, from that class's largest split."""
+    rng = np.random.default_rng(seed)
+    splits = splits.copy()
+    for label in sorted(set(labels.tolist()), key=str):
+        for split in SPLITS:
+            mine = labels == label
+            if np.any(mine & (splits == split)):
+                continue
+            donor = max(SPLITS, key=lambda s: int(np.sum(mine & (splits == s))))
+            candidates = np.flatnonzero(mine & (splits == donor))
+            splits[rng.choice(candidates)] = split
     return splits
 
 
@@ -379,32 +442,76 @@ def load_npz(
             f"needs {list(NPZ_KEYS)}"
         )
     data = Dataset()
-    resolved: dict[str, Any] | None = None
     with archive:
-        for split in SPLITS:
-            images, labels = npz_split(archive, path, split)
-            resolved = resolved or resolve_settings(settings, images.shape[1:3])
-            full = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(images.dtype, 1.0)
-            reading = reading_settings(resolved)
-            for i in progress(range(len(images)), total=len(images), desc=f"reading {split}"):
-                name = f"{split}_images[{i}]"
-                try:
-                    image = prepare_pixels(images[i], full, **reading)
-                except UnreadableImage as error:
-                    data.rejects.append((name, str(error)))
-                    continue
-                data.add(name, int(labels[i]), image, images[i])
-                data.splits.append(split)
+        arrays = {split: npz_split(archive, path, split) for split in SPLITS}
+    resolved = resolve_settings(settings, arrays["train"][0].shape[1:3])
+    full = 1.0
+    if resolved["scaling"] == "dtype_range":
+        full = npz_full_scale({split: images for split, (images, _) in arrays.items()}, path)
+    reading = reading_settings(resolved)
+    for split in SPLITS:
+        images, labels = arrays.pop(split)
+        for i in progress(range(len(images)), total=len(images), desc=f"reading {split}"):
+            name = f"{split}_images[{i}]"
+            try:
+                image = prepare_pixels(images[i], full, **reading)
+            except UnreadableImage as error:
+                data.rejects.append((name, str(error)))
+                continue
+            data.add(name, int(labels[i]), image, images[i])
+            data.splits.append(split)
     check_npz_splits(path, data)
-    n_classes = max(data.classes) + 1
-    names = list(class_names) if class_names else [str(k) for k in range(n_classes)]
-    if len(names) < n_classes:
-        raise InputError(
-            f"'{path}' has labels up to {n_classes - 1} but imaging.input.class_names lists only "
-            f"{len(names)} names"
-        )
+    labels = sorted(set(data.classes))
+    if class_names:
+        if labels[-1] >= len(class_names):
+            raise InputError(
+                f"'{path}' has labels up to {labels[-1]} but imaging.input.class_names lists only "
+                f"{len(class_names)} names (of labels 0 to {len(class_names) - 1})"
+            )
+        names = dict(enumerate(class_names))
+    else:  # the label numbers, in numeric order (10 after 9), from the labels present only
+        names = {k: str(k) for k in labels}
     data.classes = [names[k] for k in data.classes]
+    data.default_order = [names[k] for k in labels]
     return data, settle_channels(data, resolved)
+
+
+NOMINAL_FULL_SCALES = (1.0, 255.0, 65535.0)
+
+
+def npz_full_scale(arrays: dict[str, np.ndarray], path: Path) -> float:
+    """The full scale of the .npz's images under dtype_range scaling: 255 for uint8, 65535 for
+    uint16; for any other type (float, signed integers, bool) the smallest of 1, 255 and 65535
+    that holds every finite value of every split, chosen once for the whole file so all images
+    are scaled alike; InputError when the values fit none of them (they would be clipped)."""
+    fixed = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
+    ranges = {}
+    for split, images in arrays.items():
+        key = f"{split}_images"
+        if images.dtype in fixed:
+            ranges[key] = (0.0, fixed[images.dtype])
+            continue
+        values = images[np.isfinite(images)] if images.dtype.kind == "f" else images
+        if values.size:
+            ranges[key] = (float(values.min()), float(values.max()))
+    if not ranges:
+        return 1.0
+    low = min(lo for lo, _ in ranges.values())
+    high = max(hi for _, hi in ranges.values())
+    if low >= 0:
+        full = next((f for f in NOMINAL_FULL_SCALES if high <= f), None)
+        if full is not None:
+            log.info("'%s': images hold %g to %g, so %g is their full scale", path, low, high, full)
+            return full
+    key, (lo, hi) = next(
+        (k, r) for k, r in ranges.items() if r[0] < 0 or r[1] > NOMINAL_FULL_SCALES[-1]
+    )
+    raise InputError(
+        f"'{path}': key '{key}' holds values from {lo:g} to {hi:g}, outside 0..1, 0..255 and "
+        "0..65535, so dtype_range scaling cannot tell their full scale and would clip them; set "
+        "imaging.preprocess.scaling: minmax (each image to 0..1), or store the images as uint8 "
+        "or uint16"
+    )
 
 
 def check_npz_splits(path: Path, data: Dataset) -> None:
@@ -453,10 +560,11 @@ def read_inputs(
         k: preprocess[k] for k in ("height", "width", "channels", "scaling", "resize_method")
     }
     class_names = list(section["class_names"]) or None
+    check_class_names(class_names or [])
     if fmt == "npz":
         data, settings = load_npz(Path(source), settings, class_names)
         n_records = len(data.files) + len(data.rejects)
-        order = check_classes(data, set(data.classes), n_records, class_names)
+        order = check_classes(data, set(data.classes), n_records, class_names, data.default_order)
         return data, order, settings, n_records
     if fmt == "folder":
         records, listing_rejects = scan_class_folder(Path(source))

@@ -30,6 +30,29 @@ class UnreadableImage(Exception):
     """An image that cannot be used; its message is the reason written to a rejects table."""
 
 
+def one_line(text: str) -> str:
+    """A message on one line: newlines, tabs and runs of spaces become one space."""
+    return " ".join(str(text).split())
+
+
+def reason_of(error: BaseException, path: Path) -> str:
+    """A decoder's message as a rejects reason: one line, without the file's path (the rejects
+    table names the file), so that equal problems read the same."""
+    text = str(error)
+    for spelling in (repr(path), repr(str(path)), str(path)):
+        text = text.replace(spelling, "the file")
+    return one_line(text)
+
+
+def too_large(error: BaseException) -> UnreadableImage:
+    """Pillow's decompression-bomb refusal as a reject naming the image's pixel count."""
+    import re
+
+    found = re.search(r"\((\d+) pixels\)", str(error))
+    pixels = f"{int(found.group(1)):,} pixels" if found else "more pixels than Pillow allows"
+    return UnreadableImage(f"image too large: {pixels}")
+
+
 def full_scale_of(dtype: np.dtype) -> float:
     """The nominal maximum of a pixel type: 255 for 8-bit, 65535 for 16-bit, 1.0 for floats."""
     dtype = np.dtype(dtype)
@@ -54,37 +77,65 @@ def _pil_array(path: Path) -> tuple[np.ndarray, float]:
                 elif image.mode in ("1", "CMYK", "YCbCr", "LAB", "HSV"):
                     image = image.convert("L" if image.mode == "1" else "RGB")
                 pixels = np.asarray(image)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise too_large(error) from error
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Warning) as error:
-        raise UnreadableImage(f"cannot decode image: {error}") from error
+        raise UnreadableImage(f"cannot decode image: {reason_of(error, path)}") from error
     return pixels, full_scale_of(pixels.dtype)
 
 
 def _tiff_array(path: Path) -> tuple[np.ndarray, float]:
-    """Decode a TIFF with tifffile (16-bit and float images included); first page only."""
+    """Decode a TIFF with tifffile (16-bit and float images included); first page only. When
+    tifffile cannot (LZW, JPEG or CCITT compression needs imagecodecs, which medflow does not
+    install), Pillow tries; the image is rejected only when both fail."""
     import tifffile
 
     try:
         pixels = tifffile.imread(path, key=0)
-    except Exception as error:  # tifffile raises many types for damaged files
-        raise UnreadableImage(f"cannot decode TIFF: {error}") from error
-    return pixels, full_scale_of(pixels.dtype)
+    except MemoryError:
+        raise
+    except Exception as error:  # tifffile raises many types for damaged or compressed files
+        try:
+            return _pil_array(path)
+        except UnreadableImage as fallback:
+            if str(fallback).startswith("image too large"):
+                raise
+            raise UnreadableImage(
+                f"cannot decode TIFF: {reason_of(error, path)} (Pillow: {fallback})"
+            ) from error
+    signed_or_float = pixels.dtype.kind in "if"  # no nominal full scale: 0..1 is expected
+    return pixels, 1.0 if signed_or_float else full_scale_of(pixels.dtype)
 
 
 def dicom_array(path: Path) -> tuple[np.ndarray, float]:
-    """Stored DICOM pixel values (MONOCHROME1 inverted) and their full scale from BitsStored."""
-    import pydicom
-    from pydicom.errors import InvalidDicomError
+    """Stored DICOM pixel values (MONOCHROME1 inverted) and their full scale from BitsStored.
 
+    Any failure to read one file (a damaged header raises many kinds of error in pydicom, some
+    only when an element is first used) makes that file a reject, never a crash of the run."""
     try:
-        dataset = pydicom.dcmread(path)
-    except (InvalidDicomError, OSError, EOFError, ValueError, KeyError) as error:
-        raise UnreadableImage(f"not a readable DICOM file: {error}") from error
+        return _dicom_pixels(path)
+    except (UnreadableImage, MemoryError):
+        raise
+    except Exception as error:  # pydicom raises many types for damaged or unsupported files
+        raise UnreadableImage(
+            f"not a readable DICOM file: {type(error).__name__}: {reason_of(error, path)}"
+        ) from error
+
+
+def _dicom_pixels(path: Path) -> tuple[np.ndarray, float]:
+    import pydicom
+
+    dataset = pydicom.dcmread(path)
     if "PixelData" not in dataset:
         raise UnreadableImage("DICOM file has no pixel data")
     try:
         pixels = dataset.pixel_array
+    except MemoryError:
+        raise
     except Exception as error:  # pydicom raises many types for damaged or unsupported pixel data
-        raise UnreadableImage(f"cannot decode DICOM pixel data: {error}") from error
+        raise UnreadableImage(
+            f"cannot decode DICOM pixel data: {reason_of(error, path)}"
+        ) from error
     frames = int(getattr(dataset, "NumberOfFrames", 1) or 1)
     samples = int(getattr(dataset, "SamplesPerPixel", 1) or 1)
     if frames > 1:
@@ -115,6 +166,8 @@ def is_dicom_path(path: Path) -> bool:
 
 def decode_any(path: Path) -> tuple[np.ndarray, float]:
     """Decode an image file of any supported format to (pixels HxW or HxWxC, full scale)."""
+    if is_broken_link(path):
+        raise UnreadableImage("broken symbolic link")
     suffix = path.suffix.lower()
     if suffix in (".tif", ".tiff"):
         return _tiff_array(path)
@@ -192,8 +245,22 @@ def resize(pixels: np.ndarray, height: int, width: int, method: str) -> np.ndarr
     return np.stack(planes, axis=2)
 
 
+def check_full_scale(pixels: np.ndarray, full_scale: float) -> None:
+    """Refuse (as a reject) pixels outside 0..full scale: dtype_range scaling would clip them."""
+    low, high = float(pixels.min()), float(pixels.max())
+    if low < 0 or high > full_scale:
+        raise UnreadableImage(
+            f"pixel values {low:g} to {high:g} lie outside 0 to {full_scale:g}, the range that "
+            "dtype_range scaling maps to 0..1 (float and signed-integer images must hold 0..1), "
+            "so it would clip them; set imaging.preprocess.scaling: minmax (each image to 0..1)"
+        )
+
+
 def scale(pixels: np.ndarray, method: str, full_scale: float) -> np.ndarray:
-    """Scale intensities: by the format's full scale to [0, 1], per-image min-max, or z-score."""
+    """Scale intensities: by the format's full scale to [0, 1], per-image min-max, or z-score.
+
+    dtype_range clips only a resampling filter's overshoot: pixels outside the full scale are
+    refused before resizing (`check_full_scale`)."""
     if method == "dtype_range":
         return np.clip(pixels / full_scale, 0.0, 1.0)
     if method == "minmax":
@@ -218,6 +285,8 @@ def prepare_pixels(
     pixels = as_hwc(pixels)
     if not np.all(np.isfinite(pixels)):
         raise UnreadableImage("image holds non-finite pixel values (NaN or infinity)")
+    if scaling == "dtype_range":
+        check_full_scale(pixels, full_scale)
     pixels = to_channels(pixels, channels)
     pixels = resize(pixels, height, width, resize_method)
     return scale(pixels, scaling, full_scale).astype(np.float32)
@@ -230,10 +299,28 @@ def prepare_image(path: Path, **settings) -> tuple[np.ndarray, tuple[int, int, i
     return prepare_pixels(pixels, full, **settings), original
 
 
+def is_broken_link(path: Path) -> bool:
+    """A symbolic link whose target does not exist."""
+    return path.is_symlink() and not path.exists()
+
+
+def is_hidden(path: Path, root: Path) -> bool:
+    """True when any part of path below root starts with '.' (.ipynb_checkpoints/, .DS_Store)."""
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
 def list_files(root: Path) -> list[Path]:
-    """Every regular file under root, recursively, sorted (Snakemake's folder marker skipped)."""
+    """Every regular file under root, recursively, sorted, and every broken symbolic link (so
+    it becomes a reject, not a silent gap); hidden files and folders (a part of the path
+    starting with '.') and Snakemake's folder marker are skipped."""
     root = Path(root)
-    files = (p for p in root.rglob("*") if p.is_file() and p.name not in IGNORED_FILES)
+    files = (
+        p
+        for p in root.rglob("*")
+        if (p.is_file() or is_broken_link(p))
+        and p.name not in IGNORED_FILES
+        and not is_hidden(p, root)
+    )
     return sorted(files, key=lambda p: p.as_posix())
 
 
@@ -267,7 +354,9 @@ def write_json(data: dict, path: str | Path) -> None:
 
 def rejects_frame(rows: Iterable[tuple[str, str]]) -> pd.DataFrame:
     """Rejects as a table with columns file and reason, sorted by file."""
-    frame = pd.DataFrame(list(rows), columns=["file", "reason"])
+    frame = pd.DataFrame(
+        [(name, one_line(reason)) for name, reason in rows], columns=["file", "reason"]
+    )
     return frame.sort_values("file", kind="stable").reset_index(drop=True)
 
 

@@ -1,0 +1,277 @@
+"""Imaging preprocessing on broken or unusual inputs: each becomes a reject or one clear error."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+from test_img_preprocess import class_folder, grey, make_npz, run_preprocess, write_dicom, write_png
+
+from medflow.imaging import datasets
+from medflow.imaging import io as img_io
+from medflow.step import InputError
+
+
+def npz_of(path: Path, images: dict[str, np.ndarray], labels: dict[str, np.ndarray]) -> Path:
+    np.savez(
+        path,
+        **{f"{s}_images": images[s] for s in images},
+        **{f"{s}_labels": labels[s] for s in labels},
+    )
+    return path
+
+
+def npz_with_images(path: Path, dtype, low: float, high: float) -> Path:
+    """An .npz whose images hold values spread over low..high (of dtype), three classes."""
+    rng = np.random.default_rng(1)
+    images, labels = {}, {}
+    for split, n in [("train", 30), ("val", 9), ("test", 9)]:
+        images[split] = rng.uniform(low, high, (n, 8, 8)).astype(dtype)
+        labels[split] = np.arange(n) % 3
+    images["train"][0, 0, 0], images["train"][0, 0, 1] = low, high  # the extremes are present
+    return npz_of(path, images, labels)
+
+
+# ---------------------------------------------------------------- 1: full scale of an .npz
+
+
+@pytest.mark.parametrize(
+    ("dtype", "high", "full"),
+    [
+        (np.float32, 1.0, 1.0),
+        (np.float64, 255.0, 255.0),
+        (np.int16, 255, 255.0),
+        (np.float32, 4000.0, 65535.0),
+        (np.int64, 1, 1.0),
+    ],
+)
+def test_npz_of_other_types_takes_the_full_scale_of_its_value_range(tmp_path, dtype, high, full):
+    npz = npz_with_images(tmp_path / "x.npz", dtype, 0, high)
+    result = run_preprocess(tmp_path, format="npz", source=str(npz), height=8, width=8)
+    x = result["arrays"]["x_train"]
+    assert x.max() == pytest.approx(float(np.asarray(high, dtype)) / full, rel=1e-6)
+    assert x.min() == 0.0
+
+
+def test_npz_of_bool_images_scales_by_one(tmp_path):
+    rng = np.random.default_rng(0)
+    images = {s: rng.random((9, 8, 8)) > 0.5 for s in ("train", "val", "test")}
+    labels = {s: np.arange(9) % 3 for s in images}
+    npz = npz_of(tmp_path / "b.npz", images, labels)
+    x = run_preprocess(tmp_path, format="npz", source=str(npz), height=8, width=8)["arrays"]
+    assert set(np.unique(x["x_train"])) == {0.0, 1.0}
+
+
+@pytest.mark.parametrize(("low", "high"), [(-2.5, 2.5), (0.0, 70000.0)])
+def test_npz_values_beyond_every_full_scale_stop_the_run_naming_minmax(tmp_path, low, high):
+    npz = npz_with_images(tmp_path / "z.npz", np.float32, low, high)
+    with pytest.raises(InputError, match="train_images") as error:
+        run_preprocess(tmp_path, format="npz", source=str(npz), height=8, width=8)
+    assert "scaling: minmax" in str(error.value) and f"{high:g}" in str(error.value)
+    # with minmax scaling the same file is read, each image to 0..1
+    result = run_preprocess(
+        tmp_path, format="npz", source=str(npz), height=8, width=8, scaling="minmax"
+    )
+    assert result["arrays"]["x_train"].max() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int16])
+def test_tiff_of_float_or_signed_values_beyond_one_is_a_reject_unless_minmax(tmp_path, dtype):
+    root = class_folder(tmp_path / "data", per_class=4)
+    tifffile.imwrite(root / "a" / "wide.tif", (grey(5).astype(np.float64) * 10).astype(dtype))
+    tifffile.imwrite(root / "b" / "unit.tif", (grey(6) / 255.0).astype(np.float32))
+    result = run_preprocess(tmp_path, format="folder", source=str(root))
+    rejects = result["rejects"].set_index("file")
+    assert list(rejects.index) == ["a/wide.tif"]
+    assert "minmax" in rejects.loc["a/wide.tif", "reason"]
+    assert "b/unit.tif" in set(result["manifest"]["file"])
+    kept = run_preprocess(tmp_path, format="folder", source=str(root), scaling="minmax")
+    assert kept["rejects"].empty
+
+
+def test_dtype_range_never_clips_silently():
+    with pytest.raises(img_io.UnreadableImage, match="minmax"):
+        img_io.prepare_pixels(np.full((8, 8), 2.0), 1.0, 8, 8, 1, "dtype_range", "area")
+
+
+# ---------------------------------------------------------------- 2, 3: class names and labels
+
+
+def test_repeated_class_names_stop_the_run(tmp_path):
+    root = class_folder(tmp_path / "data", per_class=4)
+    with pytest.raises(InputError, match=r"\['a'\] more than once"):
+        run_preprocess(tmp_path, format="folder", source=str(root), class_names=["a", "a", "b"])
+
+
+def test_npz_with_eleven_labels_keeps_numeric_order(tmp_path):
+    rng = np.random.default_rng(0)
+    images = {
+        s: rng.integers(0, 256, (22, 8, 8)).astype(np.uint8) for s in ("train", "val", "test")
+    }
+    labels = {s: np.arange(22) % 11 for s in images}
+    npz = npz_of(tmp_path / "eleven.npz", images, labels)
+    arrays = run_preprocess(tmp_path, format="npz", source=str(npz), height=8, width=8)["arrays"]
+    assert list(arrays["class_names"]) == [str(k) for k in range(11)]
+    assert np.array_equal(arrays["y_train"], labels["train"])  # class k is label k
+
+
+def test_npz_with_a_huge_label_builds_classes_from_the_labels_present(tmp_path):
+    rng = np.random.default_rng(0)
+    images = {s: rng.integers(0, 256, (6, 8, 8)).astype(np.uint8) for s in ("train", "val", "test")}
+    labels = {s: np.array([0, 10**12] * 3) for s in images}
+    npz = npz_of(tmp_path / "huge.npz", images, labels)
+    arrays = run_preprocess(tmp_path, format="npz", source=str(npz), height=8, width=8)["arrays"]
+    assert list(arrays["class_names"]) == ["0", str(10**12)]
+    with pytest.raises(InputError, match="labels up to 1000000000000"):
+        run_preprocess(
+            tmp_path, format="npz", source=str(npz), height=8, width=8, class_names=["x", "y"]
+        )
+
+
+@pytest.mark.parametrize("fmt", ["folder", "npz"])
+def test_a_class_named_all_collides_with_the_totals_row(tmp_path, fmt):
+    if fmt == "folder":
+        source, names = class_folder(tmp_path / "data", per_class=4, classes=("all", "b")), []
+    else:
+        source, names = make_npz(tmp_path / "m.npz"), ["x", "all", "z"]
+    with pytest.raises(InputError, match="'all'"):
+        run_preprocess(tmp_path, format=fmt, source=str(source), class_names=names)
+
+
+# ---------------------------------------------------------------- 4, 5, 6: decoding failures
+
+
+@pytest.mark.parametrize(
+    ("patch", "error"), [("ZZ", "NotImplementedError"), ("SQ", "BytesLengthException")]
+)
+def test_dicom_with_a_corrupt_header_is_a_reject(tmp_path, patch, error):
+    path = write_dicom(tmp_path / "bad.dcm", grey(0).astype(np.uint16))
+    raw = path.read_bytes()
+    group = raw.index(b"\x02\x00\x00\x00UL\x04\x00")  # (0002,0000) meta group length, VR UL
+    path.write_bytes(raw[: group + 4] + patch.encode() + raw[group + 6 :])  # pydicom fails reading
+    with pytest.raises(img_io.UnreadableImage, match=f"not a readable DICOM file: {error}"):
+        img_io.dicom_array(path)
+    records = [(path, "a")]
+    data = datasets.decode_records(records, tmp_path, datasets.resolve_settings(_settings(), None))
+    assert data.rejects == [("bad.dcm", data.rejects[0][1])] and not data.files
+
+
+def _settings() -> dict:
+    return {"height": 8, "width": 8, "channels": 1, "scaling": "dtype_range"} | {
+        "resize_method": "area"
+    }
+
+
+def test_decompression_bomb_is_a_reject_naming_the_pixels(tmp_path, monkeypatch):
+    path = write_png(tmp_path / "big.png", grey(0, size=(40, 50)))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 500)  # 2000 pixels > 2 x the limit: an error
+    with pytest.raises(img_io.UnreadableImage, match="image too large: 2,000 pixels"):
+        img_io.decode_any(path)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1500)  # above the limit: Pillow's warning
+    with pytest.raises(img_io.UnreadableImage, match="image too large: 2,000 pixels"):
+        img_io.decode_any(path)
+
+
+@pytest.mark.parametrize("compression", ["tiff_lzw", "jpeg", "group4"])
+def test_tiff_that_tifffile_cannot_decode_is_read_by_pillow(tmp_path, compression):
+    pixels = grey(3)
+    image = Image.fromarray(pixels).convert("1" if compression == "group4" else "L")
+    image.save(tmp_path / "c.tif", compression=compression)
+    decoded, full = img_io.decode_any(tmp_path / "c.tif")
+    assert decoded.shape == pixels.shape and full in (1.0, 255.0)
+
+
+def test_tiff_that_neither_decoder_reads_is_a_reject_with_both_reasons(tmp_path):
+    path = tmp_path / "junk.tif"
+    path.write_bytes(b"not a TIFF at all")
+    with pytest.raises(img_io.UnreadableImage, match=r"cannot decode TIFF: .*\(Pillow: "):
+        img_io.decode_any(path)
+
+
+# ---------------------------------------------------------------- 7: every split of every class
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_split_gives_every_class_of_three_or_more_an_image_in_each_split(seed):
+    labels = np.array(["big"] * 40 + ["three"] * 3 + ["four"] * 4 + ["five"] * 5)
+    splits = datasets.stratified_split(labels, 0.15, 0.15, seed)
+    for label in set(labels):
+        assert set(splits[labels == label]) == {"train", "val", "test"}
+    assert np.array_equal(splits, datasets.stratified_split(labels, 0.15, 0.15, seed))
+
+
+# ---------------------------------------------------------------- 8: hidden files, broken links
+
+
+def test_hidden_paths_are_skipped_and_broken_links_are_rejects(tmp_path):
+    root = class_folder(tmp_path / "data", per_class=4)
+    write_png(root / "a" / ".ipynb_checkpoints" / "x-checkpoint.png", grey(9))
+    write_png(root / "b" / "deep" / ".hidden" / "h.png", grey(9))
+    write_png(root / ".cache" / "c.png", grey(9))
+    (root / "a" / ".DS_Store").write_bytes(b"junk")
+    os.symlink(tmp_path / "nowhere.png", root / "a" / "gone.png")
+    os.symlink(tmp_path / "nowhere.txt", root / "b" / "gone.txt")
+    result = run_preprocess(tmp_path, format="folder", source=str(root))
+    assert not any("." + "ipynb" in f or "hidden" in f for f in result["manifest"]["file"])
+    rejects = dict(zip(result["rejects"]["file"], result["rejects"]["reason"], strict=True))
+    assert rejects == {"a/gone.png": "broken symbolic link", "b/gone.txt": "broken symbolic link"}
+    assert len(result["manifest"]) == 8
+
+
+# ---------------------------------------------------------------- 9: too small for the networks
+
+
+def test_working_size_below_the_networks_smallest_stops_the_run(tmp_path):
+    rng = np.random.default_rng(0)
+    images = {s: rng.integers(0, 256, (9, 3, 3)).astype(np.uint8) for s in ("train", "val", "test")}
+    npz = npz_of(tmp_path / "tiny.npz", images, {s: np.arange(9) % 3 for s in images})
+    with pytest.raises(InputError, match=f"{datasets.MIN_SIZE}x{datasets.MIN_SIZE} at least"):
+        run_preprocess(tmp_path, format="npz", source=str(npz), height=0, width=0)
+    root = class_folder(tmp_path / "data", per_class=4)
+    with pytest.raises(InputError, match="3x3 pixels"):
+        run_preprocess(tmp_path, format="folder", source=str(root), height=3, width=3)
+    result = run_preprocess(tmp_path, format="npz", source=str(npz), height=4, width=4)
+    assert result["arrays"]["x_train"].shape[1:3] == (4, 4)
+
+
+# ---------------------------------------------------------------- 10: reasons; Kaggle layout
+
+
+def test_reasons_are_one_line_and_counted_without_the_path(tmp_path):
+    assert img_io.rejects_frame([("f", "line one\nline\ttwo")])["reason"][0] == "line one line two"
+    root = tmp_path / "data"
+    for name in ("a", "b"):
+        for i in range(3):
+            (root / name).mkdir(parents=True, exist_ok=True)
+            (root / name / f"{i}.png").write_bytes(b"not a png")
+    with pytest.raises(
+        InputError, match=r"most common reasons: \[\('cannot decode image: [^']*', 6\)"
+    ):
+        run_preprocess(tmp_path, format="folder", source=str(root))
+
+
+def test_a_folder_of_split_folders_points_at_train(tmp_path):
+    for split in ("Train", "val", "test"):
+        class_folder(tmp_path / "data" / split, per_class=3)
+    with pytest.raises(InputError, match=r"one subfolder per class.*data/Train"):
+        run_preprocess(tmp_path, format="folder", source=str(tmp_path / "data"))
+
+
+def test_predict_skips_hidden_paths_and_rejects_broken_links_and_bad_dicom(tmp_path):
+    import img_predict
+
+    folder = tmp_path / "new"
+    write_png(folder / "ok.png", grey(1))
+    write_png(folder / ".hidden" / "h.png", grey(2))
+    write_png(folder / "sub" / ".x.png", grey(3))
+    os.symlink(tmp_path / "nowhere.png", folder / "gone.png")
+    bad = write_dicom(folder / "bad.dcm", grey(0).astype(np.uint16))
+    raw = bad.read_bytes()
+    group = raw.index(b"\x02\x00\x00\x00UL\x04\x00")
+    bad.write_bytes(raw[: group + 4] + b"SQ" + raw[group + 6 :])
+    names, images, rejects = img_predict.load_folder(folder, _settings())
+    assert names == ["ok.png"] and len(images) == 1
+    assert dict(rejects)["gone.png"] == "broken symbolic link"
+    assert dict(rejects)["bad.dcm"].startswith("not a readable DICOM file: BytesLengthException")
