@@ -9,6 +9,7 @@ import tifffile
 from PIL import Image
 from test_img_preprocess import class_folder, grey, make_npz, run_preprocess, write_dicom, write_png
 
+from medflow.config import ConfigError
 from medflow.imaging import datasets
 from medflow.imaging import io as img_io
 from medflow.step import InputError
@@ -229,8 +230,10 @@ def test_working_size_below_the_networks_smallest_stops_the_run(tmp_path):
     npz = npz_of(tmp_path / "tiny.npz", images, {s: np.arange(9) % 3 for s in images})
     with pytest.raises(InputError, match=f"{datasets.MIN_SIZE}x{datasets.MIN_SIZE} at least"):
         run_preprocess(tmp_path, format="npz", source=str(npz), height=0, width=0)
-    root = class_folder(tmp_path / "data", per_class=4)
     with pytest.raises(InputError, match="3x3 pixels"):
+        datasets.resolve_settings(_settings() | {"height": 3, "width": 3}, None)
+    root = class_folder(tmp_path / "data", per_class=4)
+    with pytest.raises(ConfigError, match=r"imaging\.preprocess\.height"):  # the schema's minimum
         run_preprocess(tmp_path, format="folder", source=str(root), height=3, width=3)
     result = run_preprocess(tmp_path, format="npz", source=str(npz), height=4, width=4)
     assert result["arrays"]["x_train"].shape[1:3] == (4, 4)
