@@ -89,7 +89,7 @@ def medflow_mask(seqs: list[str], rescue: bool = True, first: int | None = None)
 
 def cut_ari(n: int, i, j, evalues, groups: dict[str, str], ids: list[str]) -> float:
     """ARI of the significance cut of the pairs (i, j, E) against the known groups."""
-    labels, _ = significance_cut_pairs(n, i, j, evalues, E_VALUE)
+    labels, _, _ = significance_cut_pairs(n, i, j, evalues, E_VALUE)
     return label_scores(dict(zip(ids, labels.tolist(), strict=True)), groups)["adjusted_rand_index"]
 
 

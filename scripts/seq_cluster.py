@@ -37,19 +37,41 @@ from medflow.sequences.io import (
     read_columns,
     read_fasta,
     read_labels,
+    unmatched_labels_note,
     write_table,
 )
 from medflow.sequences.sparse import cluster_sparse, load_pairs, newick_with_members
 from medflow.sequences.stats import label_scores
 from medflow.step import Context, InputError, Step, log
 
-ASSIGNMENT_COLUMNS = ("id", "representative", "cluster", "is_medoid")
+ASSIGNMENT_COLUMNS = ("id", "representative", "cluster", "is_medoid", "joined_on_best_hits")
 CLUSTER_COLUMNS = ("cluster", "size", "unique_sequences", "medoid")
 STEP = Step(
     __file__,
     settings=("sequences.clustering", "sequences.alignment", "sequences.distance"),
     threads=True,
 )
+
+
+def label_facts(path: str, assignments: list[dict], names: list[str], status: list[str]) -> dict:
+    """ARI and NMI against the labels table, over the clustered records it labels; warnings for
+    label IDs that name no record and for labelled records that QC rejected."""
+    labels = read_labels(path)
+    check_labels_match(labels, path, names)
+    note = unmatched_labels_note(labels, path, names)
+    if note:
+        log.warning(note)
+    facts = label_scores({row["id"]: row["cluster"] for row in assignments}, labels)
+    if facts["adjusted_rand_index"] is None:
+        rejected = [
+            n for n, s in zip(names, status, strict=True) if s == "rejected" and n in labels
+        ]
+        log.warning(
+            "fewer than two clustered records have a label (%d labelled records were rejected "
+            "by QC: see the rejects table); no ARI/NMI",
+            len(rejected),
+        )
+    return facts
 
 
 def main(ctx: Context) -> None:
@@ -62,18 +84,20 @@ def main(ctx: Context) -> None:
         pairs = load_pairs(ctx.input.pairs, len(seqs))
         found = cluster_sparse(pairs, seqs, ctx.config["sequences"], matrix, ctx.threads)
         tree, labels_found, how, centre = found.tree, found.labels, found.facts, found.medoids
+        joined = found.joined
         newick = newick_with_members(tree, ids, found.reps, labels_found)
     else:
         lengths = np.array([len(record.seq) for record in records], dtype=float)
         scores = np.load(ctx.input.scores[0])
         dense = cluster_dense(scores, ids, lengths, ctx.config["sequences"], matrix)
-        tree, labels_found, how = dense.tree, dense.labels, dense.facts
+        tree, labels_found, how, joined = dense.tree, dense.labels, dense.facts, dense.joined
         centre = medoids(dense.dist, labels_found)
         newick = to_newick(tree, ids)
     names, status, representative = read_columns(
         ctx.input.qc_table, "id", "status", "representative"
     )
     cluster_of = dict(zip(ids, labels_found.tolist(), strict=True))
+    weakly = {name for name, flag in zip(ids, joined.tolist(), strict=True) if flag}
     medoid_ids = {ids[i] for i in centre.values()}
     assignments = []
     for name, state, rep in zip(names, status, representative, strict=True):
@@ -85,7 +109,8 @@ def main(ctx: Context) -> None:
                 "the QC outputs come from different runs. Delete results/sequences/ and rerun."
             )
         row = {"id": name, "representative": rep, "cluster": cluster_of[rep]}
-        assignments.append(row | {"is_medoid": name in medoid_ids})
+        row |= {"is_medoid": name in medoid_ids, "joined_on_best_hits": rep in weakly}
+        assignments.append(row)
     assignments.sort(key=lambda row: (row["cluster"], row["id"]))
     write_table(out.assignments, assignments, ASSIGNMENT_COLUMNS)
     sizes = Counter(row["cluster"] for row in assignments)
@@ -104,12 +129,7 @@ def main(ctx: Context) -> None:
     np.save(out.linkage, tree)
     facts = {"records": len(assignments), "unique": len(ids), "clusters": len(centre), **how}
     if ctx.input.labels:
-        path = ctx.input.labels[0]
-        labels = read_labels(path)
-        check_labels_match(labels, path, [row["id"] for row in assignments])
-        facts |= label_scores({row["id"]: row["cluster"] for row in assignments}, labels)
-        if facts["adjusted_rand_index"] is None:
-            log.warning("fewer than two clustered records have a label; no ARI/NMI")
+        facts |= label_facts(ctx.input.labels[0], assignments, names, status)
     log.info("clustering: %s", facts)
     Path(out.summary).write_text(json.dumps(facts, indent=2) + "\n")
 

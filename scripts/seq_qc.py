@@ -16,7 +16,13 @@ Outputs:
 import json
 from pathlib import Path
 
-from medflow.sequences.io import read_fasta, resolve_matrix, write_fasta, write_table
+from medflow.sequences.io import (
+    check_distinct_files,
+    read_fasta,
+    resolve_matrix,
+    write_fasta,
+    write_table,
+)
 from medflow.sequences.qc import (
     QC_COLUMNS,
     REJECT_COLUMNS,
@@ -32,6 +38,7 @@ STEP = Step(__file__, settings=("sequences.alphabet", "sequences.alignment.matri
 
 def main(ctx: Context) -> None:
     settings = ctx.config["sequences"]
+    check_distinct_files(ctx.input.fasta)
     records = [record for path in ctx.input.fasta for record in read_fasta(path)]
     check_unique_ids(records)
     alphabet = choose_alphabet(records, settings["alphabet"], settings["qc"]["gaps"])

@@ -9,6 +9,7 @@ import pytest
 from medflow.sequences.cluster import (
     cut_tree,
     join_small_groups,
+    joined_on_best_hits,
     medoids,
     newick_name,
     renumber,
@@ -17,7 +18,7 @@ from medflow.sequences.cluster import (
     to_newick,
     tree_of,
 )
-from medflow.sequences.io import check_labels_match, read_labels
+from medflow.sequences.io import check_labels_match, read_labels, unmatched_labels_note
 from medflow.sequences.stats import (
     chance_merge_probability,
     karlin_altschul,
@@ -203,6 +204,8 @@ def test_label_scores(tmp_path):
         ("", "is empty"),
         ("id\tgroup\na\tX\na\tY\n", "line 3: ID a repeats"),
         ("id\tgroup\na\n", "line 2: 1 column"),
+        ("id\tgroup\na\tX\n\tY\n", "line 3: the id cell is empty"),
+        ("id\tgroup\na\t\na\tY\n", "line 3: ID a repeats"),
     ],
 )
 def test_bad_labels_table(tmp_path, text, message):
@@ -210,6 +213,21 @@ def test_bad_labels_table(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(InputError, match=message):
         read_labels(path)
+
+
+def test_an_empty_group_cell_leaves_the_record_unlabelled(tmp_path):
+    path = tmp_path / "labels.tsv"
+    path.write_text("id\tgroup\na\tX\nb\t\nc\t  \nd\tY\n")
+    assert read_labels(path) == {"a": "X", "d": "Y"}
+
+
+def test_label_ids_that_name_no_record_are_reported_with_a_hint_on_case(tmp_path):
+    labels = {"Seq1": "X", "seq2": "X", "ghost": "Y", "seq4": "Y"}
+    note = unmatched_labels_note(labels, "l.tsv", ["seq1", "seq2", "seq4"])
+    assert note.startswith("labels table l.tsv: 2 of its 4 IDs name no FASTA record")
+    assert "(e.g. Seq1, ghost)" in note and "1 of them match a record when case" in note
+    assert unmatched_labels_note(labels, "l.tsv", ["ghost"]).count("case") == 0
+    assert unmatched_labels_note({"a": "X"}, "l.tsv", ["a", "b"]) == ""
 
 
 def test_labels_must_name_some_record(tmp_path):
@@ -238,6 +256,25 @@ def test_small_groups_join_the_group_most_of_their_members_find():
     assert joined.tolist() == [1] * 10 + [2, 3]
 
 
+def test_a_single_sequence_needs_two_hits_or_one_good_hit_to_join():
+    # An orphan's best chance hit has E < 1 in 63% of searches: one hit with E = 0.4 is not
+    # enough; two such hits into the same group are, and so is one hit with E < 0.1.
+    stats = karlin_altschul("BLOSUM62", 11, 1)
+    n = 12
+    lengths = np.full(n, 100.0)
+    scores = np.full((n, n), 10.0)
+    np.fill_diagonal(scores, 500.0)
+    labels = np.array([1] * 4 + [2] * 4 + [3, 4, 5, 6])
+    assert 0.1 < stats.evalues(np.array([30.0]), 100.0, 100.0, n)[0] < 1
+    scores[8, 0] = scores[0, 8] = 30.0  # 8: one weak hit -> stays alone
+    scores[9, 4] = scores[4, 9] = scores[9, 5] = scores[5, 9] = 30.0  # 9: two weak hits -> joins
+    scores[10, 1] = scores[1, 10] = 40.0  # 10: one hit with E = 0.035 -> joins
+    scores[11, 6] = scores[6, 11] = 30.0  # 11: weak hits into two groups -> stays alone
+    scores[11, 2] = scores[2, 11] = 30.0
+    joined = join_small_groups(labels, *significant_pairs(scores, lengths, stats, 1.0))
+    assert joined.tolist() == [1] * 4 + [2] * 4 + [3, 2, 1, 4]
+
+
 def test_a_group_does_not_join_on_one_members_hit_nor_a_smaller_group():
     stats = karlin_altschul("BLOSUM62", 11, 1)
     lengths = np.full(8, 100.0)
@@ -258,10 +295,20 @@ def test_significance_cut_on_simulated_scores():
     scores[6, 0] = scores[0, 6] = 45.0
     np.fill_diagonal(scores, 600.0)
     lengths = np.array([120.0] * 6 + [30.0])
-    labels, facts = significance_cut(scores, lengths, stats, 1e-3)
+    labels, facts, joined = significance_cut(scores, lengths, stats, 1e-3)
     assert labels.tolist() == [1, 1, 1, 2, 2, 2, 1]
     assert facts["significant_pairs"] == 6
     assert facts["groups_from_hits"] == 3 and facts["groups_after_joining"] == 2
+    # the fragment reached family 1 on a hit weaker than e_value: marked, and counted
+    assert joined.tolist() == [False] * 6 + [True] and facts["joined_on_best_hits"] == 1
+
+
+def test_joined_on_best_hits_marks_who_is_outside_the_clusters_core():
+    found = np.array([1, 1, 1, 2, 3, 3, 4, 5, 5])
+    labels = np.array([1, 1, 1, 1, 2, 2, 2, 3, 3])  # group 2 joined 1; groups 3 and 4 made 2
+    assert joined_on_best_hits(found, labels).tolist() == [0, 0, 0, 1, 0, 0, 1, 0, 0]
+    tie = joined_on_best_hits(np.array([4, 2, 4, 2]), np.ones(4, dtype=int))  # the lowest wins
+    assert tie.tolist() == [1, 0, 1, 0]
 
 
 def test_label_scores_count_only_labelled_records():
@@ -271,3 +318,15 @@ def test_label_scores_count_only_labelled_records():
     assert facts["adjusted_rand_index"] < 1.0 and facts["normalized_mutual_info"] < 1.0
     same = label_scores(clusters, {"a": "F", "b": "F", "c": "G", "d": "G"})
     assert same["adjusted_rand_index"] == 1.0 == same["normalized_mutual_info"]
+
+
+def test_labels_naming_only_rejected_records_give_a_warning_not_a_failure(tmp_path, caplog):
+    import seq_cluster
+
+    path = tmp_path / "labels.tsv"
+    path.write_text("id\tgroup\nshorty1\tA\nshorty2\tB\n")
+    names, status = ["a", "b", "shorty1", "shorty2"], ["unique", "unique", "rejected", "rejected"]
+    assignments = [{"id": "a", "cluster": 1}, {"id": "b", "cluster": 2}]
+    facts = seq_cluster.label_facts(str(path), assignments, names, status)
+    assert facts["adjusted_rand_index"] is None and facts["labelled_records"] == 0
+    assert "2 labelled records were rejected by QC" in caplog.text

@@ -10,7 +10,7 @@ import pytest
 import seq_qc
 from conftest import REPO
 
-from medflow.sequences.io import Record, detect_alphabet, read_fasta, resolve_matrix
+from medflow.sequences.io import Record, detect_alphabet, fasta_ids, read_fasta, resolve_matrix
 from medflow.sequences.qc import choose_alphabet
 from medflow.step import InputError
 
@@ -100,12 +100,27 @@ def test_very_long_sequences_near_max_length(tmp_path):
     assert summary["rejected_by_reason"] == {"too_long": 1}
 
 
-def test_letters_the_matrix_lacks_are_rejected(tmp_path):
-    fasta = write(tmp_path / "in.fa", ">u\nMKVLUAAGIE\n>a\nMKVLAAGIEW\n>b\nPQRSTVWYAC\n")
-    _, rejects, _ = run_main(tmp_path, [fasta])
-    assert rejects.to_dict("records")[0]["reason"] == "not_in_matrix"
-    _, rejects, _ = run_main(tmp_path, [fasta], matrix="BLASTP")
-    assert rejects.empty
+def test_selenocysteine_pyrrolysine_and_j_are_scored_as_x_where_the_matrix_lacks_them(tmp_path):
+    # BLOSUM62 has X but no U, O or J: the record is kept and aligned with X there, as BLAST does
+    text = ">u\nMKVLUAAGIEOW\n>j\nMKVLJAAGIEW\n>b\nPQRSTVWYAC\n>x\nMKVLXAAGIEXW\n>c\nMKVLAAGIEW\n"
+    fasta = write(tmp_path / "in.fa", text)
+    table, rejects, _ = run_main(tmp_path, [fasta])
+    rows = table.set_index("id")
+    assert rejects.empty and rows.loc["x", "status"] == "unique"
+    assert rows.loc["u", "detail"] == "1 O scored as X; 1 U scored as X"
+    assert rows.loc["j", "detail"] == "1 J scored as X" and rows.loc["u", "length"] == 12
+    assert rows.loc["u", "ambiguous_fraction"] == 0.0  # U and O are residues, not ambiguity
+    aligned = {r.id: r.seq for r in read_fasta(tmp_path / "out.unique")}
+    assert aligned["u"] == "MKVLXAAGIEXW" and aligned["j"] == "MKVLXAAGIEW"
+    # BLASTP scores U, O and J itself; a matrix without X cannot stand in for them
+    table, rejects, _ = run_main(tmp_path, [fasta], matrix="BLASTP")
+    assert rejects.empty and table.set_index("id").loc["u", "detail"] == ""
+    _, rejects, _ = run_main(tmp_path, [fasta], matrix="JONES")
+    assert dict(zip(rejects["id"], rejects["detail"], strict=True)) == {
+        "u": "the substitution matrix lacks OU",
+        "j": "the substitution matrix lacks J",
+        "x": "the substitution matrix lacks X",
+    }
 
 
 def test_nucleotide_run_reads_u_as_t(tmp_path):
@@ -206,4 +221,84 @@ def test_alignment_gaps_are_stripped_and_counted_or_rejected(tmp_path):
 def test_gapped_nucleotide_alignment_is_read_as_nucleotide():
     records = [Record("x", "ACGT--ACGTAC", "f.fa", 1), Record("y", "ACG.TACGTACG", "f.fa", 3)]
     assert choose_alphabet(records, "auto") == "nucleotide"
-    assert choose_alphabet(records, "auto", "reject") == "protein"
+    # with gaps: reject the gaps decide nothing about the alphabet; QC rejects those records
+    assert choose_alphabet(records, "auto", "reject") == "nucleotide"
+
+
+DNA = "ACGTTGCAACGGTACCATGGACGTAGCTAGCTTACG"
+
+
+def test_one_stray_record_of_the_other_kind_is_a_reject_not_a_stop(tmp_path):
+    # DNA records with, among them: a protein, a record with 12% IUPAC ambiguity codes (valid
+    # nucleotide text: too ambiguous, not protein), GenBank-style numbering, and an aligned row
+    # under gaps: reject. Each gets its own reason; the run stays nucleotide.
+    ambiguous = "ACGTACGTRYACGTACGTSWACGTACGTKM" + "ACGTAC"
+    text = "".join(f">d{k}\n{DNA[k:]}{DNA[:k]}\n" for k in range(12))
+    text += f">prot\nMKVLAAGIEEWLLQRSTPF\n>amb\n{ambiguous}\n>numbered\n1 {DNA[:30]}\n"
+    text += f">gapped\n{DNA[:10]}---{DNA[10:]}\n"
+    fasta = write(tmp_path / "dna.fa", text)
+    _, rejects, summary = run_main(tmp_path, [fasta], gaps="reject", max_ambiguous_fraction=0.1)
+    assert summary["alphabet"] == "nucleotide"
+    assert dict(zip(rejects["id"], rejects["reason"], strict=True)) == {
+        "prot": "alphabet_mismatch",
+        "amb": "too_ambiguous",
+        "numbered": "invalid_characters",
+        "gapped": "invalid_characters",
+    }
+    assert rejects.set_index("id").loc["numbered", "detail"] == "characters 1"
+    # a protein run: one record of only A, C, G, T letters is rejected, the run goes on
+    proteins = "".join(f">p{k}\nMKVLAAGIEEWLLQRSTPF{'W' * k}\n" for k in range(6))
+    fasta = write(tmp_path / "prot.fa", proteins + ">gly\nGGAGGAGGTGGAGGAGGCGGAGGAGGTGGAGGC\n")
+    _, rejects, summary = run_main(tmp_path, [fasta])
+    assert summary["alphabet"] == "protein" and rejects["id"].tolist() == ["gly"]
+    assert rejects.loc[0, "detail"] == "looks like nucleotide, run is protein"
+
+
+def test_files_of_different_kinds_stop_the_run_naming_both(tmp_path):
+    dna = write(tmp_path / "dna.fa", "".join(f">d{k}\n{DNA[k:]}\n" for k in range(5)))
+    prot = write(tmp_path / "prot.fa", ">p\nMKVLAAGIEEWLLQRSTPF\n")
+    with pytest.raises(InputError, match="mixed protein and nucleotide") as error:
+        run_main(tmp_path, [dna, prot])
+    assert f"{prot} is mostly protein, {dna} mostly nucleotide" in str(error.value)
+
+
+def test_whitespace_inside_sequence_lines_is_dropped(tmp_path):
+    path = tmp_path / "x.fa"
+    path.write_bytes(b">a\nMKV\tLAA GIE\xc2\xa0W\r\n")
+    assert read_fasta(path)[0].seq == "MKVLAAGIEW"
+
+
+def test_a_byte_that_is_not_utf8_is_named_by_its_line(tmp_path):
+    path = tmp_path / "latin1.fa"
+    path.write_bytes(b">a ok\nMKVLAAGIEW\n>b caf\xe9 au lait\nPQRSTVWYAC\n")
+    packed = tmp_path / "latin1.fa.gz"
+    packed.write_bytes(gzip.compress(path.read_bytes()))
+    for bad in (path, packed):
+        with pytest.raises(InputError, match=r"line 3: not a readable text file: byte b'\\xe9'"):
+            read_fasta(bad)
+        with pytest.raises(InputError, match="line 3"):
+            fasta_ids(bad)
+
+
+def test_a_corrupt_gzip_stream_is_a_clear_error(tmp_path):
+    import random
+
+    rng = random.Random(0)
+    text = "".join(
+        f">s{k}\n{''.join(rng.choice('ACDEFGHIKLMNPQRSTVWY') for _ in range(80))}\n"
+        for k in range(50)
+    )
+    damaged = bytearray(gzip.compress(text.encode()))
+    for at in range(200, 260):
+        damaged[at] ^= 0x55
+    path = tmp_path / "corrupt.fa.gz"
+    path.write_bytes(bytes(damaged))
+    for reader in (read_fasta, fasta_ids):
+        with pytest.raises(InputError, match=f"{path}: not a readable text or gzipped FASTA"):
+            reader(path)
+
+
+def test_one_file_named_twice_is_a_clear_error(tmp_path):
+    fasta = write(tmp_path / "a.fa", ">x\nMKVLAAGIEEW\n>y\nPQRSTVWYAC\n")
+    with pytest.raises(InputError, match=r"names the file .* twice"):
+        run_main(tmp_path, [fasta, str(tmp_path / "." / "a.fa")])

@@ -233,11 +233,11 @@ def test_sparse_and_dense_paths_recover_the_same_families():
     seqs, truth = families(8, 25, seed=5)
     lengths = np.array([len(s) for s in seqs], dtype=float)
     full = score_block(seqs, seqs, True, ALIGN)
-    dense, _ = significance_cut(full, lengths, STATS, 1e-3)
+    dense, _, _ = significance_cut(full, lengths, STATS, 1e-3)
     i, j = sparse.candidates(sparse.KmerIndex(seqs), 0, len(seqs), top=20)
     scores = sparse.score_pairs(seqs, i, j, ALIGN)
     a, b, s = pairs_once(i, j, scores, len(seqs))
-    found, facts = sparse.significance_cut_sparse(a, b, s, lengths, STATS, 1e-3)
+    found, facts, _ = sparse.significance_cut_sparse(a, b, s, lengths, STATS, 1e-3)
     assert facts["path"] == "sparse" and facts["scored_pairs"] < len(seqs) ** 2 / 4
     assert np.allclose(s, full[a, b])  # the same exact scores, only fewer
     dense_ari, sparse_ari = adjusted_rand_score(truth, dense), adjusted_rand_score(truth, found)
@@ -253,7 +253,7 @@ def sparse_run_peak(seqs: list[str], tmp_path) -> tuple[int, str]:
     np.savez(tmp_path / "0.npz", i=i.astype(np.int32), j=j.astype(np.int32), score=scores)
     a, b, s, self_scores = sparse.load_pairs([str(tmp_path / "0.npz")], n)
     lengths = np.array([len(seq) for seq in seqs], dtype=float)
-    labels, _ = sparse.significance_cut_sparse(a, b, s, lengths, STATS, 1e-3)
+    labels, _, _ = sparse.significance_cut_sparse(a, b, s, lengths, STATS, 1e-3)
     centre = sparse.sparse_medoids(labels, a, b, s)
     reps = [centre[c] for c in sorted(centre)]
     tree, _ = sparse.representative_tree(seqs, reps, self_scores, "min", "average", ALIGN, 1)

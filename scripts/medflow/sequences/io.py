@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,7 +65,7 @@ def _records(path: str | Path, handle: Iterable[str]) -> Iterator[Record]:
                 f"{line[:40]!r}). Give FASTA files in sequences.fasta."
             )
         elif line:
-            chunks.append(line.replace(" ", ""))
+            chunks.append("".join(line.split()))  # spaces, tabs, any whitespace inside
     if header is not None:
         yield Record(header[0], "".join(chunks), str(path), header[1])
 
@@ -76,14 +77,58 @@ def _check_file(path: str | Path, what: str) -> None:
         raise InputError(f"{what} {path} does not exist")
 
 
+# What reading a broken file raises: bytes that are not UTF-8, a damaged or truncated gzip stream
+UNREADABLE = (UnicodeDecodeError, gzip.BadGzipFile, EOFError, zlib.error)
+
+
+def first_non_utf8(path: str | Path) -> tuple[int, bytes] | None:
+    """(line number, byte) of the first byte of a file (plain or gzipped) that is not UTF-8."""
+    with open(path, "rb") as handle:
+        packed = handle.read(2) == b"\x1f\x8b"
+    with (gzip.open if packed else open)(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as bad:
+                return number, line[bad.start : bad.start + 1]
+    return None
+
+
+def unreadable(path: str | Path, error: Exception) -> InputError:
+    """The message for a FASTA file that cannot be read as text: the line of the first byte that
+    is not UTF-8, or what is wrong with the file or its gzip stream."""
+    if isinstance(error, UnicodeDecodeError):
+        found = first_non_utf8(path)
+        if found:
+            return InputError(
+                f"{path}, line {found[0]}: not a readable text file: byte {found[1]!r} is not "
+                "UTF-8. Give FASTA text saved as UTF-8 (a Latin-1 or Windows-1252 letter in a "
+                "header is a common cause)."
+            )
+    return InputError(f"{path}: not a readable text or gzipped FASTA file ({error})")
+
+
+def check_distinct_files(paths: Iterable[str | Path]) -> None:
+    """InputError when sequences.fasta names one file twice (its records would all clash)."""
+    seen: dict[Path, str] = {}
+    for path in paths:
+        resolved = Path(path).resolve()
+        if resolved in seen:
+            raise InputError(
+                f"sequences.fasta names the file {path} twice (also as {seen[resolved]}); "
+                "list each file once"
+            )
+        seen[resolved] = str(path)
+
+
 def read_fasta(path: str | Path) -> list[Record]:
     """Parse a FASTA file, raising InputError (file and line) on anything that is not FASTA."""
     _check_file(path, "FASTA file")
     try:
         with open_text(path) as handle:
             records = list(_records(path, handle))
-    except (UnicodeDecodeError, gzip.BadGzipFile, EOFError) as error:
-        raise InputError(f"{path}: not a readable text or gzipped FASTA file ({error})") from None
+    except UNREADABLE as error:
+        raise unreadable(path, error) from None
     if not records:
         raise InputError(f"{path}: the file holds no FASTA record (it is empty)")
     return records
@@ -99,8 +144,8 @@ def fasta_ids(path: str | Path) -> list[str]:
                 for line in handle
                 if line.startswith(">") and line[1:].strip()
             ]
-    except (UnicodeDecodeError, gzip.BadGzipFile, EOFError) as error:
-        raise InputError(f"{path}: not a readable text or gzipped FASTA file ({error})") from None
+    except UNREADABLE as error:
+        raise unreadable(path, error) from None
 
 
 def write_fasta(path: str | Path, records: Iterable[tuple[str, str]], width: int = 80) -> None:
@@ -113,11 +158,12 @@ def write_fasta(path: str | Path, records: Iterable[tuple[str, str]], width: int
 
 
 def read_labels(path: str | Path) -> dict[str, str]:
-    """The labels table (TSV with columns id and group) as {id: group}; InputError names the line."""
+    """The labels table (TSV with columns id and group) as {id: group}, without the IDs whose group
+    cell is empty (their group is not known); InputError names the line."""
     try:
         with open_text(path) as handle:
             rows = list(csv.reader(handle, delimiter="\t"))
-    except (UnicodeDecodeError, gzip.BadGzipFile, EOFError, csv.Error) as error:
+    except (*UNREADABLE, csv.Error) as error:
         raise InputError(f"labels table {path}: not a readable TSV file ({error})") from None
     except FileNotFoundError:
         raise InputError(
@@ -137,6 +183,7 @@ def read_labels(path: str | Path) -> dict[str, str]:
         )
     at_id, at_group = header.index("id"), header.index("group")
     labels: dict[str, str] = {}
+    seen: set[str] = set()
     for number, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
@@ -146,9 +193,16 @@ def read_labels(path: str | Path) -> dict[str, str]:
                 f"{len(header)} tab-separated columns ({'<TAB>'.join(header)})"
             )
         name, group = row[at_id].strip(), row[at_group].strip()
-        if name in labels:
+        if not name:
+            raise InputError(
+                f"labels table {path}, line {number}: the id cell is empty (group {group!r}); "
+                "give the sequence's ID or delete the line"
+            )
+        if name in seen:
             raise InputError(f"labels table {path}, line {number}: ID {name} repeats")
-        labels[name] = group
+        seen.add(name)
+        if group:  # an empty group cell: the record has no known group
+            labels[name] = group
     return labels
 
 
@@ -163,6 +217,27 @@ def check_labels_match(labels: dict[str, str], path: str | Path, ids: Iterable[s
             f"{', '.join(ids[:3])}). IDs are the first word of each header line, without '>'."
         )
     return matched
+
+
+def unmatched_labels_note(labels: dict[str, str], path: str | Path, ids: Iterable[str]) -> str:
+    """A warning for label IDs that name no record ('' when all do), hinting at IDs that match
+    a record only when case is ignored (IDs are case-sensitive)."""
+    ids = set(ids)
+    unmatched = sorted(set(labels) - ids)
+    if not unmatched:
+        return ""
+    folded = {name.casefold() for name in ids}
+    by_case = [name for name in unmatched if name.casefold() in folded]
+    note = (
+        f"labels table {path}: {len(unmatched)} of its {len(labels)} IDs name no FASTA record "
+        f"(e.g. {', '.join(unmatched[:3])}); they are left out of ARI and NMI"
+    )
+    if by_case:
+        note += (
+            f". {len(by_case)} of them match a record when case is ignored (e.g. {by_case[0]}): "
+            "IDs are case-sensitive, so write them as in the FASTA headers"
+        )
+    return note
 
 
 def read_columns(path: str | Path, *names: str) -> list[list[str]]:

@@ -3,9 +3,11 @@
 Alignment gaps ('-', '.': an aligned FASTA) are removed first by default (sequences.qc.gaps), and
 the QC table's detail says how many. Checks, in order: empty record, alphabet mismatch, invalid
 characters, letters the substitution matrix cannot score, length bounds, fraction of ambiguous
-residues. Duplicate IDs and mixed protein/nucleotide input (with sequences.alphabet: auto) stop the
-run with a message naming the records. Identical sequences are aligned once; the QC table maps each
-to its representative.
+residues. Selenocysteine (U), pyrrolysine (O) and J are scored as X where the matrix lacks them
+and has X, as BLAST does. Duplicate IDs and mixed protein/nucleotide input (with
+sequences.alphabet: auto: files of different kinds, or a quarter of the records of the other kind)
+stop the run with a message naming the records; a stray record of the other kind is a reject.
+Identical sequences are aligned once; the QC table maps each to its representative.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ VALID = {
     "protein": (set(PROTEIN + PROTEIN_EXTRA), set(PROTEIN_AMBIGUOUS)),
     "nucleotide": (set(NUCLEOTIDE), set(NUCLEOTIDE_AMBIGUOUS)),
 }
+
+
+PROTEIN_TEXT = set().union(*VALID["protein"])
 
 
 def where(record: Record) -> str:
@@ -64,35 +69,74 @@ def check_unique_ids(records: list[Record]) -> None:
         seen[record.id] = record
 
 
+# With sequences.alphabet: auto, records of the other kind are rejects while they stay below this
+# share of the records (and no file is mostly of the other kind); more is a mix of inputs.
+MIXED_SHARE = 0.25
+
+
 def choose_alphabet(records: list[Record], setting: str, gaps: str = "strip") -> str:
-    """The run's alphabet: the config's, or the one every non-empty record is detected as."""
+    """The run's alphabet: the config's, or the kind most residues look like (detect_alphabet,
+    gaps aside). Files of different kinds, or records of the other kind making up MIXED_SHARE of
+    the non-empty records, stop the run: that is a mix of inputs, not a stray record (which QC
+    then rejects as alphabet_mismatch)."""
     if setting != "auto":
         return setting
-    kinds: dict[str, Record] = {}
+    first: dict[str, Record] = {}
+    count: Counter = Counter()
+    residues: dict[str, Counter] = {}
     for record in records:
-        seq = normalize(record.seq, gaps=gaps)
+        seq = normalize(record.seq).translate(WITHOUT_GAPS)
         if seq:
-            kinds.setdefault(detect_alphabet(seq), record)
-    if len(kinds) > 1:
+            kind = detect_alphabet(seq)
+            first.setdefault(kind, record)
+            count[kind] += 1
+            residues.setdefault(record.file, Counter())[kind] += len(seq)
+    if not count:
+        return "protein"
+    of_file = {path: kinds.most_common(1)[0][0] for path, kinds in residues.items()}
+    alphabet = Counter(
+        {kind: sum(r[kind] for r in residues.values()) for kind in count}
+    ).most_common(1)[0][0]
+    other = "nucleotide" if alphabet == "protein" else "protein"
+    if len(set(of_file.values())) > 1:
+        files = {kind: path for path, kind in of_file.items()}
         raise InputError(
-            f"mixed protein and nucleotide input: {where(kinds['protein'])} looks like protein, "
-            f"{where(kinds['nucleotide'])} like nucleotide. Give one kind per run, or set "
-            "sequences.alphabet to reject the records of the other kind."
+            f"mixed protein and nucleotide input: {files['protein']} is mostly protein, "
+            f"{files['nucleotide']} mostly nucleotide (e.g. {where(first['protein'])} and "
+            f"{where(first['nucleotide'])}). Give one kind per run, or set sequences.alphabet "
+            "to reject the records of the other kind."
         )
-    return next(iter(kinds), "protein")
+    if count[other] >= MIXED_SHARE * sum(count.values()):
+        raise InputError(
+            f"mixed protein and nucleotide input: {count['protein']} records look like protein "
+            f"(e.g. {where(first['protein'])}), {count['nucleotide']} like nucleotide (e.g. "
+            f"{where(first['nucleotide'])}). Give one kind per run, or set sequences.alphabet "
+            "to reject the records of the other kind."
+        )
+    return alphabet
+
+
+def scored_as_x(letters: set[str]) -> set[str]:
+    """The letters QC lets through as X for a matrix with these letters: selenocysteine U,
+    pyrrolysine O and J (I or L) where the matrix lacks them and has X, as BLAST does."""
+    return set("UOJ") - letters if "X" in letters else set()
 
 
 def check_record(seq: str, alphabet: str, matrix_letters: set[str], qc: dict) -> tuple[str, str]:
     """(reason, detail) for a record that fails QC, ('', '') for one that passes."""
     if not seq:
         return "empty_sequence", "zero-length record"
-    if detect_alphabet(seq) != alphabet:
-        return "alphabet_mismatch", f"looks like {detect_alphabet(seq)}, run is {alphabet}"
     standard, ambiguous = VALID[alphabet]
     invalid = sorted(set(seq) - standard - ambiguous)
+    # A protein run rejects what looks like DNA; a nucleotide run what holds letters only
+    # proteins have. Other characters (digits, symbols, gaps) are invalid in either.
+    looks = detect_alphabet(seq.translate(WITHOUT_GAPS))
+    protein_letters = bool(invalid) and set(invalid) <= PROTEIN_TEXT
+    if looks != alphabet and (alphabet == "protein" or protein_letters):
+        return "alphabet_mismatch", f"looks like {looks}, run is {alphabet}"
     if invalid:
-        return "invalid_characters", "characters " + "".join(invalid)
-    unscored = sorted(set(seq) - matrix_letters)
+        return "invalid_characters", "characters " + " ".join(map(shown, invalid))
+    unscored = sorted(set(seq) - matrix_letters - scored_as_x(matrix_letters))
     if unscored:
         return "not_in_matrix", "the substitution matrix lacks " + "".join(unscored)
     if len(seq) < qc["min_length"]:
@@ -106,6 +150,11 @@ def check_record(seq: str, alphabet: str, matrix_letters: set[str], qc: dict) ->
     if fraction > qc["max_ambiguous_fraction"]:
         return "too_ambiguous", f"ambiguous fraction {fraction:.3f}"
     return "", ""
+
+
+def shown(character: str) -> str:
+    """A character as a message shows it: printable ones as they are, others by their escape."""
+    return character if character.isprintable() and not character.isspace() else repr(character)
 
 
 # The QC table's columns, in order (each row of run_qc also holds the normalized "sequence").
@@ -127,6 +176,7 @@ REJECT_COLUMNS = ("id", "file", "line", "reason", "detail")
 def run_qc(records: list[Record], alphabet: str, matrix: str, qc: dict) -> list[dict]:
     """One QC row per record: status unique, duplicate (of representative) or rejected."""
     letters = set(load_matrix(matrix).alphabet)
+    as_x = str.maketrans({letter: "X" for letter in scored_as_x(letters)})
     ambiguous = VALID[alphabet][1]
     first_of: dict[str, str] = {}
     rows = []
@@ -134,12 +184,15 @@ def run_qc(records: list[Record], alphabet: str, matrix: str, qc: dict) -> list[
         seq = normalize(record.seq, alphabet, qc["gaps"])
         reason, detail = check_record(seq, alphabet, letters, qc)
         removed = gap_count(record.seq) if qc["gaps"] == "strip" else 0
-        if removed and not reason:
-            detail = f"{removed} alignment gap characters (- .) removed"
-        status, representative = "rejected", ""
+        notes = [f"{removed} alignment gap characters (- .) removed"] if removed else []
+        status, representative, aligned = "rejected", "", seq
         if not reason:
             representative = first_of.setdefault(seq, record.id)
             status = "unique" if representative == record.id else "duplicate"
+            aligned = seq.translate(as_x)
+            replaced = Counter(a for a, b in zip(seq, aligned, strict=True) if a != b)
+            notes += [f"{n} {letter} scored as X" for letter, n in sorted(replaced.items())]
+            detail = "; ".join(notes)
         n_ambiguous = sum(seq.count(c) for c in ambiguous)
         rows.append(
             {
@@ -153,7 +206,7 @@ def run_qc(records: list[Record], alphabet: str, matrix: str, qc: dict) -> list[
                 "representative": representative,
                 "reason": reason,
                 "detail": detail,
-                "sequence": seq,
+                "sequence": aligned,
             }
         )
     return rows

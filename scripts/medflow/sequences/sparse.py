@@ -426,18 +426,20 @@ def significance_cut_sparse(
     lengths: np.ndarray,
     stats: KarlinAltschul,
     e_value: float,
-) -> tuple[np.ndarray, dict]:
-    """The significance cut on the scored pairs (i < j): labels 1..k and facts for the summary."""
+) -> tuple[np.ndarray, dict, np.ndarray]:
+    """The significance cut on the scored pairs (i < j): labels 1..k, facts for the summary, and
+    which sequences joined on best hits."""
     # imported here: medflow.sequences.cluster loads SciPy's clustering (0.3 s), which the
     # alignment jobs that import this module never use
     from medflow.sequences.cluster import significance_cut_pairs
 
     evalues = pair_evalues(i, j, scores, lengths, stats)
     matter = evalues < max(e_value, 1.0)  # the pairs that can matter, as on the dense path
-    labels, facts = significance_cut_pairs(
+    labels, facts, joined = significance_cut_pairs(
         lengths.size, i[matter], j[matter], evalues[matter], e_value
     )
-    return labels, {"cut": "significance", "path": "sparse", "scored_pairs": int(i.size), **facts}
+    facts = {"cut": "significance", "path": "sparse", "scored_pairs": int(i.size), **facts}
+    return labels, facts, joined
 
 
 def sparse_medoids(
@@ -521,13 +523,14 @@ def newick_with_members(
 class SparseClustering:
     """The sparse path's clustering: labels 1..k, each cluster's medoid (index), facts for the
     summary, the linkage tree of the representatives (medoids of the largest TREE_MAX clusters,
-    in cluster order) and those representatives."""
+    in cluster order), those representatives, and which sequences joined on best hits."""
 
     labels: np.ndarray
     medoids: dict[int, int]
     facts: dict
     tree: np.ndarray
     reps: list[int]
+    joined: np.ndarray
 
 
 def cluster_sparse(
@@ -548,7 +551,8 @@ def cluster_sparse(
     stats = karlin_altschul(matrix, alignment["gap_open"], alignment["gap_extend"])
     i, j, scores, self_scores = pairs
     lengths = np.array([len(seq) for seq in seqs], dtype=float)
-    labels, facts = significance_cut_sparse(i, j, scores, lengths, stats, settings["e_value"])
+    cut = significance_cut_sparse(i, j, scores, lengths, stats, settings["e_value"])
+    labels, facts, joined = cut
     centre = sparse_medoids(labels, i, j, scores)
     reps = [centre[c] for c in sorted(centre)[:TREE_MAX]]
     tree, _ = representative_tree(
@@ -560,7 +564,8 @@ def cluster_sparse(
         Scoring.from_settings(alignment, matrix),
         threads,
     )
-    return SparseClustering(labels, centre, {**facts, "tree_leaves": len(reps)}, tree, reps)
+    facts = {**facts, "tree_leaves": len(reps)}
+    return SparseClustering(labels, centre, facts, tree, reps, joined)
 
 
 def refuse_unserved(alphabet: str, matrix: str, sequences: dict) -> None:
