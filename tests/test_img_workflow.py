@@ -142,3 +142,27 @@ def test_missing_user_input_fails_at_start_naming_the_key(tmp_path):
     assert proc.returncode != 0
     assert "imaging.input.npz" in proc.stdout + proc.stderr
     assert "absent.npz" in proc.stdout + proc.stderr
+
+
+def test_every_image_in_subfolders_is_an_input_so_a_new_one_reruns_the_steps(tmp_path):
+    # Snakemake compares a folder input by the folder's own time stamp, which adding an image to
+    # a class subfolder does not change; the rules list every (non-hidden) file as well.
+    images, new = tmp_path / "images", tmp_path / "new"
+    for path in ("a/x1.png", "a/deep/x2.png", "b/y1.png", "a/.ipynb_checkpoints/x1.png"):
+        (images / path).parent.mkdir(parents=True, exist_ok=True)
+        (images / path).write_bytes(b"not decoded by a dry run")
+    (new / "ward3").mkdir(parents=True)
+    (new / "ward3" / "p1.png").write_bytes(b"")
+    override = tmp_path / "over.yaml"
+    override.write_text(
+        yaml.safe_dump(
+            {"imaging": {"input": {"folder": str(images)}, "predict": {"images": str(new)}}}
+        )
+    )
+    work = tmp_path / "work"
+    proc = run_workflow(work, *ONLY_IMAGING, override, extra=["-n", "--cores", "1"])
+    plan = proc.stdout + proc.stderr
+    for path in ("a/x1.png", "a/deep/x2.png", "b/y1.png"):
+        assert str(images / path) in plan, f"{path} is not an input of img_preprocess"
+    assert str(new / "ward3" / "p1.png") in plan, "a new image is not an input of img_predict"
+    assert ".ipynb_checkpoints" not in plan, "hidden paths are skipped, as the steps skip them"

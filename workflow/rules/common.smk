@@ -1,5 +1,6 @@
 # Helper functions shared by every branch. Rule files hold rules only; functions live here.
 import functools
+import os
 import sys
 from pathlib import Path
 
@@ -356,6 +357,32 @@ def get_imaging_source(wildcards=None):
     """The labelled input of imaging.input.format (folder, DICOM folder or .npz); [] if unset."""
     section = config["imaging"]["input"]
     return section[IMAGING_SOURCE_KEY[section["format"]]] or []
+
+
+def image_files_under(folder):
+    """Every file under a user's image folder, hidden paths aside (as the steps skip them), so
+    that adding, changing or removing an image reruns the step that reads the folder; [] for a
+    folder a rule makes (the example's) or a path that is not a folder."""
+    if not folder or folder in IMAGING_EXAMPLE.values() or not os.path.isdir(folder):
+        return []
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found += [os.path.join(root, f) for f in sorted(files) if not f.startswith(".")]
+    return found
+
+
+def get_imaging_source_images(wildcards=None):
+    """Every file under the labelled input folder (folder or DICOM format; [] for .npz)."""
+    section = config["imaging"]["input"]
+    if section["format"] == "npz":
+        return []
+    return image_files_under(get_imaging_source())
+
+
+def get_imaging_predict_files(wildcards=None):
+    """Every file under the folder of new images ([] when prediction is off)."""
+    return image_files_under(config["imaging"]["predict"]["images"])
 
 
 def get_imaging_labels(wildcards=None):

@@ -27,6 +27,9 @@ rule img_preprocess:
     input:
         source=get_imaging_source,
         labels=get_imaging_labels,
+        # not read by the step (it reads source): listed so that adding, changing or removing
+        # an image inside the folder's subfolders reruns it
+        images=get_imaging_source_images,
     output:
         arrays="results/imaging/preprocessed/arrays.npz",
         manifest="results/imaging/preprocessed/manifest.tsv",
@@ -131,6 +134,9 @@ rule img_predict:
     input:
         model="results/imaging/model/model.keras",
         images=get_imaging_predict_folder,
+        # not read by the step (it reads images): listed so that a new or changed image in any
+        # subfolder reruns it
+        image_files=get_imaging_predict_files,
     output:
         diagnoses=report(
             "results/imaging/predictions/diagnoses.tsv",
