@@ -222,6 +222,18 @@ def test_dicom_monochrome1_is_inverted(tmp_path):
     assert full == 4095 and plain[0, 0] == 1000 and inverted[0, 0] == 4095 - 1000
 
 
+def test_a_multi_frame_dicom_gives_its_first_frame_and_says_so(tmp_path, caplog):
+    frames = np.stack([np.full((8, 8), 100 * (k + 1), dtype=np.uint16) for k in range(3)])
+    path = write_dicom(tmp_path / "cine.dcm", frames[0])
+    dataset = pydicom.dcmread(path)
+    dataset.NumberOfFrames = 3
+    dataset.PixelData = frames.tobytes()
+    dataset.save_as(path, enforce_file_format=True)
+    pixels, _ = img_io.dicom_array(path)
+    assert pixels.shape == (8, 8) and pixels[0, 0] == 100
+    assert "cine.dcm: a multi-frame DICOM (3 frames); its first frame is used" in caplog.text
+
+
 def make_npz(path: Path, rgb: bool = False, drop: str | None = None, label_shape=(-1, 1)):
     rng = np.random.default_rng(0)
     arrays = {}

@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import pandas as pd
 
-from medflow.step import InputError
+from medflow.step import InputError, log
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 DICOM_EXTENSIONS = (".dcm", ".dicom")
@@ -139,6 +139,7 @@ def _dicom_pixels(path: Path) -> tuple[np.ndarray, float]:
     frames = int(getattr(dataset, "NumberOfFrames", 1) or 1)
     samples = int(getattr(dataset, "SamplesPerPixel", 1) or 1)
     if frames > 1:
+        log.warning("%s: a multi-frame DICOM (%d frames); its first frame is used", path, frames)
         pixels = pixels[0]
     bits = int(getattr(dataset, "BitsStored", 8 * pixels.dtype.itemsize))
     pixels = pixels.astype(np.float64)
