@@ -216,13 +216,25 @@ def test_truncated_gzip_keeps_the_records_before_the_break(tmp_path):
     assert rejects[-1]["reasons"].startswith(f"unreadable file after {len(records)} records")
 
 
-def test_text_that_is_not_utf8_is_a_rejects_row_saying_so(tmp_path):
+def test_a_line_that_is_not_utf8_is_a_rejects_row_and_the_others_are_read(tmp_path):
     path = tmp_path / "lib.smi"
-    path.write_bytes(b"CCO ethanol\nCCN \xe9thylamine\n")
-    _records, rejects = read_file(str(path), SETTINGS)
-    assert (
-        "not UTF-8 text" in rejects[-1]["reasons"] and "save it as UTF-8" in rejects[-1]["reasons"]
+    path.write_bytes(b"CCO ethanol\nCCN \xe9thylamine\nCCC propane\n")
+    records, rejects = read_file(str(path), SETTINGS)
+    assert [r["id"] for r in records] == ["ethanol", "propane"]
+    assert [r["record"] for r in rejects] == [2]
+    assert "line 2 is not UTF-8 text" in rejects[0]["reasons"]
+    assert "save the file as UTF-8" in rejects[0]["reasons"]
+    table = tmp_path / "lib.csv"
+    table.write_bytes(b"id,smiles\na,CCO\n\xe9,CCN\nc,CCC\n")
+    records, rejects = read_file(str(table), SETTINGS)
+    assert [r["id"] for r in records] == ["a", "c"] and [r["record"] for r in rejects] == [3]
+    sdf = tmp_path / "lib.sdf"
+    sdf.write_bytes(
+        sdf_text("CCO").replace("C1", "\xe9").encode("latin-1") + sdf_text("CCN").encode()
     )
+    records, rejects = read_file(str(sdf), SETTINGS)
+    assert len(records) == 1 and rejects[0]["record"] == 1
+    assert "of this SDF record is not UTF-8" in rejects[0]["reasons"]
 
 
 def test_csv_with_tab_separated_header_says_the_extension_may_be_wrong(tmp_path):
@@ -253,12 +265,59 @@ def test_smi_and_sdf_files_with_a_byte_order_mark_lose_nothing(tmp_path):
     assert rejects == [] and len(records) == 1
 
 
-def test_broken_csv_quote_is_a_rejects_row(tmp_path):
+def test_a_quote_left_open_at_the_end_is_a_rejects_row(tmp_path):
     path = tmp_path / "lib.csv"
     path.write_text('id,smiles\nx,CCO\ny,"' + "C" * 200_000 + "\n")
     records, rejects = read_file(str(path), SETTINGS)
     assert [r["id"] for r in records] == ["x"]
-    assert rejects[-1]["reasons"].startswith("unreadable file after 1 records")
+    assert [r["record"] for r in rejects] == [3]
+    assert rejects[0]["reasons"].startswith("unbalanced quote")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a quote in the SMILES column swallows the rest of the file
+        'id,smiles\n1,CCO\n2,"CCN\n3,CCCO\n4,c1ccccc1\n5,CCCl\n6,CC(C)O\n',
+        # a stray quote in a name column swallows rows until the next quote
+        'id,smiles,name\n1,CCO,ethanol\n2,CCN,"ethylamine 2"" pure\n3,CCCO,propanol\n'
+        '4,c1ccccc1,benzene\n5,CCCl,"chloro, ethane"\n6,CC(C)O,isopropanol\n',
+    ],
+)
+def test_a_stray_quote_is_a_rejects_row_and_the_swallowed_lines_are_read(tmp_path, text):
+    path = tmp_path / "lib.csv"
+    path.write_text(text)
+    records, rejects = read_file(str(path), SETTINGS)
+    assert [r["id"] for r in records] == ["1", "3", "4", "5", "6"]
+    assert [r["record"] for r in records] == [2, 4, 5, 6, 7]
+    assert [r["record"] for r in rejects] == [3]
+    reason = rejects[0]["reasons"]
+    assert reason.startswith("unbalanced quote") and "opened on line 3" in reason
+    assert not any("\n" in r["smiles"] for r in records)
+
+
+def test_quoted_fields_with_line_breaks_stay_whole_and_ids_lose_their_breaks(tmp_path):
+    path = tmp_path / "lib.csv"
+    path.write_text('id,smiles,note\n"Cmpd 7\nbatch 2",CCO,"line1\nline2"\nB,CCN,x\nC\t1,CCC,y\n')
+    records, rejects = read_file(str(path), SETTINGS)
+    assert rejects == []
+    assert [(r["record"], r["id"]) for r in records] == [
+        (2, "Cmpd 7 batch 2"),
+        (5, "B"),
+        (6, "C 1"),
+    ]
+
+
+def test_only_sdf_records_are_read_as_molblocks():
+    block = Chem.MolToMolBlock(Chem.MolFromSmiles("CCO"))
+    chunk = pd.DataFrame(
+        [["a.csv", 2, "x", block, ""], ["b.sdf", 1, "y", "", block]], columns=io.CHUNK_COLUMNS
+    )
+    filters = fill_and_validate({})["molecules"]["filters"]
+    settings = {"tautomer": False, "descriptors": [], "filters": filters, "early_exit": True}
+    frame = process_frame(chunk, settings, threads=1)
+    assert frame["stage"].tolist() == ["parse", ""]  # a text file's SMILES is never a molblock
+    assert "unparseable SMILES" in frame.loc[0, "reasons"]
 
 
 def test_sdf_record_of_garbage_is_a_rejects_row(tmp_path):
@@ -275,3 +334,72 @@ def test_sdf_record_without_atoms_is_a_rejects_row(tmp_path):
     frame = processed_sdf(path)
     assert frame.loc[0, "stage"] == "parse"
     assert frame.loc[0, "reasons"] == "SDF record has no atoms"
+
+
+def test_molblocks_joined_without_separator_are_split_with_a_warning(tmp_path, caplog):
+    mols = [Chem.MolFromSmiles(smi) for smi in ("CCO", "c1ccccc1", "CCN")]
+    first = Chem.MolToMolBlock(mols[0]) + "> <code>\nC1\n\n"  # data items stay with their molecule
+    path = tmp_path / "lib.sdf"
+    path.write_text(first + Chem.MolToMolBlock(mols[1]) + "$$$$\n" + sdf_text("CCN"))
+    with caplog.at_level("WARNING", logger="medflow.molecules"):
+        records, rejects = read_file(str(path), SETTINGS)
+    assert rejects == [] and len(records) == 3
+    assert [r["record"] for r in records][:2] == [1, first.count("\n") + 1]
+    assert "> <code>\nC1" in records[0]["molblock"] and "<code>" not in records[1]["molblock"]
+    assert "holds 2 molecules" in caplog.text and str(path) in caplog.text
+    frame = processed_sdf(path)
+    assert frame["input_smiles"].tolist() == ["CCO", "c1ccccc1", "CCN"]
+
+
+def test_empty_sdf_record_and_missing_id_property(tmp_path, caplog):
+    path = tmp_path / "lib.sdf"
+    path.write_text(sdf_text("CCO") + "$$$$\n" + sdf_text("CCN"))
+    with caplog.at_level("WARNING", logger="medflow.molecules"):
+        records, rejects = read_file(str(path), {**SETTINGS, "sdf_id_property": "CODE"})
+    assert [r["id"] for r in records] == ["C1", "C1"]  # the property is matched ignoring case
+    assert [r["reasons"] for r in rejects] == [
+        "empty SDF record (a '$$$$' line right after another)"
+    ]
+    records, _ = read_file(str(path), {**SETTINGS, "sdf_id_property": "vendor_id"})
+    assert records[0]["id"] == f"{path}:1"
+    assert "no property 'vendor_id' (properties: code)" in caplog.text
+
+
+def test_smi_lines_with_tabs_split_on_tabs():
+    assert io.split_smiles_line("CCO\tm1\t123.4\tvendorX\n") == ["CCO", "m1"]
+    assert io.split_smiles_line("CCO |$a;b;c$|\tm1\t9\n") == ["CCO |$a;b;c$|", "m1"]
+    assert io.split_smiles_line("CCO\t\tx\n") == ["CCO"]
+    assert io.split_smiles_line("CCO my id\t9\n") == ["CCO", "my id"]
+    assert io.split_smiles_line("CCO benzene ring\n") == ["CCO", "benzene ring"]
+
+
+def test_id_column_ignores_case_and_a_missing_one_is_named(tmp_path, caplog):
+    path = tmp_path / "lib.csv"
+    path.write_text("ID,SMILES\nx,CCO\n")
+    records, _ = read_file(str(path), SETTINGS)
+    assert [(r["id"], r["smiles"]) for r in records] == [("x", "CCO")]
+    with caplog.at_level("WARNING", logger="medflow.molecules"):
+        records, _ = read_file(str(path), {**SETTINGS, "id_column": "compound_id"})
+    assert records[0]["id"] == f"{path}:2"
+    assert "no ID column 'compound_id' (columns: ID, SMILES)" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "said"),
+    [
+        ("lib.csv", "id;smiles\n1;CCO\n", "the header holds a semicolon"),
+        ("lib.smi", "smiles,name\nCCO,1\n", "looks like a comma-separated header"),
+    ],
+)
+def test_wrong_separators_are_hinted(tmp_path, name, text, said):
+    path = tmp_path / name
+    path.write_text(text)
+    _, rejects = read_file(str(path), SETTINGS)
+    assert said in rejects[0]["reasons"] and rejects[0]["record"] == 1
+
+
+def test_sdf_with_old_mac_line_ends_is_read(tmp_path):
+    path = tmp_path / "lib.sdf"
+    path.write_bytes(sdf_text("CCO", "CCN").replace("\n", "\r").encode())
+    frame = processed_sdf(path)
+    assert frame["input_smiles"].tolist() == ["CCO", "CCN"] and frame["record"].tolist() == [1, 15]

@@ -9,11 +9,14 @@ library in memory to read or split it.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
 import json
+import logging
 import math
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,10 @@ CHUNK_COLUMNS = ["file", "record", "id", "smiles", "molblock"]  # molblock: SDF 
 FAILED_STAGES = ("parse", "standardize", "descriptors")  # a processed record with no molecule
 AUTO_CHUNK_MAX = 50_000  # molecules per chunk when molecules.chunk_size is 0 (automatic)
 GZIP_MAGIC = b"\x1f\x8b"
+LONE_CR = re.compile(r"(?<=\r)(?!\n)")  # a line end of old Mac files (CR alone)
+ID_BREAKS = re.compile(r"[\r\n\t]+")
+
+log = logging.getLogger("medflow.molecules")
 
 
 class UnreadableFile(Exception):
@@ -37,9 +44,9 @@ def encode_list(values: list) -> str:
     return json.dumps(values, ensure_ascii=False)
 
 
-def open_text(path: str) -> io.TextIOBase:
-    """Open a text file, gunzipping `.gz` files; UnreadableFile when a .gz file is not gzip. A
-    UTF-8 byte-order mark (which Windows editors and Excel write) is dropped."""
+def open_bytes(path: str) -> io.BufferedIOBase:
+    """Open a file for reading bytes, gunzipping `.gz` files; UnreadableFile when a .gz file is
+    not gzip."""
     if path.endswith(".gz"):
         with open(path, "rb") as handle:
             start = handle.read(2)
@@ -48,8 +55,45 @@ def open_text(path: str) -> io.TextIOBase:
                 "the name ends in .gz but the file is not gzip-compressed; "
                 "compress it (gzip FILE) or drop .gz from its name"
             )
-        return gzip.open(path, "rt", newline="", encoding="utf-8-sig")
-    return open(path, newline="", encoding="utf-8-sig")
+        return gzip.open(path, "rb")
+    return open(path, "rb")
+
+
+def read_lines(path: str) -> Iterator[tuple[int, str | None]]:
+    """(line number, text with its line end) of every line of a text file (gunzipped for `.gz`),
+    decoded line by line: a line that is not UTF-8 comes as None, so the lines around it are still
+    read. Line ends may be LF, CRLF or CR; a leading UTF-8 byte-order mark is dropped."""
+    with open_bytes(path) as handle:
+        number = 0
+        for raw in handle:
+            if number == 0 and raw.startswith(codecs.BOM_UTF8):
+                raw = raw[len(codecs.BOM_UTF8) :]
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                number += 1
+                yield number, None
+                continue
+            for part in LONE_CR.split(line) if "\r" in line else (line,):
+                if part:
+                    number += 1
+                    yield number, part
+
+
+def not_utf8(path: str, line_no: int) -> dict:
+    """The rejects row of a line that is not UTF-8 text."""
+    return reject(
+        path,
+        line_no,
+        f"line {line_no} is not UTF-8 text (e.g. Latin-1 or Windows-1252 accents); save the file "
+        "as UTF-8 text (the other lines are read)",
+    )
+
+
+def clean_id(mol_id: str) -> str:
+    """An ID with its line breaks and tabs replaced by spaces (they would break SDF and TSV
+    outputs)."""
+    return ID_BREAKS.sub(" ", mol_id).strip()
 
 
 def reject(path: str, record: int, reason: str, mol_id: str = "", smiles: str = "") -> dict:
@@ -65,80 +109,245 @@ def reject(path: str, record: int, reason: str, mol_id: str = "", smiles: str = 
 
 
 def read_smi(path: str, smiles_column: str) -> Iterator[dict]:
-    """SMILES files: SMILES first, ID second (whitespace-separated); a header line is skipped. A
-    CXSMILES extension after the SMILES (`CCO |$a;b;c$| ethanol`) stays with the SMILES."""
-    with open_text(path) as handle:
-        for line_no, line in enumerate(handle, start=1):
-            fields = split_smiles_line(line)
-            if not fields or fields[0].startswith("#"):
-                continue
-            if line_no == 1 and fields[0].lower() in {"smiles", smiles_column.lower()}:
-                continue
-            mol_id = fields[1] if len(fields) > 1 else f"{path}:{line_no}"
-            yield {"file": path, "record": line_no, "id": mol_id, "smiles": fields[0]}
+    """SMILES files: SMILES first, ID second (whitespace-separated; on a line holding a tab, the
+    tab-separated second column, further columns ignored); a header line is skipped. A CXSMILES
+    extension after the SMILES (`CCO |$a;b;c$| ethanol`) stays with the SMILES."""
+    for line_no, line in read_lines(path):
+        if line is None:
+            yield not_utf8(path, line_no)
+            continue
+        fields = split_smiles_line(line)
+        if not fields or fields[0].startswith("#"):
+            continue
+        if line_no == 1 and fields[0].lower() in {"smiles", smiles_column.lower()}:
+            continue
+        if line_no == 1 and fields[0].split(",")[0].lower() in HEADERS and "," in fields[0]:
+            yield reject(
+                path,
+                1,
+                f"the first line {line.strip()[:60]!r} looks like a comma-separated header: a "
+                ".smi file holds SMILES and ID separated by spaces or tabs; name a "
+                "comma-separated file .csv (and set molecules.smiles_column)",
+            )
+            continue
+        mol_id = fields[1] if len(fields) > 1 else f"{path}:{line_no}"
+        yield {"file": path, "record": line_no, "id": mol_id, "smiles": fields[0]}
+
+
+HEADERS = {"smiles", "canonical_smiles", "smi", "structure", "id", "name"}
 
 
 def split_smiles_line(line: str) -> list[str]:
     """[SMILES] or [SMILES, ID] of one line; a CXSMILES extension (`|...|` after a space) is part
-    of the SMILES, which RDKit reads with it."""
-    fields = line.strip().split(None, 1)
+    of the SMILES, which RDKit reads with it. A line holding a tab is split on tabs: SMILES (with
+    a space-separated ID if it has one), then ID; the further columns are ignored."""
+    text = line.strip()
+    columns = text.split("\t") if "\t" in text else None
+    if columns:
+        text = columns[0].strip()
+    fields = text.split(None, 1)
     if len(fields) == 2 and fields[1].startswith("|"):
         end = fields[1].find("|", 1)
         if end > 0:
             rest = fields[1][end + 1 :].strip()
-            return [f"{fields[0]} {fields[1][: end + 1]}", *([rest] if rest else [])]
+            fields = [f"{fields[0]} {fields[1][: end + 1]}", *([rest] if rest else [])]
+    if columns and len(fields) == 1:
+        tab_id = next((c.strip() for c in columns[1:2] if c.strip()), "")
+        fields += [tab_id] if tab_id else []
     return fields
 
 
+class LineFeed:
+    """The decoded lines of a file for csv.reader, keeping those of the record being read and
+    the numbers of the lines that are not UTF-8 (left out of the records)."""
+
+    def __init__(self, path: str):
+        self.lines = read_lines(path)
+        self.taken: list[tuple[int, str]] = []
+        self.bad: list[int] = []
+
+    def __iter__(self) -> LineFeed:
+        return self
+
+    def __next__(self) -> str:
+        while True:
+            line_no, line = next(self.lines)
+            if line is None:
+                self.bad.append(line_no)
+                continue
+            self.taken.append((line_no, line))
+            return line
+
+    def record(self) -> tuple[list[tuple[int, str]], list[int]]:
+        """(the lines of the record just read, the non-UTF-8 line numbers met on the way)."""
+        taken, bad = self.taken, self.bad
+        self.taken, self.bad = [], []
+        return taken, bad
+
+
+def swallowed(fields: list[str], width: int, s_col: int) -> bool:
+    """Whether a record spanning several lines is a stray quote that swallowed the lines after it
+    rather than a well-formed quoted field with line breaks: it then has another number of fields
+    than the header, a line break in the SMILES, or a quote still open at the end of the file."""
+    return (
+        len(fields) != width
+        or (s_col < len(fields) and "\n" in fields[s_col])
+        or any(field.endswith(("\n", "\r")) for field in fields)
+    )
+
+
 def read_table(path: str, smiles_column: str, id_column: str) -> Iterator[dict]:
-    """CSV/TSV files with a header naming the SMILES and (optional) ID columns."""
-    delimiter = "\t" if ".tsv" in Path(path).suffixes else ","
-    with open_text(path) as handle:
-        reader = csv.reader(handle, delimiter=delimiter)
-        header = next(reader, None)
-        if header is None:
-            return
-        header = [name.strip() for name in header]  # open_text drops a byte-order mark
-        if smiles_column not in header:
-            other = "," if delimiter == "\t" else "\t"
-            hint = ""
-            if len(header) == 1 and other in header[0]:
-                hint = f" (the header holds {other!r}: is the file's extension right?)"
+    """CSV/TSV files with a header naming the SMILES and (optional) ID columns, both matched
+    ignoring case. A quote left open (a stray `"`) that swallows the lines after it makes its own
+    line a rejects row, and the swallowed lines are read one by one as records."""
+    delimiter = "\t" if ".tsv" in Path(path.lower()).suffixes else ","
+    feed = LineFeed(path)
+    reader = csv.reader(feed, delimiter=delimiter)
+    header = next(reader, None)
+    _, bad = feed.record()
+    if 1 in bad:
+        yield not_utf8(path, 1)
+        yield reject(path, 1, "the header line is not UTF-8 text; save the file as UTF-8 text")
+        return
+    if header is None:
+        return
+    header = [name.strip() for name in header]
+    lower = [name.lower() for name in header]
+    if smiles_column.lower() not in lower:
+        yield reject(
+            path,
+            1,
+            f"no column '{smiles_column}' in the header (columns: {', '.join(header)})"
+            f"{separator_hint(header, delimiter)}; "
+            "set molecules.smiles_column to the SMILES column's name",
+        )
+        return
+    s_col = lower.index(smiles_column.lower())
+    i_col = lower.index(id_column.lower()) if id_column.lower() in lower else None
+    if i_col is None and id_column:
+        log.warning(
+            "%s: no ID column '%s' (columns: %s); the IDs are FILE:LINE. Set molecules.id_column "
+            "to the ID column's name",
+            path,
+            id_column,
+            ", ".join(header),
+        )
+
+    def row_of(line_no: int, fields: list[str]) -> dict | None:
+        if not any(f.strip() for f in fields):
+            return None
+        smiles = fields[s_col].strip() if s_col < len(fields) else ""
+        mol_id = fields[i_col].strip() if i_col is not None and i_col < len(fields) else ""
+        mol_id = mol_id or f"{path}:{line_no}"
+        if not smiles:
+            return reject(path, line_no, "empty SMILES field", mol_id)
+        return {"file": path, "record": line_no, "id": mol_id, "smiles": smiles}
+
+    while True:
+        try:
+            fields = next(reader, None)
+            problem = ""
+        except csv.Error as error:  # e.g. a field over csv's size limit: a quote left open
+            fields, problem = [], f" ({error})"
+            reader = csv.reader(feed, delimiter=delimiter)
+        taken, bad = feed.record()
+        yield from (not_utf8(path, line_no) for line_no in bad)
+        if fields is None:
+            break
+        if not taken:
+            continue
+        rows = [(taken[0][0], fields)]
+        if problem or (len(taken) > 1 and swallowed(fields, len(header), s_col)):
+            first, last = taken[0][0], taken[-1][0]
             yield reject(
                 path,
-                1,
-                f"no column '{smiles_column}' in the header (columns: {', '.join(header)}){hint}; "
-                "set molecules.smiles_column to the SMILES column's name",
+                first,
+                f"unbalanced quote{problem}: a quoted field opened on line {first} runs to line "
+                f"{last}, swallowing the {last - first} line(s) after it; fix the quote (a quote inside a field "
+                "is written twice, '\"\"'); the lines after it are read one by one",
+                smiles=taken[0][1].strip()[:200],
             )
-            return
-        s_col = header.index(smiles_column)
-        i_col = header.index(id_column) if id_column in header else None
-        for fields in reader:
-            line_no = reader.line_num
-            if not any(f.strip() for f in fields):
+            rows = [(n, next(csv.reader([text], delimiter=delimiter), [])) for n, text in taken[1:]]
+        for line_no, line_fields in rows:
+            if any(field.endswith(("\n", "\r")) for field in line_fields):
+                text = dict(taken)[line_no].strip()
+                yield reject(
+                    path,
+                    line_no,
+                    "unbalanced quote: a quoted field opened on this line is not closed; fix "
+                    "the quote",
+                    smiles=text,
+                )
                 continue
-            smiles = fields[s_col].strip() if s_col < len(fields) else ""
-            mol_id = fields[i_col].strip() if i_col is not None and i_col < len(fields) else ""
-            mol_id = mol_id or f"{path}:{line_no}"
-            if not smiles:
-                yield reject(path, line_no, "empty SMILES field", mol_id)
-            else:
-                yield {"file": path, "record": line_no, "id": mol_id, "smiles": smiles}
+            row = row_of(line_no, line_fields)
+            if row is not None:
+                yield row
 
 
-def sdf_blocks(path: str) -> Iterator[tuple[int, str]]:
-    """(first line number, text) of every SDF record; the '$$$$' lines separate records."""
-    with open_text(path) as handle:
-        lines: list[str] = []
-        start = 1
-        for line_no, line in enumerate(handle, start=1):
-            if line.startswith("$$$$"):
-                yield start, "".join(lines)
-                lines, start = [], line_no + 1
-            else:
-                lines.append(line)
-        if "".join(lines).strip():
-            yield start, "".join(lines)
+def separator_hint(header: list[str], delimiter: str) -> str:
+    """A hint when the header's one column holds another separator than the extension's."""
+    if len(header) != 1:
+        return ""
+    for other, what in (("\t", "tab"), (",", "comma"), (";", "semicolon")):
+        if other != delimiter and other in header[0]:
+            return (
+                f" (the header holds a {what} ({other!r}): a .csv file must be comma-separated, "
+                "a .tsv file tab-separated; is the file's extension right? A ';'-separated "
+                "export (e.g. ChEMBL's) must be saved with commas or tabs)"
+            )
+    return ""
+
+
+def sdf_blocks(path: str) -> Iterator[tuple[int, str, list[int]]]:
+    """(first line number, text, non-UTF-8 line numbers) of every SDF record; the '$$$$' lines
+    separate records. A record holding several molblocks (files joined with `cat *.mol`) is split
+    into them, with a warning."""
+    lines: list[str] = []
+    bad: list[int] = []
+    start = 1
+    for line_no, line in read_lines(path):
+        if line is not None and line.startswith("$$$$"):
+            yield from split_molblocks(path, start, lines, bad)
+            lines, bad, start = [], [], line_no + 1
+        elif line is None:
+            bad.append(line_no)
+            lines.append("\n")
+        else:
+            lines.append(line.rstrip("\r\n") + "\n")  # RDKit reads no CR-only line ends
+    if "".join(lines).strip() or bad:
+        yield from split_molblocks(path, start, lines, bad)
+
+
+def is_counts_line(line: str) -> bool:
+    return line.rstrip().endswith(("V2000", "V3000"))
+
+
+def split_molblocks(
+    path: str, start: int, lines: list[str], bad: list[int]
+) -> Iterator[tuple[int, str, list[int]]]:
+    """One SDF record, or the molblocks it holds when it holds several: each later molblock starts
+    3 header lines before a counts line (ending in V2000/V3000) that follows an 'M  END' line."""
+    cuts = [0]
+    ended = False
+    for i, line in enumerate(lines):
+        if line.startswith("M  END"):
+            ended = True
+        elif ended and i - 3 > cuts[-1] and is_counts_line(line):
+            cuts.append(i - 3)
+            ended = False
+    if len(cuts) > 1:
+        log.warning(
+            "%s: the SDF record at line %d holds %d molecules with no '$$$$' line between them "
+            "(files joined with cat?); they are read as %d records. Separate the molblocks with "
+            "'$$$$' lines",
+            path,
+            start,
+            len(cuts),
+            len(cuts),
+        )
+    for first, end in zip(cuts, [*cuts[1:], len(lines)], strict=True):
+        lo, hi = start + first, start + end
+        yield lo, "".join(lines[first:end]), [n for n in bad if lo <= n < hi]
 
 
 def sdf_property(block: str, name: str) -> str:
@@ -147,7 +356,7 @@ def sdf_property(block: str, name: str) -> str:
     if name == "_Name":
         return lines[0].strip() if lines else ""
     for i, line in enumerate(lines[:-1]):
-        if line.startswith(">") and f"<{name}>" in line:
+        if line.startswith(">") and f"<{name.lower()}>" in line.lower():
             return lines[i + 1].strip()
     return ""
 
@@ -155,9 +364,39 @@ def sdf_property(block: str, name: str) -> str:
 def read_sdf(path: str, id_property: str) -> Iterator[dict]:
     """SDF records as text (molblock) with their IDs; RDKit parses them in the per-chunk pipeline,
     in parallel, where an unreadable record becomes a 'parse' rejects row."""
-    for line_no, block in sdf_blocks(path):
-        mol_id = sdf_property(block, id_property) or f"{path}:{line_no}"
-        yield {"file": path, "record": line_no, "id": mol_id, "smiles": "", "molblock": block}
+    missing = 0
+    for line_no, block, bad in sdf_blocks(path):
+        mol_id = sdf_property(block, id_property)
+        if not mol_id and id_property != "_Name" and block.strip():
+            missing += 1
+            if missing == 1:
+                log.warning(
+                    "%s: the SDF record at line %d has no property '%s' (properties: %s); its "
+                    "ID is FILE:LINE. Set molecules.sdf_id_property to the ID property's name",
+                    path,
+                    line_no,
+                    id_property,
+                    ", ".join(sdf_properties(block)) or "none",
+                )
+        mol_id = mol_id or f"{path}:{line_no}"
+        if bad:
+            yield reject(
+                path,
+                line_no,
+                f"line {bad[0]} of this SDF record is not UTF-8 text; save the file as UTF-8 text",
+                mol_id,
+            )
+        elif not block.strip():
+            yield reject(path, line_no, "empty SDF record (a '$$$$' line right after another)")
+        else:
+            yield {"file": path, "record": line_no, "id": mol_id, "smiles": "", "molblock": block}
+    if missing > 1:
+        log.warning("%s: %d SDF records have no property '%s'", path, missing, id_property)
+
+
+def sdf_properties(block: str) -> list[str]:
+    """The names of an SDF record's data items."""
+    return re.findall(r"^>.*?<([^>]*)>", block, flags=re.MULTILINE)
 
 
 def _rows(path: str, settings: dict[str, Any]) -> Iterator[dict]:
@@ -172,27 +411,22 @@ def _rows(path: str, settings: dict[str, Any]) -> Iterator[dict]:
 def read_file(path: str, settings: dict[str, Any]) -> Iterator[dict]:
     """Records and rejects rows of one input file, in file order, at most max_records of them.
 
-    A file that stops being readable (not gzip, not UTF-8 text, a broken CSV quote) ends with one
-    rejects row (record 0) saying after how many records and why; an empty file gives one too.
+    A line that is not UTF-8 and a quote left open are rejects rows of their lines; a file that
+    stops being readable (not gzip, a truncated gzip) ends with one rejects row (record 0) saying
+    after how many records and why; an empty file gives one too. Line breaks and tabs in IDs
+    become spaces.
     """
     limit = settings.get("max_records") or None
     seen = 0
     try:
         for row in _rows(path, settings):
+            row["id"] = clean_id(row["id"])
             yield row
             seen += 1
             if limit and seen >= limit:
                 return
     except UnreadableFile as error:
         yield reject(path, 0, str(error))
-        return
-    except UnicodeDecodeError as error:
-        yield reject(
-            path,
-            0,
-            f"unreadable file after {seen} records: not UTF-8 text ({error.reason} at byte "
-            f"{error.start} of a read block); save it as UTF-8 text",
-        )
         return
     except (OSError, EOFError, csv.Error) as error:
         yield reject(path, 0, f"unreadable file after {seen} records: {error}")

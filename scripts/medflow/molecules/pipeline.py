@@ -54,6 +54,13 @@ def output_columns(settings: dict[str, Any]) -> list[str]:
     return ["stage", *TEXT_COLUMNS, *output_names(settings)]
 
 
+class Molblock(str):
+    """An SDF record's text: only these are read as molblocks (a SMILES with a line break from a
+    text file stays a SMILES, and fails as one)."""
+
+    __slots__ = ()
+
+
 @dataclass
 class Worker:
     """The costly objects (standardizer, alert catalogs, descriptor table) of one process."""
@@ -82,12 +89,12 @@ class Worker:
         return later + [f"range {name}" for name in self.ranges]
 
     def __call__(self, text: str) -> dict[str, Any]:
-        """The whole pipeline for one SMILES (or SDF molblock, which holds line breaks); on failure
-        a row with stage parse/standardize/descriptors. An SDF record's row gets its SMILES as
+        """The whole pipeline for one SMILES (or SDF record, given as a Molblock); on failure a row
+        with stage parse/standardize/descriptors. An SDF record's row gets its SMILES as
         `input_smiles`."""
         sdf: dict[str, str] = {}
         try:
-            if "\n" in text:
+            if isinstance(text, Molblock):
                 sdf["input_smiles"] = ""
                 mol = parse_molblock(text)
                 sdf["input_smiles"] = Chem.MolToSmiles(mol)
@@ -189,7 +196,10 @@ def process_frame(
     """The chunk's records with the pipeline's columns added (one row per record)."""
     texts = chunk["smiles"].tolist()
     if "molblock" in chunk:
-        texts = [block or smiles for smiles, block in zip(texts, chunk["molblock"], strict=True)]
+        texts = [
+            Molblock(block) if block else smiles
+            for smiles, block in zip(texts, chunk["molblock"], strict=True)
+        ]
         chunk = chunk.drop(columns="molblock")
     rows = list(process_all(texts, settings, threads, label, library, console))
     result = pd.DataFrame(rows, columns=output_columns(settings))
