@@ -45,8 +45,36 @@ def test_canonical_tautomer_only_when_asked():
         ("C1CC", "syntax error"),
         ("C(C)(C)(C)(C)C", "Explicit valence for atom # 0 C, 5"),
         ("c1cccc1", "sanitization"),
+        ("CCO,1", "is a comma-separated file named .smi"),
     ],
 )
 def test_bad_smiles_give_the_reason(smiles, message):
     with pytest.raises(StandardizeError, match=message):
         parse_smiles(smiles)
+
+
+@pytest.mark.parametrize(
+    "smiles",
+    ["[Na+].[Cl-]", "O", "N.N.Cl[Pt]Cl", "[Cu]", "[H][H]", "[Na+].[Na+].[O-]S([O-])(=O)=O"],
+)
+def test_no_carbon_after_salt_stripping_is_a_standardize_error(smiles):
+    with pytest.raises(StandardizeError, match=r"no organic fragment \(no carbon atom\)"):
+        Standardizer()(parse_smiles(smiles))
+
+
+def test_a_standardized_smiles_that_does_not_parse_back_is_an_error():
+    mol = Standardizer()(parse_smiles("[Fe+2].c1cc[cH-]c1.c1cc[cH-]c1"))
+    with pytest.raises(StandardizeError, match="does not parse back"):
+        identity(mol)
+
+
+def test_removed_fragments_are_reported():
+    pamoate = "OC(=O)c1cc2ccccc2c(Cc2c(O)c(C(O)=O)cc3ccccc23)c1O.CN1CCCN=C1/C=C/c1cccs1"
+    _mol, removed = Standardizer().parent(parse_smiles(pamoate))
+    assert removed == ["CN1CCCN=C1/C=C/c1cccs1"]  # the largest fragment is the pamoic acid
+    assert Standardizer().parent(parse_smiles("[Na+].[Na+].CC(=O)[O-].CC(=O)[O-]"))[1] == [
+        "CC(=O)[O-]",
+        "[Na+]",
+        "[Na+]",
+    ]
+    assert Standardizer().parent(parse_smiles("CCO"))[1] == []

@@ -34,7 +34,14 @@ from medflow.molecules.standardize import (
 )
 
 log = logging.getLogger("medflow.molecules")
-TEXT_COLUMNS = ["reasons", "failed_filters", "not_reached", "smiles", "inchikey"]
+TEXT_COLUMNS = [
+    "reasons",
+    "failed_filters",
+    "not_reached",
+    "removed_fragments",
+    "smiles",
+    "inchikey",
+]
 
 
 def settings_of(section: dict[str, Any]) -> dict[str, Any]:
@@ -107,11 +114,15 @@ class Worker:
     def standardized(self, mol: Any) -> dict[str, Any]:
         """Standardize, identify, compute and screen one parsed molecule."""
         try:
-            mol = self.standardize(mol)
+            mol, removed = self.standardize.parent(mol)
             canonical, key = identity(mol)
         except StandardizeError as error:
             return {"stage": "standardize", "reasons": str(error)}
-        row: dict[str, Any] = {"smiles": canonical, "inchikey": key}
+        row: dict[str, Any] = {
+            "removed_fragments": ".".join(removed),
+            "smiles": canonical,
+            "inchikey": key,
+        }
         names = self.cheap if self.early_exit else self.names
         try:
             values = self.values(mol, names)

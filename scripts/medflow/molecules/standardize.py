@@ -1,7 +1,14 @@
 """Molecule standardization with RDKit's MolStandardize: the same molecule always gets the same form.
 
 Steps: parse and sanitize, cleanup (normalize groups, disconnect metals), keep the largest organic
-fragment (strips salts and solvents), neutralize charges, optionally pick the canonical tautomer.
+fragment (strips salts and solvents; the removed fragments are kept for the tables), neutralize
+charges, optionally pick the canonical tautomer. A parent with no carbon atom (NaCl, water,
+cisplatin's ammonia, a bare metal) and a canonical SMILES that RDKit cannot read back (some ionic
+organometallics: [Fe+2].c1cc[cH-]c1.c1cc[cH-]c1 gives c1cccc1) are rejects.
+
+RDKit's FragmentRemover (its default salt list) is not used: on the counter-ions where the largest
+fragment is the wrong choice (pamoate, larger than pyrantel or oxantel) it removes nothing either, so
+those stay a known limit, visible in the removed_fragments column.
 """
 
 from dataclasses import dataclass, field
@@ -23,7 +30,8 @@ def parse_smiles(smiles: str) -> Chem.Mol:
         raise StandardizeError("empty SMILES")
     mol = Chem.MolFromSmiles(text, sanitize=False)
     if mol is None:
-        raise StandardizeError(f"unparseable SMILES (syntax error): {text!r}")
+        hint = " (it holds a comma: is a comma-separated file named .smi?)" if "," in text else ""
+        raise StandardizeError(f"unparseable SMILES (syntax error): {text!r}{hint}")
     try:
         Chem.SanitizeMol(mol)
     except Exception as error:  # RDKit raises several sanitization exception types
@@ -52,6 +60,14 @@ def parse_molblock(block: str) -> Chem.Mol:
     return mol
 
 
+def removed_fragments(fragments: list[str], kept: str) -> list[str]:
+    """The fragments' SMILES less one copy of the kept one: what salt stripping removed."""
+    removed = list(fragments)
+    if kept in removed:
+        removed.remove(kept)
+    return sorted(removed)
+
+
 @dataclass
 class Standardizer:
     """Holds the (reusable, costly to build) MolStandardize objects of one worker."""
@@ -68,9 +84,18 @@ class Standardizer:
 
     def __call__(self, mol: Chem.Mol) -> Chem.Mol:
         """Return the standardized parent molecule; StandardizeError when nothing usable is left."""
+        return self.parent(mol)[0]
+
+    def parent(self, mol: Chem.Mol) -> tuple[Chem.Mol, list[str]]:
+        """(standardized parent molecule, SMILES of the fragments salt stripping removed);
+        StandardizeError when nothing usable (organic) is left."""
         try:
             mol = rdMolStandardize.Cleanup(mol)
+            fragments = [Chem.MolToSmiles(f) for f in Chem.GetMolFrags(mol, asMols=True)]
             mol = self._chooser.choose(mol)
+            removed = (
+                removed_fragments(fragments, Chem.MolToSmiles(mol)) if len(fragments) > 1 else []
+            )
             mol = self._uncharger.uncharge(mol)
             if self._enumerator is not None:
                 mol = self._enumerator.Canonicalize(mol)
@@ -78,7 +103,12 @@ class Standardizer:
             raise StandardizeError(f"standardization failed: {error}") from None
         if mol is None or mol.GetNumAtoms() == 0:
             raise StandardizeError("standardization left no atoms")
-        return mol
+        if not any(atom.GetAtomicNum() == 6 for atom in mol.GetAtoms()):
+            raise StandardizeError(
+                "no organic fragment (no carbon atom) after salt stripping: the parent is "
+                f"{Chem.MolToSmiles(mol)!r}"
+            )
+        return mol, removed
 
 
 def identity(mol: Chem.Mol) -> tuple[str, str]:
@@ -86,4 +116,11 @@ def identity(mol: Chem.Mol) -> tuple[str, str]:
     key = Chem.MolToInchiKey(mol)
     if not key:
         raise StandardizeError("InChIKey generation failed")
-    return Chem.MolToSmiles(mol), key
+    smiles = Chem.MolToSmiles(mol)
+    if Chem.MolFromSmiles(smiles) is None:
+        raise StandardizeError(
+            f"the standardized SMILES {smiles!r} does not parse back in RDKit (e.g. an ionic "
+            "organometallic whose ring cannot be kekulized once the metal is cut off); give the "
+            "molecule in another form"
+        )
+    return smiles, key

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from medflow.molecules import screen
 from medflow.molecules.io import FAILED_STAGES, REJECT_COLUMNS, encode_list
 
-IDENTITY = ["inchikey", "smiles", "id", "file", "record", "input_smiles"]
+IDENTITY = ["inchikey", "smiles", "id", "file", "record", "input_smiles", "removed_fragments"]
 SOURCES = ["n_records", "all_ids", "all_records"]
 HIT_COLUMNS = ["rank", "score", "id", "inchikey", "smiles", "forcefield", "energy_kcal_mol"]
 SCREEN_REJECT_COLUMNS = [*REJECT_COLUMNS, "not_reached", *SOURCES[1:]]
