@@ -5,6 +5,8 @@ import pytest
 from rdkit import Chem
 
 from medflow.molecules.conformers import optimize, optimize_hits
+from medflow.molecules.io import REJECT_COLUMNS
+from medflow.molecules.tables import build_tables
 
 
 def test_mmff94_lowest_conformer_is_kept():
@@ -47,7 +49,24 @@ def test_top_hits_rows_include_failures():
     assert report["id"].tolist() == ["strained", "good"]  # ranked by score; screened-out not tried
     assert report["status"].tolist() == ["failed", "ok"]
     assert [m.GetProp("_Name") for m in mols] == ["good"]
-    assert mols[0].GetProp("rank") == "2"
+    assert mols[0].GetProp("rank") == "1"  # as in hits.csv, where the failed hit is a reject
+    hits = build_tables(
+        screened.assign(
+            file="f",
+            record=1,
+            input_smiles="",
+            reasons="",
+            failed_filters="",
+            not_reached="",
+            all_ids="",
+            all_records="",
+        ),
+        pd.DataFrame(columns=REJECT_COLUMNS),
+        report,
+        {"records_in": 3, "duplicates_merged": 0},
+        [],
+    )["hits"]
+    assert hits.set_index("id")["rank"].to_dict() == {"good": 1}
 
 
 @pytest.mark.parametrize("smiles", ["[CH3]", "[He]", "[U+6]", "[O][O]", "C[Se]C", "[Fe+3]"])

@@ -65,20 +65,25 @@ def optimize_hits(
     seed: int,
     threads: int,
 ) -> tuple[list[Chem.Mol], pd.DataFrame]:
-    """Optimize the top_n ranked hits; molecules for the SDF and one report row per hit tried."""
+    """Optimize the top_n ranked hits; molecules for the SDF and one report row per hit tried.
+
+    A hit that fails here becomes a reject, so the hits ranked below it move up: each molecule's
+    `rank` in the SDF is its rank in hits.csv (its screen rank less the failures above it)."""
     hits = screen.rank_hits(screened[screened["stage"] == ""]).head(top_n)
     mols, rows = [], []
+    failed = 0
     for hit in progress(hits.itertuples(), total=len(hits), desc="3D optimization"):
         row = {"inchikey": hit.inchikey, "id": hit.id}
         try:
             mol, report = optimize(hit.smiles, conformers, max_iterations, seed, threads)
         except ValueError as error:
             rows.append({**row, "status": "failed", "reason": str(error)})
+            failed += 1
             continue
         for key, value in {
             "_Name": hit.id,
             "inchikey": hit.inchikey,
-            "rank": hit.rank,
+            "rank": hit.rank - failed,
             "score": f"{hit.score:.4f}",
             **report,
         }.items():
