@@ -106,3 +106,11 @@ def test_ranking_by_documented_score():
     assert ranked["inchikey"].tolist() == ["A", "B", "C"]  # tie broken by InChIKey
     assert ranked["score"].tolist() == pytest.approx([0.9, 0.9, 0.25])
     assert ranked["rank"].tolist() == [1, 2, 3]
+
+
+def test_a_descriptor_that_could_not_be_computed_fails_its_range():
+    filters = {"ranges": {"MolWt": {"max": 500}, "TPSA": {"min": 0}}}
+    reasons = range_reasons({"MolWt": float("nan"), "TPSA": 20.0}, filters)
+    assert reasons == [
+        ("range", "range: MolWt could not be computed (NaN), so it cannot be checked")
+    ]

@@ -74,10 +74,14 @@ def filter_order(filters: dict[str, Any]) -> list[str]:
 
 
 def bound_failures(values: dict[str, float], rule: Iterable[Bound]) -> list[str]:
-    """'NAME value > max' / 'NAME value < min' for every bound a molecule breaks."""
+    """'NAME value > max' / 'NAME value < min' for every bound a molecule breaks; a value that
+    could not be computed (NaN) breaks every bound."""
     failures = []
     for name, low, high in rule:
         value = values[name]
+        if value != value and (low is not None or high is not None):  # NaN
+            failures.append(f"{name} could not be computed (NaN), so it cannot be checked")
+            continue
         if low is not None and value < low:
             failures.append(f"{name} {value:.4g} < {low:g}")
         if high is not None and value > high:
