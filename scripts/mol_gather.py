@@ -27,6 +27,8 @@ def main(ctx: Context) -> None:
     input_rejects = pd.read_csv(ctx.input.rejects, keep_default_na=False, dtype={"id": str})
     result = tables.gather(sorted(ctx.input.chunks), input_rejects, dict(ctx.output))
     counts = result["counts"]
+    if result["shared_ids"]:
+        log.warning("%s", result["shared_ids"])
     if not counts["unique_molecules"]:
         examples = pd.concat([input_rejects.head(5), result["failed"]]).head(5)
         reasons = "; ".join(

@@ -103,3 +103,22 @@ def test_no_usable_molecule_after_parsing_fails_with_the_reasons(tmp_path):
     message = str(error.value)
     assert "no usable molecule: all 2 input records failed parsing" in message
     assert "in.smi (record 1): unparseable SMILES (syntax error)" in message
+
+
+def test_ids_shared_by_different_molecules_are_warned_about(tmp_path, caplog):
+    first = processed(["CCO", "CCN"], "a.smi", ids=["X1", "X2"])
+    second = processed(["CCCl", "NCC"], "b.smi", ids=["X1", "X2"])
+    with caplog.at_level("WARNING", logger="medflow"):
+        outputs = run_gather(tmp_path, [first, second])
+    assert "2 IDs are shared by more than one record, 1 of them by different molecules" in (
+        caplog.text
+    )
+    assert "'X1' (a.smi:1, b.smi:1)" in caplog.text
+    standardized = pd.read_csv(outputs["standardized"])
+    assert sorted(standardized["id"]) == ["X1", "X1", "X2"]  # both X1 molecules kept
+
+
+def test_removed_fragments_are_in_the_standardized_table(tmp_path):
+    outputs = run_gather(tmp_path, [processed(["CC(=O)[O-].[Na+]", "CCO"])])
+    table = pd.read_csv(outputs["standardized"], keep_default_na=False)
+    assert table["removed_fragments"].tolist() == ["[Na+]", ""]

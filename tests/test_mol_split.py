@@ -403,3 +403,11 @@ def test_sdf_with_old_mac_line_ends_is_read(tmp_path):
     path.write_bytes(sdf_text("CCO", "CCN").replace("\n", "\r").encode())
     frame = processed_sdf(path)
     assert frame["input_smiles"].tolist() == ["CCO", "CCN"] and frame["record"].tolist() == [1, 15]
+
+
+def test_a_file_listed_twice_is_refused(tmp_path, monkeypatch):
+    path = tmp_path / "a.smi"
+    path.write_text("CCO x\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError, match=r"lists the same file twice: .*'a\.smi'"):
+        split([path, "a.smi"], tmp_path)

@@ -95,6 +95,26 @@ def count_stages(keys: pd.DataFrame, input_rejects: int, unique: int) -> dict[st
     }
 
 
+def shared_ids(keys: pd.DataFrame, examples: int = 5) -> str:
+    """A warning when records share an ID ('' when none do): how many IDs, how many of them name
+    different molecules (kept apart, each with its own row), and a few examples."""
+    named = keys.loc[keys["id"].duplicated(keep=False), ["id", "inchikey", "file", "record"]]
+    if named.empty:
+        return ""
+    molecules = named.groupby("id", sort=False)["inchikey"].nunique()
+    different = molecules[molecules > 1]
+    shown = []
+    for name in (different if len(different) else molecules).index[:examples]:
+        where = named[named["id"] == name]
+        places = ", ".join(f"{f}:{r}" for f, r in zip(where["file"], where["record"], strict=True))
+        shown.append(f"{name!r} ({places})")
+    return (
+        f"{len(molecules)} IDs are shared by more than one record, {len(different)} of them by "
+        f"different molecules (each keeps its own row under the same ID; all_records tells "
+        f"them apart), e.g. {'; '.join(shown)}. Give each record its own ID"
+    )
+
+
 class TableSink:
     """One output table written a part at a time: CSV (header once) or Parquet (row groups)."""
 
@@ -130,15 +150,17 @@ def gather(
 ) -> dict[str, Any]:
     """Write the unique molecules (standardized, descriptors, screened) and the failed records.
 
-    Returns the counts and the first failed records (for a message when nothing is usable);
-    writes nothing when no record gave a usable molecule.
+    Returns the counts, the first failed records (for a message when nothing is usable) and a
+    warning about IDs shared by several records ('' if none); writes nothing when no record gave a
+    usable molecule.
     """
     keys = pd.concat([pd.read_parquet(path, columns=KEYS) for path in chunks], ignore_index=True)
     sources = merge_sources(keys)
     counts = count_stages(keys, len(input_rejects), len(sources))
+    warning = shared_ids(keys)
     if sources.empty:
         examples = [pd.read_parquet(path, columns=REJECT_COLUMNS).head(5) for path in chunks[:5]]
-        return {"counts": counts, "failed": pd.concat(examples).head(5)}
+        return {"counts": counts, "failed": pd.concat(examples).head(5), "shared_ids": warning}
     usable = ~keys["stage"].isin(FAILED_STAGES)
     first = usable & ~keys["inchikey"].where(usable).duplicated()
     del keys
@@ -170,7 +192,11 @@ def gather(
     for sink in sinks.values():
         sink.close(empty)
     Path(outputs["counts"]).write_text(json.dumps(counts, indent=2) + "\n")
-    return {"counts": counts, "failed": pd.DataFrame(columns=REJECT_COLUMNS)}
+    return {
+        "counts": counts,
+        "failed": pd.DataFrame(columns=REJECT_COLUMNS),
+        "shared_ids": warning,
+    }
 
 
 def funnel(failed: pd.Series, filters: list[str]) -> list[tuple[str, int]]:
