@@ -17,7 +17,6 @@ import json
 from pathlib import Path
 
 from medflow.sequences.io import (
-    check_distinct_files,
     read_fasta,
     resolve_matrix,
     write_fasta,
@@ -31,14 +30,14 @@ from medflow.sequences.qc import (
     run_qc,
     summarize,
 )
-from medflow.step import Context, Step, log
+from medflow.step import Context, Step, check_listed_once, log
 
 STEP = Step(__file__, settings=("sequences.alphabet", "sequences.alignment.matrix", "sequences.qc"))
 
 
 def main(ctx: Context) -> None:
     settings = ctx.config["sequences"]
-    check_distinct_files(ctx.input.fasta)
+    check_listed_once(ctx.input.fasta, "sequences.fasta")
     records = [record for path in ctx.input.fasta for record in read_fasta(path)]
     check_unique_ids(records)
     alphabet = choose_alphabet(records, settings["alphabet"], settings["qc"]["gaps"])

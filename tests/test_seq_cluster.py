@@ -238,12 +238,17 @@ def test_labels_must_name_some_record(tmp_path):
     assert check_labels_match({"a": "X", "zz": "Y"}, path, ["a", "b"]) == 1
 
 
+def unrelated_scores(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Scores of n unrelated sequences of length 100 (10 between, 500 to themselves), lengths."""
+    scores = np.full((n, n), 10.0)
+    np.fill_diagonal(scores, 500.0)
+    return scores, np.full(n, 100.0)
+
+
 def test_small_groups_join_the_group_most_of_their_members_find():
     stats = karlin_altschul("BLOSUM62", 11, 1)
     n = 12
-    lengths = np.full(n, 100.0)
-    scores = np.full((n, n), 10.0)
-    np.fill_diagonal(scores, 500.0)
+    scores, lengths = unrelated_scores(n)
     labels = np.array([1] * 6 + [2] * 3 + [3, 4, 5])
     # Group 2 (3 members): two members hit group 1 with E well below 1/3, one does not.
     scores[6, 0] = scores[0, 6] = scores[7, 1] = scores[1, 7] = 50.0
@@ -261,9 +266,7 @@ def test_a_single_sequence_needs_two_hits_or_one_good_hit_to_join():
     # enough; two such hits into the same group are, and so is one hit with E < 0.1.
     stats = karlin_altschul("BLOSUM62", 11, 1)
     n = 12
-    lengths = np.full(n, 100.0)
-    scores = np.full((n, n), 10.0)
-    np.fill_diagonal(scores, 500.0)
+    scores, lengths = unrelated_scores(n)
     labels = np.array([1] * 4 + [2] * 4 + [3, 4, 5, 6])
     assert 0.1 < stats.evalues(np.array([30.0]), 100.0, 100.0, n)[0] < 1
     scores[8, 0] = scores[0, 8] = 30.0  # 8: one weak hit -> stays alone

@@ -300,5 +300,5 @@ def test_a_corrupt_gzip_stream_is_a_clear_error(tmp_path):
 
 def test_one_file_named_twice_is_a_clear_error(tmp_path):
     fasta = write(tmp_path / "a.fa", ">x\nMKVLAAGIEEW\n>y\nPQRSTVWYAC\n")
-    with pytest.raises(InputError, match=r"names the file .* twice"):
+    with pytest.raises(InputError, match=r"sequences.fasta lists the same file twice"):
         run_main(tmp_path, [fasta, str(tmp_path / "." / "a.fa")])

@@ -54,6 +54,20 @@ class InputError(Exception):
     """A problem with the user's input: shown as one clear message, never as a traceback."""
 
 
+def check_listed_once(paths: Iterable[str | Path], key: str) -> None:
+    """InputError when the config key `key` lists one file twice (under any spelling of its
+    path): its records would all count twice, or clash."""
+    seen: dict[Path, str] = {}
+    for path in paths:
+        resolved = Path(path).resolve()
+        if resolved in seen:
+            raise InputError(
+                f"{key} lists the same file twice: {seen[resolved]!r} and {str(path)!r}; "
+                "list each file once"
+            )
+        seen[resolved] = str(path)
+
+
 def configure_logging(log_path: str | Path | None) -> None:
     """Send logging (and, under Snakemake, all of stderr) to the rule's log file."""
     if log_path is not None:

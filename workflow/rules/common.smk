@@ -212,19 +212,14 @@ def get_sequences_input_files():
 def check_sequences_inputs():
     """Every start-up check of the branch, before the first job: input files exist, and the
     labels table has the columns id and group and names at least one FASTA record."""
-    from medflow.sequences.io import (
-        check_distinct_files,
-        check_labels_match,
-        fasta_ids,
-        read_labels,
-    )
-    from medflow.step import InputError
+    from medflow.sequences.io import check_labels_match, fasta_ids, read_labels
+    from medflow.step import InputError, check_listed_once
 
     fasta = config["sequences"]["fasta"]
     for index, path in enumerate(fasta):
         require_input_file(f"sequences.fasta[{index}]", path)
     try:
-        check_distinct_files(fasta)
+        check_listed_once(fasta, "sequences.fasta")
         ids = [name for path in fasta for name in fasta_ids(path)]
     except InputError as error:
         raise WorkflowError(f"config key 'sequences.fasta': {error}")

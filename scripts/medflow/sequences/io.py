@@ -108,19 +108,6 @@ def unreadable(path: str | Path, error: Exception) -> InputError:
     return InputError(f"{path}: not a readable text or gzipped FASTA file ({error})")
 
 
-def check_distinct_files(paths: Iterable[str | Path]) -> None:
-    """InputError when sequences.fasta names one file twice (its records would all clash)."""
-    seen: dict[Path, str] = {}
-    for path in paths:
-        resolved = Path(path).resolve()
-        if resolved in seen:
-            raise InputError(
-                f"sequences.fasta names the file {path} twice (also as {seen[resolved]}); "
-                "list each file once"
-            )
-        seen[resolved] = str(path)
-
-
 def read_fasta(path: str | Path) -> list[Record]:
     """Parse a FASTA file, raising InputError (file and line) on anything that is not FASTA."""
     _check_file(path, "FASTA file")
