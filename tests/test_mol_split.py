@@ -411,3 +411,13 @@ def test_a_file_listed_twice_is_refused(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(InputError, match=r"lists the same file twice: .*'a\.smi'"):
         split([path, "a.smi"], tmp_path)
+
+
+def test_upper_case_extensions_are_accepted(tmp_path):
+    config = fill_and_validate({"molecules": {"inputs": ["LIB.SDF", "a.Smi.GZ", "b.CSV"]}})
+    assert config["molecules"]["inputs"] == ["LIB.SDF", "a.Smi.GZ", "b.CSV"]
+    path = tmp_path / "LIB.SDF.GZ"
+    with gzip.open(path, "wt") as handle:
+        handle.write(sdf_text("CCO"))
+    records, rejects = read_file(str(path), SETTINGS)
+    assert rejects == [] and records[0]["id"] == "m1"

@@ -47,7 +47,7 @@ def encode_list(values: list) -> str:
 def open_bytes(path: str) -> io.BufferedIOBase:
     """Open a file for reading bytes, gunzipping `.gz` files; UnreadableFile when a .gz file is
     not gzip."""
-    if path.endswith(".gz"):
+    if path.lower().endswith(".gz"):
         with open(path, "rb") as handle:
             start = handle.read(2)
         if start and start != GZIP_MAGIC:
@@ -440,7 +440,7 @@ def count_lines(path: str, limit: int | None) -> int:
     marker = b"$$$$" if ".sdf" in Path(path.lower()).suffixes else None
     count = 0
     try:
-        opener = gzip.open if path.endswith(".gz") else open
+        opener = gzip.open if path.lower().endswith(".gz") else open
         with opener(path, "rb") as handle:
             for line in handle:
                 if marker is None or line.startswith(marker):
