@@ -290,7 +290,7 @@ def test_a_stray_quote_is_a_rejects_row_and_the_swallowed_lines_are_read(tmp_pat
     records, rejects = read_file(str(path), SETTINGS)
     assert [r["id"] for r in records] == ["1", "3", "4", "5", "6"]
     assert [r["record"] for r in records] == [2, 4, 5, 6, 7]
-    assert [r["record"] for r in rejects] == [3]
+    assert [(r["record"], r["id"]) for r in rejects] == [(3, "2")]
     reason = rejects[0]["reasons"]
     assert reason.startswith("unbalanced quote") and "opened on line 3" in reason
     assert not any("\n" in r["smiles"] for r in records)

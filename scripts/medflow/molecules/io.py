@@ -259,15 +259,17 @@ def read_table(path: str, smiles_column: str, id_column: str) -> Iterator[dict]:
         rows = [(taken[0][0], fields)]
         if problem or (len(taken) > 1 and swallowed(fields, len(header), s_col)):
             first, last = taken[0][0], taken[-1][0]
+            mol_id = opening_id(taken[0][1], delimiter, i_col)
             yield reject(
                 path,
                 first,
                 f"unbalanced quote{problem}: a quoted field opened on line {first} runs to line "
-                f"{last}, swallowing the {last - first} line(s) after it; fix the quote (a quote inside a field "
-                "is written twice, '\"\"'); the lines after it are read one by one",
+                f"{last}, swallowing the {last - first} line(s) after it; fix the quote (a quote "
+                "inside a field is written twice, '\"\"'); the lines after it are read one by one",
+                mol_id,
                 smiles=taken[0][1].strip()[:200],
             )
-            rows = [(n, next(csv.reader([text], delimiter=delimiter), [])) for n, text in taken[1:]]
+            rows = [(n, fields_of_line(text, delimiter)) for n, text in taken[1:]]
         for line_no, line_fields in rows:
             if any(field.endswith(("\n", "\r")) for field in line_fields):
                 text = dict(taken)[line_no].strip()
@@ -282,6 +284,22 @@ def read_table(path: str, smiles_column: str, id_column: str) -> Iterator[dict]:
             row = row_of(line_no, line_fields)
             if row is not None:
                 yield row
+
+
+def fields_of_line(line: str, delimiter: str) -> list[str]:
+    """The fields of one line read alone; a quote it leaves open shows as a field ending in a line
+    break, and so does a field over csv's size limit."""
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:
+        return [line]
+
+
+def opening_id(line: str, delimiter: str, i_col: int | None) -> str:
+    """The ID on the line where a quote was left open ('' if it cannot be told)."""
+    fields = fields_of_line(line, delimiter)
+    mol_id = fields[i_col] if i_col is not None and i_col < len(fields) else ""
+    return "" if "\n" in mol_id else mol_id.strip()
 
 
 def separator_hint(header: list[str], delimiter: str) -> str:

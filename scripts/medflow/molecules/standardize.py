@@ -7,8 +7,8 @@ cisplatin's ammonia, a bare metal) and a canonical SMILES that RDKit cannot read
 organometallics: [Fe+2].c1cc[cH-]c1.c1cc[cH-]c1 gives c1cccc1) are rejects.
 
 RDKit's FragmentRemover (its default salt list) is not used: on the counter-ions where the largest
-fragment is the wrong choice (pamoate, larger than pyrantel or oxantel) it removes nothing either, so
-those stay a known limit, visible in the removed_fragments column.
+fragment is the wrong choice (pamoate, larger than pyrantel or oxantel) it removes nothing
+either, so those stay a known limit, visible in the removed_fragments column.
 """
 
 from dataclasses import dataclass, field
