@@ -13,10 +13,9 @@ Outputs:
 """
 
 import csv
-from pathlib import Path
 
 from medflow.molecules import io
-from medflow.step import Context, InputError, Step, log
+from medflow.step import Context, InputError, Step, check_listed_once, log
 
 STEP = Step(
     __file__,
@@ -30,25 +29,11 @@ STEP = Step(
 )
 
 
-def check_listed_once(inputs: list[str]) -> None:
-    """InputError when a file is listed twice in molecules.inputs (under any spelling of its path):
-    its records would all count twice."""
-    seen: dict[Path, str] = {}
-    for path in inputs:
-        key = Path(path).resolve()
-        if key in seen:
-            raise InputError(
-                f"molecules.inputs lists the same file twice: {seen[key]!r} and {path!r}; "
-                "list each file once"
-            )
-        seen[key] = path
-
-
 def main(ctx: Context) -> None:
     """Write the chunks and the input rejects; fail if no record of any file has a SMILES."""
     settings = ctx.config["molecules"]
     inputs = ctx.input.molecules
-    check_listed_once(inputs)
+    check_listed_once(inputs, "molecules.inputs")
     limit = settings["max_records"] or None
     total = sum(io.count_lines(path, limit) for path in inputs)
     size = io.chunk_size_for(total, settings["chunk_size"])
