@@ -130,3 +130,11 @@ def test_unknown_top_level_key_fails_naming_it(tmp_path):
 def test_missing_input_file_fails_naming_key_and_path(tmp_path):
     output = bad_config_run(tmp_path, {"molecules": {"inputs": ["no/such/library.smi"]}})
     assert "molecules.inputs[0]" in output and "no/such/library.smi" in output
+
+
+@pytest.mark.parametrize(("key", "name"), [("molecules", "inputs"), ("sequences", "fasta")])
+def test_a_file_listed_twice_stops_the_run_before_any_job(tmp_path, key, name):
+    data = tmp_path / ("lib.smi" if key == "molecules" else "seqs.fa")
+    data.write_text("CCO a\n" if key == "molecules" else ">a\nMKVLAAGIEEW\n")
+    output = bad_config_run(tmp_path, {key: {name: [str(data), str(tmp_path / "." / data.name)]}})
+    assert f"{key}.{name} lists the same file twice" in output

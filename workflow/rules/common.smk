@@ -141,12 +141,19 @@ def get_molecules_input_files():
 
 
 def check_molecules_inputs():
-    """Every start-up check of the branch: input files exist, descriptor names are RDKit's."""
+    """Every start-up check of the branch: input files exist and are listed once, descriptor
+    names are RDKit's."""
+    from medflow.step import InputError, check_listed_once
+
     settings = config["molecules"]
     for index, path in enumerate(settings["inputs"]):
         require_input_file(
             f"molecules.inputs[{index}]", path, made_by_workflow=[MOLECULES_EXAMPLE]
         )
+    try:
+        check_listed_once(settings["inputs"], "molecules.inputs")
+    except InputError as error:
+        raise WorkflowError(str(error))
     # Without RDKit beside Snakemake (the conda route) mol_process checks the names instead.
     try:
         from medflow.molecules.descriptors import unknown_descriptor_messages
