@@ -91,11 +91,12 @@ class Standardizer:
         StandardizeError when nothing usable (organic) is left."""
         try:
             mol = rdMolStandardize.Cleanup(mol)
-            fragments = [Chem.MolToSmiles(f) for f in Chem.GetMolFrags(mol, asMols=True)]
-            mol = self._chooser.choose(mol)
-            removed = (
-                removed_fragments(fragments, Chem.MolToSmiles(mol)) if len(fragments) > 1 else []
+            several = len(Chem.GetMolFrags(mol)) > 1  # atom indices only: cheap
+            fragments = (
+                [Chem.MolToSmiles(f) for f in Chem.GetMolFrags(mol, asMols=True)] if several else []
             )
+            mol = self._chooser.choose(mol)
+            removed = removed_fragments(fragments, Chem.MolToSmiles(mol)) if several else []
             mol = self._uncharger.uncharge(mol)
             if self._enumerator is not None:
                 mol = self._enumerator.Canonicalize(mol)
