@@ -333,3 +333,28 @@ def test_labels_naming_only_rejected_records_give_a_warning_not_a_failure(tmp_pa
     facts = seq_cluster.label_facts(str(path), assignments, names, status)
     assert facts["adjusted_rand_index"] is None and facts["labelled_records"] == 0
     assert "2 labelled records were rejected by QC" in caplog.text
+
+
+def same_partition(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two labelings split the items the same way (label numbers aside)."""
+    pairs = set(zip(a.tolist(), b.tolist(), strict=True))
+    return len(pairs) == len(set(a.tolist())) == len(set(b.tolist()))
+
+
+def test_small_groups_join_the_same_way_whatever_the_input_order():
+    # Random groups and weak hits between them; the records shuffled five ways. Groups used to
+    # decide one after another in the order of their numbers, which follow the input order.
+    rng = np.random.default_rng(0)  # a case where deciding one group after another differed
+    n = 100
+    found = renumber(rng.integers(0, 60, n))
+    i, j = np.triu_indices(n, 1)
+    pick = rng.random(i.size) < 0.02
+    i, j = i[pick], j[pick]
+    evalues = 10.0 ** rng.uniform(-6, 0, i.size)
+    reference = join_small_groups(found, i, j, evalues)
+    assert reference.max() < found.max(), "nothing joined: the case tests nothing"
+    for seed in range(5):
+        perm = np.random.default_rng(seed).permutation(n)
+        inverse = np.argsort(perm)
+        shuffled = join_small_groups(renumber(found[perm]), inverse[i], inverse[j], evalues)
+        assert same_partition(shuffled[inverse], reference), f"order {seed} changed the groups"

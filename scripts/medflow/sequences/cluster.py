@@ -10,7 +10,7 @@ Three cuts (sequences.clustering.cut):
   (short fragments, divergent sub-families) join a group at least as large when most of their
   members find it: a group of a sequences joins the group of its best outside hit if half its
   members or more hit that group with a * E < 1, i.e. better than the one chance hit its a
-  searches expect. A single sequence needs more: two hits into the group with E < 1, or a best hit
+  searches expect (all groups decide at once, pass after pass, so the input order plays no part). A single sequence needs more: two hits into the group with E < 1, or a best hit
   with E < SINGLE_HIT_E (an orphan's best chance hit has E < 1 in 63% of searches, E < 0.1 in
   10%; two chance hits into one group are rarer still). The tree stays the linkage tree of
   the distances.
@@ -123,9 +123,16 @@ def join_small_groups(
     Group A (size a) joins the group B of its best outside hit when at least half of A's members
     have a hit into B with a * E < 1 (fewer than one chance hit that good is expected over A's a
     searches) and |B| >= a. A single sequence (a = 1) has no vote to win, so it joins its best
-    hit's group B only on two hits into B with E < 1, or a best hit with E < SINGLE_HIT_E.
-    Smallest groups first, repeated until nothing moves. The pairs (i, j, E) are those with E < 1
-    or better (no other pair can vote); a pair not given counts as E = infinity.
+    hit's group B only on two hits into B with E < 1, or a best hit with E < SINGLE_HIT_E. A tie
+    between best hits (E underflows to 0 for long near-identical pairs) goes to the group A hits
+    most, then the larger.
+
+    In each pass every group decides against the groups as they stood at the pass's start, and
+    the moves are made together (a group joining one that joins another ends in the last), until
+    no group moves. So the result does not depend on the order of the input records: groups
+    decided one after another used to, through the group numbers that ordered them. The pairs
+    (i, j, E) are those with E < 1 or better (no other pair can vote); a pair not given counts
+    as E = infinity.
     """
     n = labels.size
     lab = labels - 1
@@ -133,36 +140,66 @@ def join_small_groups(
     order = np.argsort(u, kind="stable")
     u, v, e = u[order], v[order], e[order]
     edge_start = np.searchsorted(u, np.arange(n + 1))
-    members = {int(g): list(np.flatnonzero(lab == g)) for g in np.unique(lab)}
-    moved = True
-    while moved:
-        moved = False
-        for group in sorted(members, key=lambda g: (len(members[g]), g)):
-            if group not in members:
-                continue
-            mine = np.asarray(members[group])
-            a = mine.size
-            idx = np.concatenate([np.arange(edge_start[m], edge_start[m + 1]) for m in mine])
-            if idx.size == 0:
-                continue
-            other = lab[v[idx]]
-            outside = other != group
-            if not outside.any():
-                continue
-            idx, other = idx[outside], other[outside]
-            best = e[idx] == e[idx].min()  # ties (E underflows to 0): the lowest group
-            target = int(other[best].min())
-            into = other == target
-            good = np.unique(u[idx[into]][e[idx[into]] * a < 1.0])
-            votes = good.size
-            if votes * 2 < a or votes == 0 or len(members[target]) < a:
-                continue
-            if a == 1 and (e[idx[into]] < 1.0).sum() < 2 and e[idx].min() >= SINGLE_HIT_E:
-                continue
-            lab[mine] = target
-            members[target] += members.pop(group)
-            moved = True
-    return renumber(lab)
+    while True:
+        groups, inverse, sizes = np.unique(lab, return_inverse=True, return_counts=True)
+        by_group = np.split(np.argsort(inverse, kind="stable"), np.cumsum(sizes)[:-1])
+        size = dict(zip(groups.tolist(), sizes.tolist(), strict=True))
+        moves = {}
+        for group, mine in zip(groups.tolist(), by_group, strict=True):
+            target = join_target(group, mine, lab, u, v, e, edge_start, size)
+            if target is not None:
+                moves[group] = target
+        if not moves:
+            return renumber(lab)
+        lab = merged_labels(lab, moves)
+
+
+def join_target(
+    group: int,
+    mine: np.ndarray,
+    lab: np.ndarray,
+    u: np.ndarray,
+    v: np.ndarray,
+    e: np.ndarray,
+    edge_start: np.ndarray,
+    size: dict[int, int],
+) -> int | None:
+    """The group that `group` (its members `mine`) joins by join_small_groups's rule, or None.
+    (u, v, e): every pair both ways round, sorted by u; edge_start: where each u's pairs start."""
+    a = mine.size
+    idx = np.concatenate([np.arange(edge_start[m], edge_start[m + 1]) for m in mine])
+    other = lab[v[idx]] if idx.size else idx
+    idx, other = idx[other != group], other[other != group]
+    if idx.size == 0:
+        return None
+    tied = np.unique(other[e[idx] == e[idx].min()])
+    target = int(min(tied, key=lambda g: (-int((other == g).sum()), -size[int(g)], g)))
+    into = other == target
+    votes = np.unique(u[idx[into]][e[idx[into]] * a < 1.0]).size
+    if votes * 2 < a or votes == 0 or size[target] < a:
+        return None
+    if a == 1 and (e[idx[into]] < 1.0).sum() < 2 and e[idx].min() >= SINGLE_HIT_E:
+        return None
+    return target
+
+
+def merged_labels(lab: np.ndarray, moves: dict[int, int]) -> np.ndarray:
+    """Labels after every group in `moves` joined its target, all at once (union-find: a group
+    joining a group that joins another ends in the last; two groups choosing each other merge)."""
+    parent = {g: g for g in np.unique(lab).tolist()}
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for group, target in sorted(moves.items()):
+        a, b = root(group), root(target)
+        if a != b:
+            parent[a] = b
+    roots = {g: root(g) for g in parent}
+    return np.array([roots[g] for g in lab.tolist()])
 
 
 def joined_on_best_hits(found: np.ndarray, labels: np.ndarray) -> np.ndarray:
