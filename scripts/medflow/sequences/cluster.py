@@ -184,22 +184,18 @@ def join_target(
 
 
 def merged_labels(lab: np.ndarray, moves: dict[int, int]) -> np.ndarray:
-    """Labels after every group in `moves` joined its target, all at once (union-find: a group
-    joining a group that joins another ends in the last; two groups choosing each other merge)."""
-    parent = {g: g for g in np.unique(lab).tolist()}
+    """Labels after every group in `moves` joined its target, all at once: the connected
+    components of the moves (a group joining a group that joins another ends with both; two
+    groups choosing each other merge)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
 
-    def root(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for group, target in sorted(moves.items()):
-        a, b = root(group), root(target)
-        if a != b:
-            parent[a] = b
-    roots = {g: root(g) for g in parent}
-    return np.array([roots[g] for g in lab.tolist()])
+    groups, index = np.unique(lab, return_inverse=True)
+    source = np.searchsorted(groups, list(moves))
+    target = np.searchsorted(groups, list(moves.values()))
+    graph = coo_matrix((np.ones(source.size), (source, target)), shape=(groups.size,) * 2)
+    _, component = connected_components(graph, directed=False)
+    return component[index.ravel()]
 
 
 def joined_on_best_hits(found: np.ndarray, labels: np.ndarray) -> np.ndarray:
