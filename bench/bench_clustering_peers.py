@@ -99,9 +99,10 @@ def run_cdhit(fasta: Path, work: Path) -> tuple[float, pd.Series]:
 
 
 def run_medflow(
-    fasta: Path, labels: Path, work: Path, clustering: dict | None = None
+    fasta: Path, labels: Path, work: Path, clustering: dict | None = None, name: str = ""
 ) -> tuple[float, pd.Series]:
-    """The sequence branch alone, through Snakemake, on the same FASTA and labels."""
+    """The sequence branch alone, through Snakemake, on the same FASTA and labels; `clustering`
+    overrides sequences.clustering, and the run goes to work/medflow-`name`."""
     sequences = {"fasta": [str(fasta)], "labels": str(labels)}
     if clustering:
         sequences["clustering"] = clustering
@@ -110,7 +111,7 @@ def run_medflow(
         "imaging": {"enabled": False},
         "sequences": sequences,
     }
-    name = "medflow-previous" if clustering else "medflow"
+    name = f"medflow-{name or ('previous' if clustering else 'defaults')}"
     override = work / f"{name}.yaml"
     override.write_text(yaml.safe_dump(config))
     cmd = [SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--directory", str(work / name)]

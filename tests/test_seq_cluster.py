@@ -126,7 +126,7 @@ def test_a_tie_between_best_hits_goes_to_the_lowest_group():
     # Sequence 6 alone hits groups 1 and 2 equally well (E underflows to 0 for strong hits).
     labels = np.array([1, 1, 1, 2, 2, 2, 3])
     i, j, e = np.array([3, 0]), np.array([6, 6]), np.array([0.0, 0.0])
-    assert join_small_groups(labels, i, j, e).tolist() == [1, 1, 1, 2, 2, 2, 1]
+    assert join_small_groups(labels, i, j, e, 1e-3).tolist() == [1, 1, 1, 2, 2, 2, 1]
 
 
 def graph(groups, extra=()):
@@ -257,7 +257,7 @@ def test_small_groups_join_the_group_most_of_their_members_find():
     scores[10, 3] = scores[3, 10] = 20.0
     e = stats.evalues(np.array([50.0, 40.0, 20.0]), 100.0, 100.0, n)
     assert e[0] * 3 < 1 and e[1] < 1 < e[2]
-    joined = join_small_groups(labels, *significant_pairs(scores, lengths, stats, 1.0))
+    joined = join_small_groups(labels, *significant_pairs(scores, lengths, stats, 1.0), 1e-3)
     assert joined.tolist() == [1] * 10 + [2, 3]
 
 
@@ -274,7 +274,7 @@ def test_a_single_sequence_needs_two_hits_or_one_good_hit_to_join():
     scores[10, 1] = scores[1, 10] = 40.0  # 10: one hit with E = 0.035 -> joins
     scores[11, 6] = scores[6, 11] = 30.0  # 11: weak hits into two groups -> stays alone
     scores[11, 2] = scores[2, 11] = 30.0
-    joined = join_small_groups(labels, *significant_pairs(scores, lengths, stats, 1.0))
+    joined = join_small_groups(labels, *significant_pairs(scores, lengths, stats, 1.0), 1e-3)
     assert joined.tolist() == [1] * 4 + [2] * 4 + [3, 2, 1, 4]
 
 
@@ -286,7 +286,63 @@ def test_a_group_does_not_join_on_one_members_hit_nor_a_smaller_group():
     labels = np.array([1, 1, 1, 1, 2, 2, 2, 2])
     scores[0, 4] = scores[4, 0] = 200.0  # one strong hit between two groups of four
     pairs = significant_pairs(scores, lengths, stats, 1.0)
-    assert join_small_groups(labels, *pairs).tolist() == labels.tolist()
+    assert join_small_groups(labels, *pairs, 1e-3).tolist() == labels.tolist()
+
+
+def weak_hits_between(n, dense_pairs):
+    """Labels of n sequences: 0-3 one group, 4-9 another, the rest alone; `dense_pairs` hits of
+    E = 0.5 from the four into the six (no member can vote: 4 x 0.5 is not below 1)."""
+    labels = np.r_[[1] * 4, [2] * 6, np.arange(3, n - 7)]
+    pairs = [(a, 4 + (a + k) % 6, 0.5) for k in range(6) for a in range(4)][:dense_pairs]
+    i, j, e = (np.array(column) for column in zip(*pairs, strict=True))
+    return labels, i, j, e
+
+
+def test_a_group_joins_the_group_its_weak_hits_crowd_into():
+    # 6 of the 24 pairs are hits with E < 1 (25%, where chance gives 1 in 1000): a short domain's
+    # two halves, which no single hit can join.
+    labels, i, j, e = weak_hits_between(1000, 6)
+    assert join_small_groups(labels, i, j, e, 1e-3)[:10].tolist() == [1] * 10
+    # 2 of 24 (8%) is below DENSE_SHARE: the groups stay apart.
+    labels, i, j, e = weak_hits_between(1000, 2)
+    assert join_small_groups(labels, i, j, e, 1e-3)[:10].tolist() == [2] * 4 + [1] * 6
+
+
+def test_weak_hits_join_only_beyond_chance():
+    # Among 12 sequences chance gives an E < 1 hit to 1 pair in 12: 6 of 24 pairs could be
+    # chance (P about 0.1), so the groups stay apart however dense the hits look.
+    labels, i, j, e = weak_hits_between(12, 6)
+    assert chance_merge_probability(6, 24, 1 / 12) > 1e-3
+    assert join_small_groups(labels, i, j, e, 1e-3)[:10].tolist() == [2] * 4 + [1] * 6
+
+
+def test_weak_hits_from_a_few_near_copies_do_not_join_groups():
+    # Six sequences each hit only 6 and 7 of a group of eight (12 of 48 pairs, 25%): one chance
+    # likeness of two near-identical partners, repeated, not a family. Spread over the group's
+    # members, as many hits join the two.
+    labels = np.r_[[1] * 6, [2] * 8, np.arange(3, 989)]
+    few = [(a, 6 + a % 2, 0.5) for a in range(6)] + [(a, 7 - a % 2, 0.5) for a in range(6)]
+    spread = [(a, 6 + (a + k) % 8, 0.5) for a in range(6) for k in range(2)]
+    for pairs, joined in ((few, False), (spread, True)):
+        i, j, e = (np.array(column) for column in zip(*pairs, strict=True))
+        found = join_small_groups(labels, i, j, e, 1e-3)[:14]
+        assert bool(found.min() == found.max()) is joined
+
+
+def test_weak_hits_must_stand_out_from_the_groups_hits_elsewhere():
+    # Groups of 20 and 30 with hits (E 0.5) in 150 of their 600 pairs (25%), spread over both.
+    # If the 20 also hit 3% of their pairs with everyone else (composition rather than kinship),
+    # 25% is under ten times that: they stay apart, though chance at 3% would give 18, not 150.
+    n = 2000
+    labels = np.r_[[1] * 20, [2] * 30, np.arange(3, n - 47)]
+    between = [(a, 20 + (a + 4 * k) % 30, 0.5) for a in range(20) for k in range(7)]
+    between += [(a, 20 + (a + 1) % 30, 0.5) for a in range(10)]
+    elsewhere = [(a, 50 + (59 * a + k) % (n - 50), 0.5) for a in range(20) for k in range(59)]
+    assert len(between) == 150 and len(elsewhere) / (20 * (n - 50)) > 0.03
+    for pairs, joined in ((between, True), (between + elsewhere, False)):
+        i, j, e = (np.array(column) for column in zip(*pairs, strict=True))
+        found = join_small_groups(labels, i, j, e, 1e-3)[:50]
+        assert bool(found.min() == found.max()) is joined
 
 
 def test_significance_cut_on_simulated_scores():
@@ -351,10 +407,10 @@ def test_small_groups_join_the_same_way_whatever_the_input_order():
     pick = rng.random(i.size) < 0.02
     i, j = i[pick], j[pick]
     evalues = 10.0 ** rng.uniform(-6, 0, i.size)
-    reference = join_small_groups(found, i, j, evalues)
+    reference = join_small_groups(found, i, j, evalues, 1e-3)
     assert reference.max() < found.max(), "nothing joined: the case tests nothing"
     for seed in range(5):
         perm = np.random.default_rng(seed).permutation(n)
         inverse = np.argsort(perm)
-        shuffled = join_small_groups(renumber(found[perm]), inverse[i], inverse[j], evalues)
+        shuffled = join_small_groups(renumber(found[perm]), inverse[i], inverse[j], evalues, 1e-3)
         assert same_partition(shuffled[inverse], reference), f"order {seed} changed the groups"

@@ -155,6 +155,22 @@ def test_once_within_keeps_one_copy_of_pairs_both_queries_proposed():
     ]
 
 
+def test_pairs_to_complete_are_the_unscored_pairs_between_clusters_dense_in_weak_hits():
+    """Clusters {0..4} and {5..14}: 3 of their 8 scored pairs are hits with E < 1, which looks
+    dense, but 3 of all 50 pairs is under DENSE_SHARE: the 42 unscored ones are to be aligned.
+    Cluster {15, 16}'s scored pairs into {5..14} hold no hit: nothing to complete there."""
+    labels = np.r_[[1] * 5, [2] * 10, [3] * 2]
+    scored = [(0, 5, 0.5), (1, 6, 0.5), (2, 7, 0.5), (3, 8, 5.0), (4, 9, 5.0)]
+    scored += [(0, 10, 5.0), (1, 11, 5.0), (2, 12, 5.0), (5, 15, 5.0), (6, 16, 5.0)]
+    i, j, e = (np.array(column) for column in zip(*scored, strict=True))
+    more_i, more_j = sparse.pairs_to_complete(labels, i, j, e, budget=42)
+    done = {(a, b) for a, b, _ in scored}
+    expected = [(a, b) for a in range(5) for b in range(5, 15) if (a, b) not in done]
+    assert list(zip(more_i.tolist(), more_j.tolist(), strict=True)) == expected
+    assert len(expected) == 42
+    assert sparse.pairs_to_complete(labels, i, j, e, budget=41)[0].size == 0  # over budget
+
+
 def test_nearest_pairs_are_first_candidates_unsorted():
     """Queries 0-2 of 4, ranked best first: their first 2 targets, self pairs, one copy each."""
     i = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2])

@@ -1,10 +1,14 @@
 """Simulated protein families evolved along random trees (BLOSUM62 model + indels), as hard as real ones.
 
-Each family starts from its own random ancestor. A random binary tree is grown by splitting a random
-leaf until the family has its members; along each branch of length b (substitutions per site),
-every site changes with probability 1 - exp(-b) to a residue drawn with odds 2^(S(a,b)/2) from
-BLOSUM62 (its half-bit log-odds turned back into relative target frequencies), and insertions or
-deletions of geometric length occur at `indel_rate` events per site per unit of branch length.
+Each family starts from its own random ancestor, its residues drawn with the background
+frequencies of real proteins (Robinson & Robinson 1991, as BLAST's statistics assume). A random
+binary tree is grown by splitting a random leaf until the family has its members; along each branch
+of length b (substitutions per site), every site changes with probability 1 - exp(-b) from a to a
+residue b drawn with probability proportional to p_b 2^(S(a,b)/2): BLOSUM62's target frequencies
+(its half-bit log-odds S turned back into q_ab = p_a p_b 2^(S/2)) given a. Insertions (background
+residues) or deletions of geometric length occur at `indel_rate` events per site per unit of branch
+length. Uniform residues, as drawn before, made unrelated families score like distant relatives
+(one pair in 20 had E < 1, where chance gives 1 in n).
 
 Real families are uneven, so: each family's divergence is `divergence` times a log-normal factor
 (sigma `divergence_spread`), each branch's length is exponential around the family's mean, and a
@@ -21,12 +25,27 @@ import pandas as pd
 
 from medflow.sequences.io import PROTEIN, matrix_array
 
+# Background frequencies of the residues of PROTEIN (per thousand; Robinson & Robinson 1991, PNAS
+# 88:8880, the table BLAST's statistics use).
+ROBINSON = {
+    **{"A": 78.05, "C": 19.25, "D": 53.64, "E": 62.95, "F": 38.56, "G": 73.77, "H": 21.99},
+    **{"I": 51.42, "K": 57.44, "L": 90.19, "M": 22.43, "N": 44.87, "P": 52.03, "Q": 42.64},
+    **{"R": 51.29, "S": 71.20, "T": 58.41, "V": 64.41, "W": 13.30, "Y": 32.16},
+}
+BACKGROUND = np.array([ROBINSON[a] for a in PROTEIN]) / sum(ROBINSON.values())
+
+
+def residues(count: int, rng) -> np.ndarray:
+    """`count` residue indices drawn with the background frequencies."""
+    return rng.choice(len(PROTEIN), size=count, p=BACKGROUND)
+
 
 def substitution_cdf() -> np.ndarray:
-    """Row-wise cumulative P(new residue | old residue) from BLOSUM62, self-changes excluded."""
+    """Row-wise cumulative P(new residue b | old residue a) ~ p_b 2^(S(a,b)/2) from BLOSUM62,
+    self-changes excluded."""
     alphabet, scores = matrix_array("BLOSUM62")
     index = [alphabet.index(a) for a in PROTEIN]
-    odds = np.power(2.0, scores[np.ix_(index, index)] / 2.0)
+    odds = BACKGROUND[None, :] * np.power(2.0, scores[np.ix_(index, index)] / 2.0)
     np.fill_diagonal(odds, 0.0)
     probs = odds / odds.sum(axis=1, keepdims=True)
     return np.cumsum(probs, axis=1)
@@ -41,7 +60,7 @@ def evolve(seq: np.ndarray, branch: float, indel_rate: float, cdf: np.ndarray, r
     for _ in range(rng.poisson(indel_rate * branch * seq.size)):
         length, where = int(rng.geometric(0.5)), int(rng.integers(0, seq.size + 1))
         if rng.random() < 0.5:
-            seq = np.insert(seq, where, rng.integers(0, len(PROTEIN), length))
+            seq = np.insert(seq, where, residues(length, rng))
         elif seq.size > length + 10:
             seq = np.delete(seq, np.arange(where, min(where + length, seq.size)))
     return seq
@@ -58,7 +77,7 @@ def simulate_family(
     members: int, length: int, divergence: float, indel_rate: float, cdf, rng
 ) -> list[np.ndarray]:
     """Members of one family: leaves of a random tree grown from a random ancestor."""
-    ancestor = rng.integers(0, len(PROTEIN), int(rng.integers(0.8 * length, 1.2 * length + 1)))
+    ancestor = residues(int(rng.integers(0.8 * length, 1.2 * length + 1)), rng)
     mean_depth = 2.0 * sum(1.0 / k for k in range(2, members + 1))  # leaf depth of a Yule tree
     mean_branch = divergence / max(1.0, mean_depth)
     leaves = [ancestor]
