@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -75,3 +76,21 @@ def test_readme_config_tables_are_generated_for_every_branch():
     text = (REPO / "README.md").read_text()
     for branch in ("molecules", "sequences", "imaging"):
         assert f"<!-- BEGIN generated: config {branch} -->" in text, f"{branch} table typed by hand"
+
+
+def test_family_sets_table_gives_each_sets_columns(tmp_path):
+    """The README's table of Pfam sets is bench_pfam_sets's rows, the default's figure in bold."""
+    from medflow import readme
+
+    columns = {
+        "default": {"ari": 0.9281, "clusters": 17},
+        "MMseqs2 tuned": {"ari": 0.814, "clusters": 52},
+    }
+    row = {"set": {"name": "12 x 150, seed 100", "sequences": 1800, "columns": columns}}
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps({"results": {"bench_pfam_sets": [row]}}))
+    assert readme.family_sets_table(results).splitlines() == [
+        "| set | sequences | default | MMseqs2 tuned |",
+        "| --- | --- | --- | --- |",
+        "| 12 x 150, seed 100 | 1800 | **0.928 (17)** | 0.814 (52) |",
+    ]

@@ -4,6 +4,7 @@ README.md marks each generated part with a pair of comments:
 
     <!-- BEGIN generated: config sequences.clustering -->   every key under that config path
     <!-- BEGIN generated: bench -->                          the table of bench/results.json
+    <!-- BEGIN generated: family-sets -->                    bench_pfam_sets's sets, one row each
     ...
     <!-- END generated -->
 
@@ -75,12 +76,32 @@ def bench_table(results_file: Path = BENCH_RESULTS) -> str:
     return "\n".join(lines) + "\n"
 
 
+def family_sets_table(results_file: Path = BENCH_RESULTS) -> str:
+    """bench_pfam_sets's rows as one table: each set's ARI (clusters) per column."""
+    rows = json.loads(results_file.read_text())["results"].get("bench_pfam_sets", [])
+    sets = [row["set"] for row in rows]
+    columns = list(sets[0]["columns"]) if sets else []
+    lines = [
+        "| set | sequences | " + " | ".join(columns) + " |",
+        "| --- | --- |" + " --- |" * len(columns),
+    ]
+    for found in sets:
+        cells = [f"{c['ari']:.3f} ({c['clusters']})" for c in found["columns"].values()]
+        cells[0] = f"**{cells[0]}**"
+        lines.append(
+            f"| {cell(found['name'])} | {found['sequences']} | " + " | ".join(cells) + " |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def render_block(what: str) -> str:
     kind, _, argument = what.partition(" ")
     if kind == "config":
         return config_table(argument.strip())
     if kind == "bench":
         return bench_table()
+    if kind == "family-sets":
+        return family_sets_table()
     raise ValueError(f"README.md: unknown generated block '{what}'")
 
 
