@@ -35,7 +35,7 @@ from bench_clustering_peers import choose_data  # noqa: E402
 from run_all import print_rows  # noqa: E402
 
 from medflow.sequences import sparse  # noqa: E402
-from medflow.sequences.align import Scoring, score_block  # noqa: E402
+from medflow.sequences.align import Scoring, ShuffleControl, score_block  # noqa: E402
 from medflow.sequences.blocks import TOP  # noqa: E402
 from medflow.sequences.cluster import significance_cut_pairs  # noqa: E402
 from medflow.sequences.io import read_fasta  # noqa: E402
@@ -87,9 +87,10 @@ def medflow_mask(seqs: list[str], rescue: bool = True, first: int | None = None)
     return mask
 
 
-def cut_ari(n: int, i, j, evalues, groups: dict[str, str], ids: list[str]) -> float:
-    """ARI of the significance cut of the pairs (i, j, E) against the known groups."""
-    labels, _, _ = significance_cut_pairs(n, i, j, evalues, E_VALUE)
+def cut_ari(n: int, i, j, evalues, groups: dict[str, str], ids: list[str], control) -> float:
+    """ARI of the significance cut of the pairs (i, j, E) against the known groups (control: the
+    workflow's check of weak hits against shuffled residues)."""
+    labels, _, _ = significance_cut_pairs(n, i, j, evalues, E_VALUE, control)
     return label_scores(dict(zip(ids, labels.tolist(), strict=True)), groups)["adjusted_rand_index"]
 
 
@@ -106,7 +107,9 @@ def measure(fasta: Path, groups_table: Path) -> tuple[dict, list[dict]]:
     upper = np.triu(np.ones((n, n), dtype=bool), 1)
     matter, hits = upper & (evalues < 1.0), upper & (evalues < E_VALUE)
     i, j = np.nonzero(matter)
-    full = {"n": n, "pairs": int(upper.sum()), "ari": cut_ari(n, i, j, evalues[i, j], groups, ids)}
+    control = ShuffleControl(seqs, stats, SCORING, THREADS)
+    ari = cut_ari(n, i, j, evalues[i, j], groups, ids, control)
+    full = {"n": n, "pairs": int(upper.sum()), "ari": ari}
     first = sparse.FIRST_TOP
     filters = {
         f"medflow's sparse path ({K}-mers, cosine, first {first} then the rest of TOP {TOP} "
@@ -130,7 +133,7 @@ def measure(fasta: Path, groups_table: Path) -> tuple[dict, list[dict]]:
                 "kept": kept.sum() / upper.sum(),
                 "recall_1": (kept & matter).sum() / matter.sum(),
                 "recall_hits": (kept & hits).sum() / hits.sum(),
-                "ari": cut_ari(n, i, j, evalues[i, j], groups, ids),
+                "ari": cut_ari(n, i, j, evalues[i, j], groups, ids, control),
             }
         )
     return full, found

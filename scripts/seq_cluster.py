@@ -87,9 +87,10 @@ def main(ctx: Context) -> None:
         joined = found.joined
         newick = newick_with_members(tree, ids, found.reps, labels_found)
     else:
-        lengths = np.array([len(record.seq) for record in records], dtype=float)
+        seqs = [record.seq for record in records]
+        lengths = np.array([len(seq) for seq in seqs], dtype=float)
         scores = np.load(ctx.input.scores[0])
-        dense = cluster_dense(scores, ids, lengths, ctx.config["sequences"], matrix)
+        dense = cluster_dense(scores, ids, lengths, ctx.config["sequences"], matrix, seqs)
         tree, labels_found, how, joined = dense.tree, dense.labels, dense.facts, dense.joined
         centre = medoids(dense.dist, labels_found)
         newick = to_newick(tree, ids)

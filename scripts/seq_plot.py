@@ -67,9 +67,10 @@ def main(ctx: Context) -> None:
         dist, order = sampled_distances(pairs, found.labels)
         heatmap = (dist, None, out.heatmap_png, out.heatmap_svg, order)
     else:
-        lengths = np.array([len(record.seq) for record in records], dtype=float)
+        seqs = [record.seq for record in records]
+        lengths = np.array([len(seq) for seq in seqs], dtype=float)
         scores = np.load(ctx.input.scores[0])
-        dense = cluster_dense(scores, ids, lengths, ctx.config["sequences"], matrix)
+        dense = cluster_dense(scores, ids, lengths, ctx.config["sequences"], matrix, seqs)
         dendrogram = (dense.tree, dense.labels, ids, max_labels, *dendrogram_files)
         heatmap = (dense.dist, dense.tree, out.heatmap_png, out.heatmap_svg)
     figures = [(plot_dendrogram, dendrogram), (plot_heatmap, heatmap)]

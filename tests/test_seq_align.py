@@ -119,3 +119,45 @@ def test_sequences_near_max_length_score_exactly():
     long_w = "W" * 9990
     scores = score_block([long_w, "WWWW"], [long_w, "WWWW"], True, threads=2)
     assert scores.tolist() == [[11.0 * 9990, 44.0], [44.0, 44.0]]
+
+
+def test_shuffled_keeps_the_residues_and_depends_on_the_sequence_only():
+    from medflow.sequences.align import shuffled
+
+    seq = "MKTAYIAKQRQISFVKSHFSRQ"
+    assert sorted(shuffled(seq)) == sorted(seq) and shuffled(seq) != seq
+    assert shuffled(seq) == shuffled(seq) and shuffled(seq) != shuffled(seq + "A")[:-1]
+
+
+def test_shuffle_control_tells_composition_from_kinship():
+    """Unrelated cysteine-rich sequences hit each other about as often shuffled (composition);
+    members of one family (half their residues changed) hit each other, their shuffles barely."""
+    from medflow.sequences.align import ShuffleControl
+    from medflow.sequences.cluster import SHUFFLE_FOLD
+    from medflow.sequences.io import PROTEIN
+    from medflow.sequences.simulate import BACKGROUND
+    from medflow.sequences.stats import karlin_altschul
+
+    stats, scoring = (
+        karlin_altschul("BLOSUM62", 11, 1),
+        Scoring("pyopal", "BLOSUM62", "local", 11, 1),
+    )
+    rng = np.random.default_rng(5)
+    rich = BACKGROUND.copy()
+    rich[PROTEIN.index("C")] = 0.25
+    cysteine_rich = ["".join(rng.choice(list(PROTEIN), 60, p=rich / rich.sum())) for _ in range(8)]
+    ancestor = rng.choice(20, 50, p=BACKGROUND)
+    family = []
+    for _ in range(8):
+        member = ancestor.copy()
+        changed = rng.random(member.size) < 0.55
+        member[changed] = rng.choice(20, changed.sum(), p=BACKGROUND)
+        family.append("".join(PROTEIN[k] for k in member))
+    first, second = np.arange(4), np.arange(4, 8)
+    for seqs, kin in ((cysteine_rich, False), (family, True)):
+        lengths = np.array([len(seq) for seq in seqs], dtype=float)
+        scores = engine_block(seqs[:4], seqs[4:], False, scoring)
+        real = int((stats.evalues(scores, lengths[:4, None], lengths[None, 4:], 8) < 1).sum())
+        control = ShuffleControl(seqs, stats, scoring)(first, second)
+        assert real > 0
+        assert (real >= SHUFFLE_FOLD * max(control, 1)) is kin, (real, control)

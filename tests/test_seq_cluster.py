@@ -345,6 +345,21 @@ def test_weak_hits_must_stand_out_from_the_groups_hits_elsewhere():
         assert bool(found.min() == found.max()) is joined
 
 
+def test_weak_hits_must_outnumber_those_with_shuffled_residues():
+    # The case above that joins; a control (ShuffleControl's place) says how many hits the same
+    # members have with the partners' residues shuffled: as many (composition) keeps them apart.
+    labels, i, j, e = weak_hits_between(1000, 6)
+    asked = []
+
+    def control(count):
+        return lambda members, partners: asked.append((members, partners)) or count
+
+    assert join_small_groups(labels, i, j, e, 1e-3, control(1))[:10].tolist() == [1] * 10
+    assert asked[0][0].tolist() == [0, 1, 2, 3] and asked[0][1].tolist() == [4, 5, 6, 7]
+    kept_apart = join_small_groups(labels, i, j, e, 1e-3, control(3))[:10]
+    assert kept_apart.tolist() == [2] * 4 + [1] * 6
+
+
 def test_significance_cut_on_simulated_scores():
     stats = karlin_altschul("BLOSUM62", 11, 1)
     # Two families of three (strong hits inside), a fragment with a weak hit to family 1 only.

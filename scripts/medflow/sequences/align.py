@@ -6,8 +6,9 @@ pyopal and Biopython's PairwiseAligner give identical scores.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.pool import ThreadPool
 
 import numpy as np
@@ -98,13 +99,18 @@ ENGINES = {"pyopal": pyopal_row_scorer, "biopython": biopython_row_scorer}
 
 
 def score_block(
-    queries: list[str], targets: list[str], diagonal: bool, scoring: Scoring, threads: int = 1
+    queries: list[str],
+    targets: list[str],
+    diagonal: bool,
+    scoring: Scoring,
+    threads: int = 1,
+    show: bool = True,
 ) -> np.ndarray:
     """Scores of queries x targets; on a diagonal block (queries == targets) score j >= i only.
     The targets are aligned longest first (and, on a diagonal block, the queries in the same
     order): pyopal refills a SIMD lane as its target ends, so the last, part-filled rounds then
     hold short targets only. That takes a quarter less CPU; the scores are put back in the
-    given order."""
+    given order. `show`: progress in the log (off for the small checks of ShuffleControl)."""
     columns = longest_first(targets)
     rows = columns if diagonal else np.arange(len(queries))
     score_row = ENGINES[scoring.engine]([targets[c] for c in columns], scoring)
@@ -115,7 +121,9 @@ def score_block(
 
     with ThreadPool(max(1, threads)) as pool:
         scored = pool.imap_unordered(row, range(len(queries)), chunksize=4)
-        for i, scores in progress(scored, total=len(queries), desc="aligning"):
+        if show:
+            scored = progress(scored, total=len(queries), desc="aligning")
+        for i, scores in scored:
             block[i, block.shape[1] - scores.size :] = scores
     if diagonal:
         upper = np.triu(block)
@@ -153,3 +161,38 @@ def gather(blocks: list[np.ndarray], n: int, block_size: int) -> np.ndarray:
     if np.isnan(scores).any():
         raise InputError("the gathered alignment blocks leave some pairs unscored")
     return scores
+
+
+def shuffled(seq: str) -> str:
+    """The sequence's residues in a random order, seeded by the sequence itself (so the same
+    sequence is shuffled alike whatever its place in the input)."""
+    rng = np.random.default_rng(zlib.crc32(seq.encode()))
+    return "".join(rng.permutation(list(seq)))
+
+
+@dataclass
+class ShuffleControl:
+    """How many weak hits (E < 1) some sequences have with others' residues shuffled: what the
+    same composition gives without kinship (Pearson's shuffle test, as in PRSS). The join of the
+    significance cut asks it before two groups join on their weak hits
+    (medflow.sequences.cluster.dense_target). Each (members, partners) question is answered once."""
+
+    seqs: list[str]
+    stats: object  # medflow.sequences.stats.KarlinAltschul (not imported: SciPy)
+    scoring: Scoring
+    threads: int = 1
+    answers: dict = field(default_factory=dict)
+
+    def __call__(self, members: np.ndarray, partners: np.ndarray) -> int:
+        key = (members.tobytes(), partners.tobytes())
+        if key not in self.answers:
+            queries = [self.seqs[m] for m in members]
+            targets = [shuffled(self.seqs[p]) for p in partners]
+            scores = score_block(queries, targets, False, self.scoring, self.threads, show=False)
+            query_lengths = np.array([len(seq) for seq in queries], dtype=float)
+            target_lengths = np.array([len(seq) for seq in targets], dtype=float)
+            evalues = self.stats.evalues(
+                scores, query_lengths[:, None], target_lengths[None, :], len(self.seqs)
+            )
+            self.answers[key] = int((evalues < 1.0).sum())
+        return self.answers[key]

@@ -25,6 +25,7 @@ Three cuts (sequences.clustering.cut):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,6 +55,9 @@ SINGLE_HIT_E = 0.1
 DENSE_SHARE = 0.1
 # ... and when that share is at least this many times the group's rate of such hits elsewhere.
 BACKGROUND_FOLD = 10
+# ... and at least this many times the hits the same members give with the partners' residues
+# shuffled (dense_target).
+SHUFFLE_FOLD = 3
 
 
 def renumber(raw: np.ndarray) -> np.ndarray:
@@ -129,7 +133,12 @@ def significance_clusters(
 
 
 def join_small_groups(
-    labels: np.ndarray, i: np.ndarray, j: np.ndarray, evalues: np.ndarray, e_value: float
+    labels: np.ndarray,
+    i: np.ndarray,
+    j: np.ndarray,
+    evalues: np.ndarray,
+    e_value: float,
+    control: Callable[[np.ndarray, np.ndarray], int] | None = None,
 ) -> np.ndarray:
     """Groups join a group at least as large that most of their members find (module doc).
 
@@ -139,7 +148,8 @@ def join_small_groups(
     hit's group B only on two hits into B with E < 1, or a best hit with E < SINGLE_HIT_E. A tie
     between best hits (E underflows to 0 for long near-identical pairs) goes to the group A hits
     most, then the larger. A group that wins no vote joins the group B (|B| >= a) its weak hits
-    crowd into (dense_target).
+    crowd into (dense_target; `control`, a medflow.sequences.align.ShuffleControl, counts the
+    hits the same residues give shuffled: the workflow always passes one).
 
     In each pass every group decides against the groups as they stood at the pass's start, and
     the moves are made together (a group joining one that joins another ends in the last), until
@@ -167,7 +177,7 @@ def join_small_groups(
             hits = OutsideHits(mine.size, u[idx], v[idx], other[outside], e[idx])
             target = voted_target(hits, size)
             if target is None:
-                target = dense_target(hits, size, n, e_value)
+                target = dense_target(hits, size, n, e_value, control)
             if target is not None:
                 moves[group] = target
         if not moves:
@@ -204,7 +214,13 @@ def voted_target(hits: OutsideHits, size: dict[int, int]) -> int | None:
     return target
 
 
-def dense_target(hits: OutsideHits, size: dict[int, int], n: int, e_value: float) -> int | None:
+def dense_target(
+    hits: OutsideHits,
+    size: dict[int, int],
+    n: int,
+    e_value: float,
+    control: Callable[[np.ndarray, np.ndarray], int] | None = None,
+) -> int | None:
     """The group B (|B| >= a) with the densest hits of E < 1 from this group A of a, or None.
     B must pass four tests, each against a way weak hits arise without kinship:
     - dense: at least DENSE_SHARE of the a * |B| pairs are such hits (homologs too short to
@@ -214,7 +230,12 @@ def dense_target(hits: OutsideHits, size: dict[int, int], n: int, e_value: float
     - spread: at least a / 2 members of A hit B, and at least a / 2 members of B are hit (one
       chance likeness between two near-identical members repeats over their relatives);
     - beyond chance: at A's rate, that many hits come with probability below e_value / the
-      number of groups (A could have picked any).
+      number of groups (A could have picked any);
+    - beyond composition, when `control` is given: the members of A and B that hit each other
+      have at least SHUFFLE_FOLD times as many such hits as with B's residues shuffled (or
+      SHUFFLE_FOLD hits, where shuffled ones give none). Cysteine-rich families (phoslip,
+      DISIN, metallothioneins) hit each other densely by composition alone: 69 hits against 49
+      shuffled, where the halves of a family of short domains had 236 against 7, or 445 against 0.
     Ties: the larger group, then the lower number."""
     weak = hits.evalue < 1.0
     groups, counts = np.unique(hits.group[weak], return_counts=True)
@@ -233,6 +254,10 @@ def dense_target(hits: OutsideHits, size: dict[int, int], n: int, e_value: float
             continue
         if chance_merge_probability(count, pairs, rate) * len(size) >= e_value:
             continue
+        if control is not None:
+            members, partners = np.unique(hits.member[into]), np.unique(hits.partner[into])
+            if count < SHUFFLE_FOLD * max(control(members, partners), 1):
+                continue
         key = (-count / pairs, -size[group], group)
         best = key if best is None or key < best else best
     return None if best is None else best[2]
@@ -266,14 +291,19 @@ def joined_on_best_hits(found: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
 
 def significance_cut_pairs(
-    n: int, i: np.ndarray, j: np.ndarray, evalues: np.ndarray, e_value: float
+    n: int,
+    i: np.ndarray,
+    j: np.ndarray,
+    evalues: np.ndarray,
+    e_value: float,
+    control: Callable[[np.ndarray, np.ndarray], int] | None = None,
 ) -> tuple[np.ndarray, dict, np.ndarray]:
     """The significance cut (module doc) of n sequences from their pairs (i < j, E): labels 1..k,
     facts for the summary, and which sequences joined on best hits (joined_on_best_hits). Pairs
     with E >= 1 may be left out: they change nothing."""
     hit = evalues < e_value
     found = significance_clusters(n, i[hit], j[hit], evalues[hit], e_value)
-    labels = join_small_groups(found, i, j, evalues, e_value)
+    labels = join_small_groups(found, i, j, evalues, e_value, control)
     joined = joined_on_best_hits(found, labels)
     facts = {
         "cut": "significance",
@@ -287,27 +317,38 @@ def significance_cut_pairs(
 
 
 def significance_cut(
-    scores: np.ndarray, lengths: np.ndarray, stats: KarlinAltschul, e_value: float
+    scores: np.ndarray,
+    lengths: np.ndarray,
+    stats: KarlinAltschul,
+    e_value: float,
+    control: Callable[[np.ndarray, np.ndarray], int] | None = None,
 ) -> tuple[np.ndarray, dict, np.ndarray]:
     """significance_cut_pairs of a score matrix: the cut of the pairs that can matter (E below
     e_value or 1, whichever is larger)."""
     i, j, evalues = significant_pairs(scores, lengths, stats, max(e_value, 1.0))
-    return significance_cut_pairs(lengths.size, i, j, evalues, e_value)
+    return significance_cut_pairs(lengths.size, i, j, evalues, e_value, control)
 
 
 def flat_clusters(
-    scores: np.ndarray, tree: np.ndarray, lengths: np.ndarray, sequences: dict, matrix: str
+    scores: np.ndarray,
+    tree: np.ndarray,
+    lengths: np.ndarray,
+    sequences: dict,
+    matrix: str,
+    seqs: list[str] | None = None,
 ) -> tuple[np.ndarray, dict, np.ndarray]:
     """Cluster labels 1..k by sequences.clustering.cut, the facts that say how they were chosen,
     and which sequences joined on best hits (none but with the significance cut); 'significance'
     falls back to the distance cut (with a warning) where local-alignment statistics are unknown
-    for the matrix and gap costs."""
+    for the matrix and gap costs. Given the sequences (`seqs`), the join's weak hits are checked
+    against shuffled ones (ShuffleControl)."""
     settings, alignment = sequences["clustering"], sequences["alignment"]
     cut = settings["cut"]
     if cut == "significance":
         stats = karlin_altschul(matrix, alignment["gap_open"], alignment["gap_extend"])
         if alignment["mode"] == "local" and stats is not None:
-            return significance_cut(scores, lengths, stats, settings["e_value"])
+            control = shuffle_control(seqs, stats, alignment, matrix)
+            return significance_cut(scores, lengths, stats, settings["e_value"], control)
         why = (
             "global alignment scores have no Karlin–Altschul statistics"
             if alignment["mode"] != "local"
@@ -319,6 +360,16 @@ def flat_clusters(
         return labels, {"cut": f"distance (significance not possible: {why})"}, labels < 0
     labels = cut_tree(tree, cut, settings["threshold"], settings["n_clusters"])
     return labels, {"cut": cut}, labels < 0
+
+
+def shuffle_control(seqs: list[str] | None, stats: KarlinAltschul, alignment: dict, matrix: str):
+    """The join's check against shuffled residues (medflow.sequences.align.ShuffleControl), or
+    None without the sequences."""
+    if seqs is None:
+        return None
+    from medflow.sequences.align import Scoring, ShuffleControl
+
+    return ShuffleControl(seqs, stats, Scoring.from_settings(alignment, matrix))
 
 
 @dataclass(frozen=True)
@@ -334,14 +385,19 @@ class DenseClustering:
 
 
 def cluster_dense(
-    scores: np.ndarray, ids: list[str], lengths: np.ndarray, sequences: dict, matrix: str
+    scores: np.ndarray,
+    ids: list[str],
+    lengths: np.ndarray,
+    sequences: dict,
+    matrix: str,
+    seqs: list[str] | None = None,
 ) -> DenseClustering:
     """Distances by sequences.distance.formula, their linkage tree and the flat clusters: what
     seq_cluster writes and seq_plot draws (each computes it, so the plots need not wait for the
     tables; it is deterministic, so both see the same clusters)."""
     dist = distances(scores, sequences["distance"]["formula"], ids)
     tree = tree_of(dist, sequences["clustering"]["linkage"])
-    labels, facts, joined = flat_clusters(scores, tree, lengths, sequences, matrix)
+    labels, facts, joined = flat_clusters(scores, tree, lengths, sequences, matrix, seqs)
     return DenseClustering(dist, tree, labels, facts, joined)
 
 

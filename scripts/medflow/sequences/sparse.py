@@ -432,9 +432,10 @@ def significance_cut_sparse(
     lengths: np.ndarray,
     stats: KarlinAltschul,
     e_value: float,
+    control=None,
 ) -> tuple[np.ndarray, dict, np.ndarray]:
     """The significance cut on the scored pairs (i < j): labels 1..k, facts for the summary, and
-    which sequences joined on best hits."""
+    which sequences joined on best hits (control: as medflow.sequences.cluster.join_small_groups)."""
     # imported here: medflow.sequences.cluster loads SciPy's clustering (0.3 s), which the
     # alignment jobs that import this module never use
     from medflow.sequences.cluster import significance_cut_pairs
@@ -442,7 +443,7 @@ def significance_cut_sparse(
     evalues = pair_evalues(i, j, scores, lengths, stats)
     matter = evalues < max(e_value, 1.0)  # the pairs that can matter, as on the dense path
     labels, facts, joined = significance_cut_pairs(
-        lengths.size, i[matter], j[matter], evalues[matter], e_value
+        lengths.size, i[matter], j[matter], evalues[matter], e_value, control
     )
     facts = {"cut": "significance", "path": "sparse", "scored_pairs": int(i.size), **facts}
     return labels, facts, joined
@@ -593,7 +594,7 @@ def cluster_sparse(
     """Clusters, medoids and the representatives' tree from the scored pairs (load_pairs's i, j,
     scores and self-scores): what seq_cluster writes and seq_plot draws. Each computes it, so the
     plots need not wait for the tables; it is deterministic, so both see the same clusters."""
-    from medflow.sequences.align import Scoring
+    from medflow.sequences.align import Scoring, ShuffleControl
     from medflow.sequences.stats import karlin_altschul
 
     settings, alignment = sequences["clustering"], sequences["alignment"]
@@ -602,8 +603,9 @@ def cluster_sparse(
     i, j, scores, self_scores = pairs
     lengths = np.array([len(seq) for seq in seqs], dtype=float)
     scoring = Scoring.from_settings(alignment, matrix)
+    control = ShuffleControl(seqs, stats, scoring, threads)
     labels, facts, joined = significance_cut_sparse(
-        i, j, scores, lengths, stats, settings["e_value"]
+        i, j, scores, lengths, stats, settings["e_value"], control
     )
     more_i, more_j = pairs_to_complete(
         labels, i, j, pair_evalues(i, j, scores, lengths, stats), budget=i.size // COMPLETE_SHARE
@@ -612,7 +614,7 @@ def cluster_sparse(
         more = score_pairs(seqs, more_i, more_j, scoring, threads)
         i, j, scores = np.r_[i, more_i], np.r_[j, more_j], np.r_[scores, more]
         labels, facts, joined = significance_cut_sparse(
-            i, j, scores, lengths, stats, settings["e_value"]
+            i, j, scores, lengths, stats, settings["e_value"], control
         )
     facts["pairs_completed"] = int(more_i.size)
     centre = sparse_medoids(labels, i, j, scores)
