@@ -222,7 +222,7 @@ def dense_target(
     control: Callable[[np.ndarray, np.ndarray], int] | None = None,
 ) -> int | None:
     """The group B (|B| >= a) with the densest hits of E < 1 from this group A of a, or None.
-    B must pass four tests, each against a way weak hits arise without kinship:
+    B must pass five tests, each against a way weak hits arise without kinship:
     - dense: at least DENSE_SHARE of the a * |B| pairs are such hits (homologs too short to
       reach E < e_value still hit each other often; two unrelated families rarely);
     - above A's background: at least BACKGROUND_FOLD times A's rate of such hits with everyone
