@@ -12,7 +12,8 @@ import yaml
 from conftest import CONFIGS, run_workflow, snakemake_cmd
 from sklearn.metrics import adjusted_rand_score
 
-from medflow.sequences import sparse
+from medflow.config import fill_and_validate
+from medflow.sequences import cluster, sparse
 from medflow.sequences.align import Scoring, score_block
 from medflow.sequences.cluster import significance_cut
 from medflow.sequences.simulate import simulate
@@ -261,6 +262,44 @@ def test_sparse_and_dense_paths_recover_the_same_families():
     assert adjusted_rand_score(dense, found) >= 0.9
 
 
+def test_cluster_sparse_aligns_the_missing_pairs_a_weak_hit_join_needs(monkeypatch):
+    """A family of 40-residue domains that significant hits leave in two groups, joined by its
+    weak hits when every pair is scored. With only a quarter of the pairs between the two groups
+    scored, the sparse path aligns the rest and finds the one family; without them it keeps two."""
+    records, table = simulate(
+        families=3,
+        members=30,
+        length=40,
+        divergence=0.7,
+        indel_rate=0.02,
+        divergence_spread=0.0,
+        fragment_fraction=0.0,
+        seed=4,
+    )
+    family = dict(zip(table["id"], table["group"], strict=True))
+    seqs, truth = [seq for _, seq in records], np.array([family[name] for name, _ in records])
+    n, full = len(seqs), score_block(seqs, seqs, True, ALIGN)
+    i, j = np.triu_indices(n, 1)
+    lengths = np.array([len(seq) for seq in seqs], dtype=float)
+    evalues = STATS.evalues(full[i, j], lengths[i], lengths[j], n)
+    weak = evalues < 1
+    with monkeypatch.context() as patch:
+        patch.setattr(cluster, "DENSE_SHARE", 10.0)  # no join on weak hits: the two groups
+        split, _, _ = cluster.significance_cut_pairs(n, i[weak], j[weak], evalues[weak], 1e-3)
+    between = (split[i] != split[j]) & (truth[i] == truth[j])
+    assert between.sum() > 40 and adjusted_rand_score(truth, split) < 1
+    keep = ~between | (np.arange(i.size) % 4 == 0)
+    pairs = (i[keep], j[keep], full[i[keep], j[keep]], np.diag(full).copy())
+    sequences = fill_and_validate({})["sequences"]
+    found = sparse.cluster_sparse(pairs, seqs, sequences, "BLOSUM62")
+    assert found.facts["pairs_completed"] == between.sum() - (between & keep).sum()
+    assert adjusted_rand_score(truth, found.labels) == 1.0
+    monkeypatch.setattr(sparse, "COMPLETE_SHARE", 10**9)  # no budget: nothing aligned
+    kept_apart = sparse.cluster_sparse(pairs, seqs, sequences, "BLOSUM62")
+    assert kept_apart.facts["pairs_completed"] == 0
+    assert adjusted_rand_score(truth, kept_apart.labels) < 1
+
+
 def sparse_run_peak(seqs: list[str], tmp_path) -> tuple[int, str]:
     """Peak traced memory (bytes) of the sparse path from prefilter to Newick, and the Newick."""
     n = len(seqs)
@@ -349,7 +388,6 @@ def test_sparse_path_runs_through_slurm(slurm_cluster, tmp_path):
 
 
 def test_the_sparse_path_serves_large_protein_inputs_with_settings_it_supports():
-    from medflow.config import fill_and_validate
     from medflow.sequences.blocks import takes_sparse_path, why_not_sparse
 
     sequences = fill_and_validate({})["sequences"]
