@@ -238,6 +238,7 @@ def dense_target(
       shuffled, where the halves of a family of short domains had 236 against 7, or 445 against 0.
     Ties: the larger group, then the lower number."""
     weak = hits.evalue < 1.0
+    total = int(weak.sum())
     groups, counts = np.unique(hits.group[weak], return_counts=True)
     best = None
     for group, count in zip(groups.tolist(), counts.tolist(), strict=True):
@@ -245,19 +246,17 @@ def dense_target(
         if size[group] < hits.size or count < DENSE_SHARE * pairs:
             continue
         elsewhere = hits.size * (n - hits.size - size[group])
-        rate = max((weak.sum() - count) / elsewhere if elsewhere else 0.0, 1.0 / n)
+        rate = max((total - count) / elsewhere if elsewhere else 0.0, 1.0 / n)
         if count < BACKGROUND_FOLD * rate * pairs:
             continue
         into = weak & (hits.group == group)
-        spread = min(np.unique(hits.member[into]).size, np.unique(hits.partner[into]).size)
-        if 2 * spread < hits.size:
+        members, partners = np.unique(hits.member[into]), np.unique(hits.partner[into])
+        if 2 * min(members.size, partners.size) < hits.size:
             continue
         if chance_merge_probability(count, pairs, rate) * len(size) >= e_value:
             continue
-        if control is not None:
-            members, partners = np.unique(hits.member[into]), np.unique(hits.partner[into])
-            if count < SHUFFLE_FOLD * max(control(members, partners), 1):
-                continue
+        if control is not None and count < SHUFFLE_FOLD * max(control(members, partners), 1):
+            continue
         key = (-count / pairs, -size[group], group)
         best = key if best is None or key < best else best
     return None if best is None else best[2]
