@@ -84,6 +84,38 @@ def test_ranks_count_places_within_each_query():
     assert sparse.ranks(np.zeros(0, dtype=int)).size == 0
 
 
+def test_kmer_matrix_holds_each_sequences_reduced_kmers_once():
+    """Row s of the matrix is the set of 4-mers of sequence s in the Murphy alphabet: windows with
+    a letter outside it (X, a stray byte) and sequences shorter than 4 have none, case does not
+    matter, and no window spans two sequences. Checked through the shared k-mers of every two
+    rows, which must be those of the sets (one column per k-mer across rows)."""
+    group = {
+        letter: str(code) for code, letters in enumerate(sparse.MURPHY10) for letter in letters
+    }
+    rng = np.random.default_rng(4)
+    letters = list("ACDEFGHIKLMNPQRSTVWYX")
+    seqs = ["".join(rng.choice(letters, rng.integers(0, 40))) for _ in range(60)]
+    seqs += ["MKV", "mkvlaag", "MKVLAAG", "MKV\u00e9LAAGX", "", "AAAA"]
+
+    def words(seq: str) -> set[str]:
+        coded = [group.get(letter.upper(), "?") for letter in seq]
+        return {"".join(coded[k : k + 4]) for k in range(len(coded) - 3)}
+
+    sets = [{word for word in words(seq) if "?" not in word} for seq in seqs]
+    matrix = sparse.kmer_matrix(seqs)
+    assert matrix.shape[0] == len(seqs) and (matrix.data == 1).all()
+    shared = (matrix @ matrix.T).toarray()
+    expected = np.array([[len(a & b) for b in sets] for a in sets])
+    assert np.array_equal(shared, expected)
+    assert [len(s) for s in sets[-6:]] == [0, 4, 4, 1, 0, 1]  # MKV?LAAGX keeps LAAG alone
+
+
+def test_distinct_is_numpys_unique():
+    rng = np.random.default_rng(2)
+    for values in (rng.integers(0, 10**12, 5000), rng.integers(0, 5, 50), np.zeros(0, int)):
+        assert np.array_equal(sparse.distinct(values), np.unique(values))
+
+
 def test_among_agrees_with_isin():
     rng = np.random.default_rng(1)
     values, table = rng.integers(0, 50, 200), rng.integers(0, 50, 30)

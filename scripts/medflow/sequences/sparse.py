@@ -67,33 +67,44 @@ COMPLETE_SHARE = 4
 LOOKUP_BYTES = 1 << 24
 
 
+def distinct(values: np.ndarray) -> np.ndarray:
+    """The sorted distinct values, as np.unique gives them. NumPy 2.4's np.unique hashes when asked
+    for nothing else, and on the hundreds of thousands of k-mer and pair keys here that is 50x
+    slower than one sort."""
+    values = np.sort(values, axis=None)
+    return values[np.r_[True, values[1:] != values[:-1]]] if values.size else values
+
+
 def kmer_matrix(seqs: list[str], k: int = K):
-    """Sparse (sequences x k-mer codes) presence matrix in the reduced alphabet (CSR, float32)."""
+    """Sparse (sequences x k-mer codes) presence matrix in the reduced alphabet (CSR, float32).
+
+    The sequences are coded in one pass over their concatenation, a separator between them ending
+    every window that would span two."""
     import scipy.sparse as sp
 
-    lut = np.full(256, len(MURPHY10), dtype=np.int64)
+    invalid = len(MURPHY10)
+    lut = np.full(256, invalid, dtype=np.int64)
     for code, letters in enumerate(MURPHY10):
         for letter in letters:
             lut[ord(letter)] = code
             lut[ord(letter.lower())] = code
-    base = len(MURPHY10) + 1
-    weights = base ** np.arange(k)
-    rows, codes = [], []
-    for index, seq in enumerate(seqs):
-        letters = lut[np.frombuffer(seq.encode("ascii", "replace"), dtype=np.uint8)]
-        if letters.size < k:
-            continue
-        windows = np.lib.stride_tricks.sliding_window_view(letters, k)
-        valid = (windows < len(MURPHY10)).all(axis=1)
-        found = np.unique(windows[valid] @ weights)
-        rows.append(np.full(found.size, index, dtype=np.int64))
-        codes.append(found)
-    rows_all = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-    codes_all = np.concatenate(codes) if codes else np.zeros(0, dtype=np.int64)
-    _, columns = np.unique(codes_all, return_inverse=True)
+    letters = lut[np.frombuffer("\n".join(seqs).encode("ascii", "replace"), dtype=np.uint8)]
+    words = (invalid + 1) ** k
+    if letters.size < k:
+        return sp.csr_matrix((len(seqs), 1), dtype=np.float32)
+    windows = np.lib.stride_tricks.sliding_window_view(letters, k)
+    valid = np.flatnonzero((windows < invalid).all(axis=1))
+    codes = windows[valid] @ (invalid + 1) ** np.arange(k)
+    # the sequence each window starts in (sequence s starts after the s earlier ones and their
+    # separators)
+    starts = np.cumsum([0] + [len(seq) + 1 for seq in seqs[:-1]])
+    rows = np.searchsorted(starts, valid, side="right") - 1
+    keys = distinct(rows * words + codes)  # each k-mer once per sequence
+    rows, codes = keys // words, keys % words
+    _, columns = np.unique(codes, return_inverse=True)
     width = int(columns.max()) + 1 if columns.size else 1
-    data = np.ones(rows_all.size, dtype=np.float32)
-    return sp.csr_matrix((data, (rows_all, columns.ravel())), shape=(len(seqs), width))
+    data = np.ones(rows.size, dtype=np.float32)
+    return sp.csr_matrix((data, (rows, columns.ravel())), shape=(len(seqs), width))
 
 
 class KmerIndex:
@@ -487,7 +498,7 @@ def pairs_to_complete(
     for c in chosen:
         a, b = np.meshgrid(members[c // k], members[c % k], indexing="ij")
         keys.append(np.minimum(a, b).ravel() * n + np.maximum(a, b).ravel())
-    todo = np.unique(np.concatenate(keys))
+    todo = distinct(np.concatenate(keys))
     done = np.sort(np.minimum(i, j) * n + np.maximum(i, j))  # (np.isin hashes: 10x slower)
     todo = todo[done[np.minimum(np.searchsorted(done, todo), done.size - 1)] != todo]
     return todo // n, todo % n
