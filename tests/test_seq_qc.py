@@ -302,3 +302,24 @@ def test_one_file_named_twice_is_a_clear_error(tmp_path):
     fasta = write(tmp_path / "a.fa", ">x\nMKVLAAGIEEW\n>y\nPQRSTVWYAC\n")
     with pytest.raises(InputError, match=r"sequences.fasta lists the same file twice"):
         run_main(tmp_path, [fasta, str(tmp_path / "." / "a.fa")])
+
+
+def test_a_record_nothing_in_which_scores_against_itself_is_rejected(tmp_path):
+    """With ambiguity allowed, an all-X record (U and O scored as X under BLOSUM62) would reach the
+    alignment with a self-score of 0 and stop the clustering; QC rejects it instead. One residue
+    that scores against itself is enough for a local self-score."""
+    fasta = write(
+        tmp_path / "in.fa",
+        ">ok1\nMKVLAAGIEEW\n>ok2\nPQRSTVWYAC\n>allx\nXXXXXXXXXX\n>xu\nXXUXXOXXXX\n"
+        ">onea\nXXXXAXXXXX\n",
+    )
+    table, rejects, summary = run_main(
+        tmp_path, [fasta], alphabet="protein", max_ambiguous_fraction=1.0
+    )
+    assert table.set_index("id").loc["onea", "status"] == "unique"
+    assert dict(zip(rejects["id"], rejects["reason"], strict=True)) == {
+        "allx": "no_self_score",
+        "xu": "no_self_score",
+    }
+    assert "cannot align" in rejects.set_index("id").loc["allx", "detail"]
+    assert summary["unique"] == 3 and summary["rejected_by_reason"] == {"no_self_score": 2}

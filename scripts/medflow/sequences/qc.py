@@ -122,8 +122,16 @@ def scored_as_x(letters: set[str]) -> set[str]:
     return set("UOJ") - letters if "X" in letters else set()
 
 
-def check_record(seq: str, alphabet: str, matrix_letters: set[str], qc: dict) -> tuple[str, str]:
-    """(reason, detail) for a record that fails QC, ('', '') for one that passes."""
+def check_record(
+    seq: str,
+    alphabet: str,
+    matrix_letters: set[str],
+    qc: dict,
+    self_scoring: set[str] | None = None,
+) -> tuple[str, str]:
+    """(reason, detail) for a record that fails QC, ('', '') for one that passes. self_scoring:
+    the letters the matrix scores above 0 against themselves (X and letters scored as X count as
+    X); a record with none of them has a local self-score of 0 and no distance to anything."""
     if not seq:
         return "empty_sequence", "zero-length record"
     standard, ambiguous = VALID[alphabet]
@@ -149,6 +157,12 @@ def check_record(seq: str, alphabet: str, matrix_letters: set[str], qc: dict) ->
     fraction = sum(seq.count(c) for c in ambiguous) / len(seq)
     if fraction > qc["max_ambiguous_fraction"]:
         return "too_ambiguous", f"ambiguous fraction {fraction:.3f}"
+    as_x = scored_as_x(matrix_letters)
+    if self_scoring is not None and not {"X" if c in as_x else c for c in seq} & self_scoring:
+        return "no_self_score", (
+            "no residue scores above 0 against itself under the matrix (all X or similar): the "
+            "record cannot align to anything"
+        )
     return "", ""
 
 
@@ -175,14 +189,16 @@ REJECT_COLUMNS = ("id", "file", "line", "reason", "detail")
 
 def run_qc(records: list[Record], alphabet: str, matrix: str, qc: dict) -> list[dict]:
     """One QC row per record: status unique, duplicate (of representative) or rejected."""
-    letters = set(load_matrix(matrix).alphabet)
+    scores = load_matrix(matrix)
+    letters = set(scores.alphabet)
+    self_scoring = {c for c in letters if scores[c, c] > 0}
     as_x = str.maketrans({letter: "X" for letter in scored_as_x(letters)})
     ambiguous = VALID[alphabet][1]
     first_of: dict[str, str] = {}
     rows = []
     for record in records:
         seq = normalize(record.seq, alphabet, qc["gaps"])
-        reason, detail = check_record(seq, alphabet, letters, qc)
+        reason, detail = check_record(seq, alphabet, letters, qc, self_scoring)
         removed = gap_count(record.seq) if qc["gaps"] == "strip" else 0
         notes = [f"{removed} alignment gap characters (- .) removed"] if removed else []
         status, representative, aligned = "rejected", "", seq
