@@ -278,3 +278,20 @@ def test_predict_skips_hidden_paths_and_rejects_broken_links_and_bad_dicom(tmp_p
     assert names == ["ok.png"] and len(images) == 1
     assert dict(rejects)["gone.png"] == "broken symbolic link"
     assert dict(rejects)["bad.dcm"].startswith("not a readable DICOM file: BytesLengthException")
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+def test_a_photo_stored_sideways_is_turned_upright_by_its_exif_orientation(tmp_path, suffix):
+    """EXIF orientation 6 (stored rotated; shown turned 90 degrees clockwise): the decoded
+    pixels are the upright image, as viewers show it; without the tag they are as stored."""
+    stored = np.zeros((8, 16), dtype=np.uint8)
+    stored[:, :8] = 255  # left half bright as stored
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(stored).save(tmp_path / f"turned{suffix}", exif=exif.tobytes(), quality=100)
+    Image.fromarray(stored).save(tmp_path / f"plain{suffix}", quality=100)
+    upright, _ = img_io.decode_any(tmp_path / f"turned{suffix}")
+    plain, _ = img_io.decode_any(tmp_path / f"plain{suffix}")
+    assert plain.shape == (8, 16) and upright.shape == (16, 8)
+    # turned clockwise, the stored left half becomes the top half
+    assert upright[:8].mean() > 200 and upright[8:].mean() < 50

@@ -64,14 +64,17 @@ def full_scale_of(dtype: np.dtype) -> float:
 
 
 def _pil_array(path: Path) -> tuple[np.ndarray, float]:
-    """Decode PNG/JPEG (and TIFF that tifffile rejects) with Pillow, fully, so truncation shows."""
-    from PIL import Image, UnidentifiedImageError
+    """Decode PNG/JPEG (and TIFF that tifffile rejects) with Pillow, fully, so truncation shows;
+    turned upright by its EXIF orientation tag (a camera's or phone's photo stored sideways), as
+    image viewers show it."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
                 image.load()
+                ImageOps.exif_transpose(image, in_place=True)
                 if image.mode == "P":
                     image = image.convert("RGBA" if "transparency" in image.info else "RGB")
                 elif image.mode in ("1", "CMYK", "YCbCr", "LAB", "HSV"):
