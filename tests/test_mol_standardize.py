@@ -1,6 +1,7 @@
 """Standardization: salts and solvents stripped, charges neutralized, clear reasons for bad SMILES."""
 
 import pytest
+from rdkit import Chem
 
 from medflow.molecules.standardize import StandardizeError, Standardizer, identity, parse_smiles
 
@@ -71,10 +72,44 @@ def test_a_standardized_smiles_that_does_not_parse_back_is_an_error():
 def test_removed_fragments_are_reported():
     pamoate = "OC(=O)c1cc2ccccc2c(Cc2c(O)c(C(O)=O)cc3ccccc23)c1O.CN1CCCN=C1/C=C/c1cccs1"
     _mol, removed = Standardizer().parent(parse_smiles(pamoate))
-    assert removed == ["CN1CCCN=C1/C=C/c1cccs1"]  # the largest fragment is the pamoic acid
+    assert removed == ["O=C(O)c1cc2ccccc2c(Cc2c(O)c(C(=O)O)cc3ccccc23)c1O"]
     assert Standardizer().parent(parse_smiles("[Na+].[Na+].CC(=O)[O-].CC(=O)[O-]"))[1] == [
         "CC(=O)[O-]",
         "[Na+]",
         "[Na+]",
     ]
     assert Standardizer().parent(parse_smiles("CCO"))[1] == []
+
+
+@pytest.mark.parametrize(
+    ("salt", "parent"),
+    [
+        # counter-ions larger than the drug: pyrantel pamoate, hydroxyzine pamoate, piperazine
+        # citrate, amphetamine saccharate
+        (
+            "OC(=O)c1cc2ccccc2c(Cc2c(O)c(C(O)=O)cc3ccccc23)c1O.CN1CCCN=C1/C=C/c1cccs1",
+            "CN1CCCN=C1/C=C/c1cccs1",
+        ),
+        (
+            "[O-]C(=O)c1cc2ccccc2c(Cc2c(O)c(C([O-])=O)cc3ccccc23)c1O."
+            "OCCOCCN1CC[NH+](CC1)C(c1ccccc1)c1ccc(Cl)cc1",
+            "OCCOCCN1CCN(C(c2ccccc2)c2ccc(Cl)cc2)CC1",
+        ),
+        ("C1CNCCN1.OC(=O)CC(O)(CC(=O)O)C(=O)O", "C1CNCCN1"),
+        ("CC(N)Cc1ccccc1.OC(=O)C(O)C(O)C(O)C(O)C(=O)O", "CC(N)Cc1ccccc1"),
+        # a protonated base as the counter-ion: lysine acetylsalicylate
+        ("[NH3+]CCCCC([NH3+])C(=O)[O-].CC(=O)Oc1ccccc1C(=O)[O-]", "CC(=O)Oc1ccccc1C(=O)O"),
+        # nothing but counter-ions organic: the salt's own acid stays (disodium pamoate, stearate)
+        (
+            "[Na+].[Na+].[O-]C(=O)c1cc2ccccc2c(Cc2c(O)c(C([O-])=O)cc3ccccc23)c1O",
+            "O=C(O)c1cc2ccccc2c(Cc2c(O)c(C(=O)O)cc3ccccc23)c1O",
+        ),
+        ("CCCCCCCCCCCCCCCCCC(=O)[O-].[Na+]", "CCCCCCCCCCCCCCCCCC(=O)O"),
+        # two drugs, neither a salt former: the larger is kept, as before
+        ("CC(=O)Nc1ccc(O)cc1.CN1C(=O)N(C)c2ncn(C)c2C1=O", "Cn1c(=O)c2c(ncn2C)n(C)c1=O"),
+    ],
+)
+def test_counter_ions_go_before_the_largest_fragment_is_chosen(salt, parent):
+    mol, removed = Standardizer().parent(parse_smiles(salt))
+    assert Chem.MolToSmiles(mol) == Chem.MolToSmiles(Chem.MolFromSmiles(parent))
+    assert removed

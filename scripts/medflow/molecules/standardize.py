@@ -6,17 +6,70 @@ charges, optionally pick the canonical tautomer. A parent with no carbon atom (N
 cisplatin's ammonia, a bare metal) and a canonical SMILES that RDKit cannot read back (some ionic
 organometallics: [Fe+2].c1cc[cH-]c1.c1cc[cH-]c1 gives c1cccc1) are rejects.
 
-RDKit's FragmentRemover (its default salt list) is not used: on the counter-ions where the largest
-fragment is the wrong choice (pamoate, larger than pyrantel or oxantel) it removes nothing
-either, so those stay a known limit, visible in the removed_fragments column.
+Before the largest fragment is chosen, the fragments that are pharmaceutical counter-ions
+(COUNTER_IONS, in any charge state) are set aside when a fragment that is not one remains: the
+largest fragment alone keeps pamoic acid from pyrantel or hydroxyzine pamoate and citric acid from
+piperazine citrate, where the counter-ion is the larger. RDKit's FragmentRemover (its default salt
+list) does not list pamoate, citrate or the other organic acids and bases below, so it is not used.
 """
 
+import functools
 from dataclasses import dataclass, field
 
 from rdkit import Chem, RDLogger
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
 RDLogger.DisableLog("rdApp.*")
+
+# The acids and bases of approved drug salts (Stahl & Wermuth, Handbook of Pharmaceutical Salts;
+# Paulekuhn et al., J. Med. Chem. 2007, 50, 6665: the FDA Orange Book's salt formers), neutral
+# forms. A fragment whose uncharged, stereo-free SMILES is one of these is a counter-ion unless
+# nothing else organic is left (sodium stearate keeps its stearate, lysine acetylsalicylate loses
+# the lysine). Drugs that also serve as counter-ions (procaine, piperazine, salicylic acid) are
+# not listed: which of two drugs to keep is not a salt question.
+COUNTER_IONS = {
+    "pamoic acid (embonate)": "OC(=O)c1cc2ccccc2c(Cc2c(O)c(C(=O)O)cc3ccccc23)c1O",
+    "naphthalene-1,5-disulfonic acid (napadisylate)": "OS(=O)(=O)c1cccc2c(S(=O)(=O)O)cccc12",
+    "naphthalene-2-sulfonic acid (napsylate)": "OS(=O)(=O)c1ccc2ccccc2c1",
+    "1-hydroxy-2-naphthoic acid (xinafoate)": "OC(=O)c1ccc2ccccc2c1O",
+    "camphorsulfonic acid (camsylate)": "CC1(C)C2CCC1(CS(=O)(=O)O)C(=O)C2",
+    "benzenesulfonic acid (besylate)": "OS(=O)(=O)c1ccccc1",
+    "p-toluenesulfonic acid (tosylate)": "Cc1ccc(S(=O)(=O)O)cc1",
+    "methanesulfonic acid (mesylate)": "CS(=O)(=O)O",
+    "ethanesulfonic acid (esylate)": "CCS(=O)(=O)O",
+    "ethane-1,2-disulfonic acid (edisylate)": "OS(=O)(=O)CCS(=O)(=O)O",
+    "isethionic acid": "OCCS(=O)(=O)O",
+    "lauryl sulfuric acid (estolate)": "CCCCCCCCCCCCOS(=O)(=O)O",
+    "maleic or fumaric acid": "OC(=O)C=CC(=O)O",
+    "tartaric acid": "OC(=O)C(O)C(O)C(=O)O",
+    "citric acid": "OC(=O)CC(O)(CC(=O)O)C(=O)O",
+    "succinic acid": "OC(=O)CCC(=O)O",
+    "malic acid": "OC(=O)CC(O)C(=O)O",
+    "lactic acid": "CC(O)C(=O)O",
+    "acetic acid": "CC(=O)O",
+    "formic acid": "OC=O",
+    "oxalic acid": "OC(=O)C(=O)O",
+    "trifluoroacetic acid": "OC(=O)C(F)(F)F",
+    "gluconic acid": "OCC(O)C(O)C(O)C(O)C(=O)O",
+    "glucaric acid (saccharate)": "OC(=O)C(O)C(O)C(O)C(O)C(=O)O",
+    "glucoheptonic acid (gluceptate)": "OCC(O)C(O)C(O)C(O)C(O)C(=O)O",
+    "lactobionic acid": "OCC1OC(OC(C(O)CO)C(O)C(O)C(=O)O)C(O)C(O)C1O",
+    "hippuric acid": "OC(=O)CNC(=O)c1ccccc1",
+    "stearic acid": "CCCCCCCCCCCCCCCCCC(=O)O",
+    "meglumine": "CNCC(O)C(O)C(O)C(O)CO",
+    "tromethamine": "NC(CO)(CO)CO",
+    "diethanolamine": "OCCNCCO",
+    "ethanolamine (olamine)": "NCCO",
+    "choline": "C[N+](C)(C)CCO",
+    "benzathine": "C(CNCc1ccccc1)NCc1ccccc1",
+    "tert-butylamine (erbumine)": "CC(C)(C)N",
+    "diethylamine": "CCNCC",
+    "triethylamine": "CCN(CC)CC",
+    "dicyclohexylamine": "C1CCC(NC2CCCCC2)CC1",
+    "ethylenediamine": "NCCN",
+    "lysine": "NCCCCC(N)C(=O)O",
+    "arginine": "N=C(N)NCCCC(N)C(=O)O",
+}
 
 
 class StandardizeError(ValueError):
@@ -81,6 +134,21 @@ class Standardizer:
         self._chooser = rdMolStandardize.LargestFragmentChooser(preferOrganic=True)
         self._uncharger = rdMolStandardize.Uncharger(canonicalOrder=True)
         self._enumerator = rdMolStandardize.TautomerEnumerator() if self.tautomer else None
+        self._counter_ions = frozenset(
+            self._plain_smiles(Chem.MolFromSmiles(smiles)) for smiles in COUNTER_IONS.values()
+        )
+
+    def _plain_smiles(self, fragment: Chem.Mol) -> str:
+        """The uncharged, stereo-free canonical SMILES of a fragment (how counter-ions match)."""
+        return Chem.MolToSmiles(self._uncharger.uncharge(fragment), isomericSmiles=False)
+
+    def without_counter_ions(self, fragments: tuple[Chem.Mol, ...]) -> tuple[Chem.Mol, ...]:
+        """The fragments less the counter-ions (COUNTER_IONS), when an organic fragment that is
+        not one remains; all of them otherwise."""
+        kept = tuple(f for f in fragments if self._plain_smiles(f) not in self._counter_ions)
+        if any(atom.GetAtomicNum() == 6 for f in kept for atom in f.GetAtoms()):
+            return kept
+        return fragments
 
     def __call__(self, mol: Chem.Mol) -> Chem.Mol:
         """Return the standardized parent molecule; StandardizeError when nothing usable is left."""
@@ -92,9 +160,11 @@ class Standardizer:
         try:
             mol = rdMolStandardize.Cleanup(mol)
             several = len(Chem.GetMolFrags(mol)) > 1  # atom indices only: cheap
-            fragments = (
-                [Chem.MolToSmiles(f) for f in Chem.GetMolFrags(mol, asMols=True)] if several else []
-            )
+            parts = Chem.GetMolFrags(mol, asMols=True) if several else ()
+            fragments = [Chem.MolToSmiles(f) for f in parts]
+            kept = self.without_counter_ions(parts)
+            if len(kept) < len(parts):
+                mol = functools.reduce(Chem.CombineMols, kept)
             mol = self._chooser.choose(mol)
             removed = removed_fragments(fragments, Chem.MolToSmiles(mol)) if several else []
             mol = self._uncharger.uncharge(mol)
