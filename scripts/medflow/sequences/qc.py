@@ -144,7 +144,8 @@ def check_record(
         return "alphabet_mismatch", f"looks like {looks}, run is {alphabet}"
     if invalid:
         return "invalid_characters", "characters " + " ".join(map(shown, invalid))
-    unscored = sorted(set(seq) - matrix_letters - scored_as_x(matrix_letters))
+    as_x = scored_as_x(matrix_letters)
+    unscored = sorted(set(seq) - matrix_letters - as_x)
     if unscored:
         return "not_in_matrix", "the substitution matrix lacks " + "".join(unscored)
     if len(seq) < qc["min_length"]:
@@ -157,8 +158,7 @@ def check_record(
     fraction = sum(seq.count(c) for c in ambiguous) / len(seq)
     if fraction > qc["max_ambiguous_fraction"]:
         return "too_ambiguous", f"ambiguous fraction {fraction:.3f}"
-    as_x = scored_as_x(matrix_letters)
-    if self_scoring is not None and not {"X" if c in as_x else c for c in seq} & self_scoring:
+    if self_scoring is not None and not {"X" if c in as_x else c for c in set(seq)} & self_scoring:
         return "no_self_score", (
             "no residue scores above 0 against itself under the matrix (all X or similar): the "
             "record cannot align to anything"
