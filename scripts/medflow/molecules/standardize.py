@@ -24,9 +24,11 @@ RDLogger.DisableLog("rdApp.*")
 # The acids and bases of approved drug salts (Stahl & Wermuth, Handbook of Pharmaceutical Salts;
 # Paulekuhn et al., J. Med. Chem. 2007, 50, 6665: the FDA Orange Book's salt formers), neutral
 # forms. A fragment whose uncharged, stereo-free SMILES is one of these is a counter-ion unless
-# nothing else organic is left (sodium stearate keeps its stearate, lysine acetylsalicylate loses
+# nothing else organic is left (sodium tosylate keeps its tosylate, lysine acetylsalicylate loses
 # the lysine). Drugs that also serve as counter-ions (procaine, piperazine, salicylic acid) are
-# not listed: which of two drugs to keep is not a salt question.
+# not listed: which of two drugs to keep is not a salt question; nor are salt formers that come
+# more often as excipients or ligands and never outweigh their drug (stearic acid, as in
+# erythromycin stearate; ethylenediamine, as in aminophylline and in metal complexes).
 COUNTER_IONS = {
     "pamoic acid (embonate)": "OC(=O)c1cc2ccccc2c(Cc2c(O)c(C(=O)O)cc3ccccc23)c1O",
     "naphthalene-1,5-disulfonic acid (napadisylate)": "OS(=O)(=O)c1cccc2c(S(=O)(=O)O)cccc12",
@@ -55,7 +57,6 @@ COUNTER_IONS = {
     "glucoheptonic acid (gluceptate)": "OCC(O)C(O)C(O)C(O)C(O)C(=O)O",
     "lactobionic acid": "OCC1OC(OC(C(O)CO)C(O)C(O)C(=O)O)C(O)C(O)C1O",
     "hippuric acid": "OC(=O)CNC(=O)c1ccccc1",
-    "stearic acid": "CCCCCCCCCCCCCCCCCC(=O)O",
     "meglumine": "CNCC(O)C(O)C(O)C(O)CO",
     "tromethamine": "NC(CO)(CO)CO",
     "diethanolamine": "OCCNCCO",
@@ -66,10 +67,14 @@ COUNTER_IONS = {
     "diethylamine": "CCNCC",
     "triethylamine": "CCN(CC)CC",
     "dicyclohexylamine": "C1CCC(NC2CCCCC2)CC1",
-    "ethylenediamine": "NCCN",
     "lysine": "NCCCCC(N)C(=O)O",
     "arginine": "N=C(N)NCCCC(N)C(=O)O",
 }
+
+
+def heavy_atoms(mol: Chem.Mol) -> tuple[int, ...]:
+    """The atomic numbers of a molecule's heavy atoms, sorted (its formula less hydrogen)."""
+    return tuple(sorted(atom.GetAtomicNum() for atom in mol.GetAtoms() if atom.GetAtomicNum() > 1))
 
 
 class StandardizeError(ValueError):
@@ -134,18 +139,26 @@ class Standardizer:
         self._chooser = rdMolStandardize.LargestFragmentChooser(preferOrganic=True)
         self._uncharger = rdMolStandardize.Uncharger(canonicalOrder=True)
         self._enumerator = rdMolStandardize.TautomerEnumerator() if self.tautomer else None
-        self._counter_ions = frozenset(
-            self._plain_smiles(Chem.MolFromSmiles(smiles)) for smiles in COUNTER_IONS.values()
-        )
+        counter_ions = [Chem.MolFromSmiles(smiles) for smiles in COUNTER_IONS.values()]
+        self._counter_ions = frozenset(map(self._plain_smiles, counter_ions))
+        self._counter_ion_atoms = frozenset(map(heavy_atoms, counter_ions))
 
     def _plain_smiles(self, fragment: Chem.Mol) -> str:
         """The uncharged, stereo-free canonical SMILES of a fragment (how counter-ions match)."""
         return Chem.MolToSmiles(self._uncharger.uncharge(fragment), isomericSmiles=False)
 
+    def is_counter_ion(self, fragment: Chem.Mol) -> bool:
+        """Whether a fragment is one of COUNTER_IONS in any charge state. Its heavy atoms, which
+        charges do not change, are compared first: the Uncharger costs a millisecond a fragment."""
+        return (
+            heavy_atoms(fragment) in self._counter_ion_atoms
+            and self._plain_smiles(fragment) in self._counter_ions
+        )
+
     def without_counter_ions(self, fragments: tuple[Chem.Mol, ...]) -> tuple[Chem.Mol, ...]:
         """The fragments less the counter-ions (COUNTER_IONS), when an organic fragment that is
         not one remains; all of them otherwise."""
-        kept = tuple(f for f in fragments if self._plain_smiles(f) not in self._counter_ions)
+        kept = tuple(f for f in fragments if not self.is_counter_ion(f))
         if any(atom.GetAtomicNum() == 6 for f in kept for atom in f.GetAtoms()):
             return kept
         return fragments
