@@ -25,7 +25,7 @@ from medflow.sequences.align import Scoring
 from medflow.sequences.blocks import block_bounds, query_block_size
 from medflow.sequences.io import read_fasta
 from medflow.sequences.sparse import refuse_unserved, scored_pairs
-from medflow.sequences.stats import karlin_altschul
+from medflow.sequences.stats import alignment_statistics
 from medflow.step import Context, Step, log
 
 STEP = Step(
@@ -44,7 +44,7 @@ def main(ctx: Context) -> None:
     size = query_block_size(settings["block_size"])
     start, stop = block_bounds(len(seqs), size, int(ctx.wildcards.row))
     scoring = Scoring.from_settings(settings, summary["matrix"])
-    stats = karlin_altschul(summary["matrix"], settings["gap_open"], settings["gap_extend"])
+    stats = alignment_statistics(settings, summary["matrix"])
     e_value = ctx.config["sequences"]["clustering"]["e_value"]
     i, j, scores, searched = scored_pairs(seqs, start, stop, scoring, stats, e_value, ctx.threads)
     log.info(

@@ -1,5 +1,7 @@
 """Alignment scores: known values, pyopal == Biopython on every pair, blocks gathered whole."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from test_seq_simulate import example
@@ -161,3 +163,49 @@ def test_shuffle_control_tells_composition_from_kinship():
         control = ShuffleControl(seqs, stats, scoring)(first, second)
         assert real > 0
         assert (real >= SHUFFLE_FOLD * max(control, 1)) is kin, (real, control)
+
+
+def test_nucleotide_pairs_score_on_both_strands():
+    """A reversed copy scores as the record itself on both strands, barely at all on the given one;
+    from_settings turns both strands on for nucleotide matrices only, and `strand: plus` off."""
+    from medflow.sequences.io import reverse_complement
+
+    rng = np.random.default_rng(3)
+    seqs = ["".join(rng.choice(list("ACGT"), 120)) for _ in range(5)]
+    seqs.append(reverse_complement(seqs[0]))
+    settings = {"engine": "pyopal", "mode": "local", "gap_open": "auto", "gap_extend": "auto"}
+    both = Scoring.from_settings(settings, "NUC.4.4")
+    assert (both.strand, both.gap_open, both.gap_extend) == ("both", 16, 6)
+    assert Scoring.from_settings({**settings, "strand": "plus"}, "NUC.4.4").strand == "plus"
+    assert Scoring.from_settings(settings, "BLOSUM62").strand == "plus"
+    scores = engine_block(seqs, seqs, True, both, 2)
+    plus = engine_block(seqs, seqs, True, replace(both, strand="plus"), 2)
+    assert scores[0, 5] == scores[5, 0] == plus[0, 0] == 5 * 120 > 4 * plus[0, 5]
+    np.testing.assert_array_equal(np.diag(scores), np.diag(plus))
+    # Off the diagonal: the better of the given strand and the reverse complement, pair by pair.
+    other = engine_block(
+        seqs, [reverse_complement(s) for s in seqs], False, replace(both, strand="plus")
+    )
+    expected = np.maximum(plus, other)
+    np.fill_diagonal(expected, np.diag(plus))
+    np.testing.assert_array_equal(scores, expected)
+    np.testing.assert_array_equal(engine_block(seqs[:2], seqs[2:], False, both), expected[:2, 2:])
+
+
+def test_every_nucleotide_matrix_scores_complements_alike():
+    """both_strands' diagonal block relies on it: S(x, y) == S(complement x, complement y)."""
+    from Bio.Align import substitution_matrices
+
+    from medflow.sequences.io import COMPLEMENT, matrix_kind
+
+    checked = 0
+    for name in substitution_matrices.load():
+        matrix = substitution_matrices.load(name)
+        letters = matrix.alphabet
+        if matrix_kind(name) != "nucleotide" or not all(len(x) == 1 for x in letters):
+            continue  # protein, or codons (SCHNEIDER), which medflow cannot align letter by letter
+        for x in letters:
+            for y in letters:
+                assert matrix[x][y] == matrix[x.translate(COMPLEMENT)][y.translate(COMPLEMENT)]
+        checked += 1
+    assert checked >= 4  # NUC.4.4, BLASTN, MEGABLAST, HOXD70, TRANS

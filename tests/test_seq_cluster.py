@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 
+from medflow.config import fill_and_validate
 from medflow.sequences.cluster import (
     cut_tree,
     join_small_groups,
@@ -78,6 +79,29 @@ def test_published_blosum62_statistics_and_gap_convention():
     medflow_default = karlin_altschul("BLOSUM62", 11, 1)
     assert (medflow_default.lam, medflow_default.K) == (0.243, 0.024)
     assert karlin_altschul("NUC.4.4", 11, 1) is None
+    # blastn's reward 5, penalty -4 (NUC.4.4 on A, C, G, T) with BLAST's gaps 10/6 and 8/6.
+    nucleotide = karlin_altschul("NUC.4.4", 16, 6)
+    assert (nucleotide.lam, nucleotide.K, nucleotide.H) == (0.163, 0.068, 0.16)
+    assert karlin_altschul("NUC.4.4", 14, 6).lam == 0.146
+
+
+@pytest.mark.parametrize(
+    ("matrix", "given", "resolved"),
+    [
+        ("BLOSUM62", ("auto", "auto"), (11, 1)),
+        ("NUC.4.4", ("auto", "auto"), (16, 6)),
+        ("NUC.4.4", (14, "auto"), (14, 6)),
+        ("BLOSUM62", (12, 2), (12, 2)),
+    ],
+)
+def test_gap_costs_auto_follow_the_matrix_kind(matrix, given, resolved):
+    from medflow.sequences.io import gap_costs
+    from medflow.sequences.stats import alignment_statistics
+
+    alignment = {"gap_open": given[0], "gap_extend": given[1]}
+    assert gap_costs(alignment, matrix) == resolved
+    assert alignment_statistics(alignment, matrix) == karlin_altschul(matrix, *resolved)
+    assert fill_and_validate({})["sequences"]["alignment"]["gap_open"] == "auto"
 
 
 def test_bit_scores_and_evalues_follow_karlin_altschul():

@@ -61,3 +61,35 @@ def test_fragments_and_uneven_divergence():
     assert lengths.min() >= 20
     even, _ = sim(6, 20, 150, 0.6, 0.05, seed=9, fragment_fraction=0.0, divergence_spread=0.0)
     assert min(len(seq) for _, seq in even) > 0.5 * 150
+
+
+def test_dna_families_follow_kimuras_model_and_some_are_reversed():
+    """Nucleotide: A/C/G/T only, transitions about kappa/(kappa+2) = half of the changes, and the
+    reversed members are their family's other strand (their reverse complement aligns better)."""
+    from medflow.sequences.io import NUCLEOTIDE, reverse_complement
+    from medflow.sequences.simulate import KAPPA, substitute
+
+    rng = np.random.default_rng(0)
+    old = rng.integers(0, 4, 20_000)
+    new = substitute(old, None, rng)
+    assert (new != old).all()
+    transitions = ((old ^ new) == 2).mean()
+    assert abs(transitions - KAPPA / (KAPPA + 2)) < 0.02
+    records, labels = sim(3, 10, 200, 0.0, 0.0, seed=4, alphabet="nucleotide",
+                          fragment_fraction=0.0, reverse_fraction=0.5)  # fmt: skip
+    assert all(set(seq) <= set(NUCLEOTIDE) for _, seq in records)
+    group_of = labels.set_index("id")["group"]
+    strands = {}
+    for rid, seq in records:  # no divergence: one sequence per family, given or reversed
+        strands.setdefault(group_of[rid], set()).add(seq)
+    assert sum(len(s) == 2 for s in strands.values()) >= 2
+    for seqs in strands.values():
+        first = sorted(seqs)[0]
+        assert seqs <= {first, reverse_complement(first)}
+
+
+def test_reverse_fraction_applies_to_dna_only():
+    """A protein run ignores reverse_fraction and draws the same families."""
+    plain, _ = sim(3, 5, 50, 0.4, 0.05, seed=1)
+    with_options, _ = sim(3, 5, 50, 0.4, 0.05, seed=1, reverse_fraction=0.5)
+    assert plain == with_options

@@ -1,19 +1,22 @@
 """Score-only pairwise alignment with pyopal (SIMD) or Biopython (the reference), one block at a time.
 
 Both engines use one gap convention: a gap of length L costs gap_open + (L - 1) * gap_extend, so
-pyopal and Biopython's PairwiseAligner give identical scores.
+pyopal and Biopython's PairwiseAligner give identical scores. Nucleotide pairs are scored on both
+strands by default (sequences.alignment.strand), as BLASTN, CD-HIT-EST and MMseqs2 search them: a
+pair's score is the better of a against b and a against b's reverse complement, so a record given
+in the other orientation still meets its relatives.
 """
 
 from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing.pool import ThreadPool
 
 import numpy as np
 
-from medflow.sequences.io import load_matrix
+from medflow.sequences.io import gap_costs, load_matrix, matrix_kind, reverse_complement
 from medflow.step import InputError, progress
 
 ALGORITHM = {"local": "sw", "global": "nw"}
@@ -26,20 +29,25 @@ RowScorer = Callable[[str, int], np.ndarray]
 
 @dataclass(frozen=True)
 class Scoring:
-    """How pairs are scored: the engine, the matrix (by name), local or global, the gap costs."""
+    """How pairs are scored: the engine, the matrix (by name), local or global, the gap costs, and
+    the strands ('plus': as given; 'both': the better of b and its reverse complement)."""
 
     engine: str
     matrix: str
     mode: str
     gap_open: int
     gap_extend: int
+    strand: str = "plus"
 
     @classmethod
     def from_settings(cls, alignment: dict, matrix: str) -> Scoring:
         """From the sequences.alignment settings and the run's matrix (the QC summary names it:
-        'auto' resolved)."""
-        keys = ("engine", "mode", "gap_open", "gap_extend")
-        return cls(matrix=matrix, **{key: alignment[key] for key in keys})
+        'auto' resolved); gap costs 'auto' take the matrix kind's (medflow.sequences.io.gap_costs),
+        and only nucleotide runs are scored on both strands."""
+        gap_open, gap_extend = gap_costs(alignment, matrix)
+        nucleotide = matrix_kind(matrix) == "nucleotide"
+        strand = "both" if nucleotide and alignment.get("strand", "both") == "both" else "plus"
+        return cls(alignment["engine"], matrix, alignment["mode"], gap_open, gap_extend, strand)
 
 
 def pyopal_aligner(matrix: str, gap_open: int, gap_extend: int):
@@ -110,7 +118,10 @@ def score_block(
     The targets are aligned longest first (and, on a diagonal block, the queries in the same
     order): pyopal refills a SIMD lane as its target ends, so the last, part-filled rounds then
     hold short targets only. That takes a quarter less CPU; the scores are put back in the
-    given order. `show`: progress in the log (off for the small checks of ShuffleControl)."""
+    given order. `show`: progress in the log (off for the small checks of ShuffleControl).
+    With `scoring.strand` 'both' each pair's score is the better strand's (both_strands)."""
+    if scoring.strand == "both":
+        return both_strands(queries, targets, diagonal, scoring, threads, show)
     columns = longest_first(targets)
     rows = columns if diagonal else np.arange(len(queries))
     score_row = ENGINES[scoring.engine]([targets[c] for c in columns], scoring)
@@ -131,6 +142,27 @@ def score_block(
     given = np.empty_like(block)
     given[np.ix_(rows, columns)] = block
     return given
+
+
+def both_strands(
+    queries: list[str],
+    targets: list[str],
+    diagonal: bool,
+    scoring: Scoring,
+    threads: int = 1,
+    show: bool = True,
+) -> np.ndarray:
+    """score_block on the targets as given and on their reverse complements; each pair keeps the
+    higher score. A diagonal block keeps the self-scores of the given strand. For a matrix that
+    scores complements alike (NUC.4.4 does), a against b's reverse complement scores as b against
+    a's, so the other strand's diagonal block is symmetric and its upper triangle is enough."""
+    plus = replace(scoring, strand="plus")
+    given = score_block(queries, targets, diagonal, plus, threads, show)
+    other = [reverse_complement(seq) for seq in targets]
+    block = np.maximum(given, score_block(queries, other, diagonal, plus, threads, show))
+    if diagonal:
+        np.fill_diagonal(block, np.diag(given))
+    return block
 
 
 def longest_first(sequences: list[str]) -> np.ndarray:

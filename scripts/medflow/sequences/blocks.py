@@ -62,19 +62,18 @@ def why_not_sparse(alphabet: str, matrix: str, sequences: dict) -> str | None:
     """Why the sparse path cannot serve these input and settings, or None when it can: it needs
     protein, engine pyopal, local scores, cut significance, and a matrix (as QC resolved it) and
     gap costs with known statistics."""
-    from medflow.sequences.stats import karlin_altschul
+    from medflow.sequences.io import gap_costs
+    from medflow.sequences.stats import alignment_statistics
 
     alignment = sequences["alignment"]
     cut = sequences["clustering"]["cut"]
-    gaps = f"{alignment['gap_open']}/{alignment['gap_extend']}"
+    gaps = "/".join(map(str, gap_costs(alignment, matrix)))
     needs = {
         f"protein input (got {alphabet})": alphabet == "protein",
         f"engine pyopal (got {alignment['engine']})": alignment["engine"] == "pyopal",
         f"mode local (got {alignment['mode']})": alignment["mode"] == "local",
         f"cut significance (got {cut})": cut == "significance",
-        f"known statistics for {matrix} with gaps {gaps}": karlin_altschul(
-            matrix, alignment["gap_open"], alignment["gap_extend"]
-        )
+        f"known statistics for {matrix} with gaps {gaps}": alignment_statistics(alignment, matrix)
         is not None,
     }
     missing = [name for name, met in needs.items() if not met]

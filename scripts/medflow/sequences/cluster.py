@@ -32,11 +32,12 @@ import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage, to_tree
 from scipy.spatial.distance import squareform
 
+from medflow.sequences.io import gap_costs
 from medflow.sequences.stats import (
     KarlinAltschul,
+    alignment_statistics,
     chance_merge_probability,
     distances,
-    karlin_altschul,
     significant_pairs,
 )
 from medflow.step import log
@@ -345,7 +346,7 @@ def flat_clusters(
     settings, alignment = sequences["clustering"], sequences["alignment"]
     cut = settings["cut"]
     if cut == "significance":
-        stats = karlin_altschul(matrix, alignment["gap_open"], alignment["gap_extend"])
+        stats = alignment_statistics(alignment, matrix)
         if alignment["mode"] == "local" and stats is not None:
             control = shuffle_control(seqs, stats, alignment, matrix)
             return significance_cut(scores, lengths, stats, settings["e_value"], control)
@@ -353,7 +354,7 @@ def flat_clusters(
             "global alignment scores have no Karlin–Altschul statistics"
             if alignment["mode"] != "local"
             else f"no published Karlin–Altschul statistics for {matrix} with gaps "
-            f"{alignment['gap_open']}/{alignment['gap_extend']}"
+            f"{'/'.join(map(str, gap_costs(alignment, matrix)))}"
         )
         log.warning("cut 'significance' not possible (%s): cutting at distance instead", why)
         labels = cut_tree(tree, "distance", settings["threshold"], settings["n_clusters"])

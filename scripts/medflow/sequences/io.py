@@ -24,6 +24,12 @@ PROTEIN_AMBIGUOUS = "BZXJ"
 NUCLEOTIDE = "ACGT"
 NUCLEOTIDE_AMBIGUOUS = "NRYSWKMBDHV"
 DEFAULT_MATRIX = {"protein": "BLOSUM62", "nucleotide": "NUC.4.4"}
+# gap_open/gap_extend 'auto', in medflow's convention (a gap of length L costs open + (L-1) extend):
+# protein 11/1 (BLAST's existence 10, extension 1); nucleotide 16/6, BLAST's 10/6 for its reward 5,
+# penalty -4 scoring (NUC.4.4 on A, C, G, T), whose statistics it publishes (medflow.sequences.stats).
+DEFAULT_GAPS = {"protein": (11, 1), "nucleotide": (16, 6)}
+# IUPAC complements (U is read as T before alignment).
+COMPLEMENT = str.maketrans("ACGTNRYSWKMBDHV", "TGCANYRSWMKVHDB")
 LABEL_COLUMNS = ("id", "group")
 
 
@@ -264,14 +270,34 @@ def load_matrix(name: str):
         raise InputError(f"unknown substitution matrix {name!r}; choose one of {known}") from None
 
 
+def matrix_kind(name: str) -> str:
+    """'protein' for a matrix that scores the 20 standard amino acids, 'nucleotide' otherwise (the
+    default matrices without loading them: common.smk asks before the first alignment job)."""
+    known = {matrix: kind for kind, matrix in DEFAULT_MATRIX.items()}
+    if name in known:
+        return known[name]
+    return "protein" if set(PROTEIN) <= set(load_matrix(name).alphabet) else "nucleotide"
+
+
+def gap_costs(alignment: dict, matrix: str) -> tuple[int, int]:
+    """(gap_open, gap_extend) of the sequences.alignment settings, 'auto' resolved for the kind
+    of the run's matrix (DEFAULT_GAPS)."""
+    defaults = DEFAULT_GAPS[matrix_kind(matrix)]
+    given = (alignment["gap_open"], alignment["gap_extend"])
+    return tuple(d if g == "auto" else int(g) for g, d in zip(given, defaults, strict=True))
+
+
+def reverse_complement(seq: str) -> str:
+    """The other strand of a nucleotide sequence, read 5' to 3' (IUPAC codes complemented)."""
+    return seq.translate(COMPLEMENT)[::-1]
+
+
 def resolve_matrix(name: str, alphabet: str) -> str:
     """The matrix to use: 'auto' picks BLOSUM62 or NUC.4.4; a matrix must fit the alphabet."""
     if name == "auto":
         return DEFAULT_MATRIX[alphabet]
-    letters = set(load_matrix(name).alphabet)
-    fits_protein = set(PROTEIN) <= letters
-    if (alphabet == "protein") != fits_protein:
-        kind = "protein" if fits_protein else "nucleotide"
+    kind = matrix_kind(name)
+    if alphabet != kind:
         raise InputError(
             f"sequences.alignment.matrix {name!r} is a {kind} matrix but the input is {alphabet}; "
             f"choose a {alphabet} matrix (e.g. {DEFAULT_MATRIX[alphabet]}) or 'auto'"

@@ -1,4 +1,5 @@
-"""Simulated protein families evolved along random trees (BLOSUM62 model + indels), as hard as real ones.
+"""Simulated protein (or DNA) families evolved along random trees (BLOSUM62 model + indels), as hard as
+real ones.
 
 Each family starts from its own random ancestor, its residues drawn with the background
 frequencies of real proteins (Robinson & Robinson 1991, as BLAST's statistics assume). A random
@@ -14,6 +15,11 @@ Real families are uneven, so: each family's divergence is `divergence` times a l
 (sigma `divergence_spread`), each branch's length is exponential around the family's mean, and a
 `fragment_fraction` of the members is cut to a random 35-80% window of its sequence (domain
 fragments). Records are shuffled and given opaque IDs; the labels table maps each ID to its family.
+
+`alphabet` nucleotide evolves DNA instead: equal base frequencies and Kimura's two-parameter model
+(a change is a transition with probability kappa / (kappa + 2), kappa = 2, as in many real genes);
+a `reverse_fraction` of the members is written as its reverse complement, as sequences pulled from
+different genomes or reads come in either orientation.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from medflow.sequences.io import PROTEIN, matrix_array
+from medflow.sequences.io import NUCLEOTIDE, PROTEIN, matrix_array, reverse_complement
 
 # Background frequencies of the residues of PROTEIN (per thousand; Robinson & Robinson 1991, PNAS
 # 88:8880, the table BLAST's statistics use).
@@ -33,10 +39,13 @@ ROBINSON = {
     **{"R": 51.29, "S": 71.20, "T": 58.41, "V": 64.41, "W": 13.30, "Y": 32.16},
 }
 BACKGROUND = np.array([ROBINSON[a] for a in PROTEIN]) / sum(ROBINSON.values())
+KAPPA = 2.0  # transition/transversion rate ratio of the DNA model
 
 
-def residues(count: int, rng) -> np.ndarray:
-    """`count` residue indices drawn with the background frequencies."""
+def residues(count: int, rng, letters: str = PROTEIN) -> np.ndarray:
+    """`count` residue indices: protein ones with the background frequencies, bases uniformly."""
+    if letters == NUCLEOTIDE:
+        return rng.integers(0, 4, size=count)
     return rng.choice(len(PROTEIN), size=count, p=BACKGROUND)
 
 
@@ -51,16 +60,31 @@ def substitution_cdf() -> np.ndarray:
     return np.cumsum(probs, axis=1)
 
 
-def evolve(seq: np.ndarray, branch: float, indel_rate: float, cdf: np.ndarray, rng) -> np.ndarray:
-    """One branch of evolution: substitutions, then indels, on residue indices."""
+def substitute(old: np.ndarray, cdf: np.ndarray | None, rng) -> np.ndarray:
+    """New residues for the changed sites: from BLOSUM62's targets (`cdf`), or for DNA (`cdf`
+    None) by Kimura's model on indices A0 C1 G2 T3, where x ^ 2 is x's transition partner and x ^ 1,
+    x ^ 3 its two transversions."""
+    draws = rng.random(old.size)
+    if cdf is None:
+        transition = draws < KAPPA / (KAPPA + 2.0)
+        return np.where(
+            transition, old ^ 2, np.where(draws < (KAPPA + 1.0) / (KAPPA + 2.0), old ^ 1, old ^ 3)
+        )
+    return np.minimum((cdf[old] < draws[:, None]).sum(axis=1), len(PROTEIN) - 1)
+
+
+def evolve(
+    seq: np.ndarray, branch: float, indel_rate: float, cdf: np.ndarray | None, rng
+) -> np.ndarray:
+    """One branch of evolution: substitutions, then indels, on residue indices (DNA: `cdf` None)."""
     seq = seq.copy()
+    letters = NUCLEOTIDE if cdf is None else PROTEIN
     changed = np.flatnonzero(rng.random(seq.size) < 1.0 - math.exp(-branch))
-    draws = rng.random(changed.size)
-    seq[changed] = np.minimum((cdf[seq[changed]] < draws[:, None]).sum(axis=1), len(PROTEIN) - 1)
+    seq[changed] = substitute(seq[changed], cdf, rng)
     for _ in range(rng.poisson(indel_rate * branch * seq.size)):
         length, where = int(rng.geometric(0.5)), int(rng.integers(0, seq.size + 1))
         if rng.random() < 0.5:
-            seq = np.insert(seq, where, residues(length, rng))
+            seq = np.insert(seq, where, residues(length, rng, letters))
         elif seq.size > length + 10:
             seq = np.delete(seq, np.arange(where, min(where + length, seq.size)))
     return seq
@@ -76,8 +100,10 @@ def fragment(seq: np.ndarray, rng) -> np.ndarray:
 def simulate_family(
     members: int, length: int, divergence: float, indel_rate: float, cdf, rng
 ) -> list[np.ndarray]:
-    """Members of one family: leaves of a random tree grown from a random ancestor."""
-    ancestor = residues(int(rng.integers(0.8 * length, 1.2 * length + 1)), rng)
+    """Members of one family: leaves of a random tree grown from a random ancestor (DNA: `cdf`
+    None)."""
+    letters = NUCLEOTIDE if cdf is None else PROTEIN
+    ancestor = residues(int(rng.integers(0.8 * length, 1.2 * length + 1)), rng, letters)
     mean_depth = 2.0 * sum(1.0 / k for k in range(2, members + 1))  # leaf depth of a Yule tree
     mean_branch = divergence / max(1.0, mean_depth)
     leaves = [ancestor]
@@ -98,17 +124,22 @@ def simulate(
     divergence_spread: float,
     fragment_fraction: float,
     seed: int,
+    alphabet: str = "protein",
+    reverse_fraction: float = 0.0,
 ) -> tuple[list[tuple[str, str]], pd.DataFrame]:
     """All families, shuffled, with IDs seq0001...; returns (records, labels table)."""
     rng = np.random.default_rng(seed)
-    cdf = substitution_cdf()
+    cdf, letters = (None, NUCLEOTIDE) if alphabet == "nucleotide" else (substitution_cdf(), PROTEIN)
     pool = []
     for family in range(1, families + 1):
         family_divergence = divergence * math.exp(divergence_spread * rng.standard_normal())
         for leaf in simulate_family(members, length, family_divergence, indel_rate, cdf, rng):
             if fragment_fraction and rng.random() < fragment_fraction:
                 leaf = fragment(leaf, rng)
-            pool.append((f"family{family:02d}", "".join(PROTEIN[i] for i in leaf)))
+            seq = "".join(letters[i] for i in leaf)
+            if cdf is None and reverse_fraction and rng.random() < reverse_fraction:
+                seq = reverse_complement(seq)
+            pool.append((f"family{family:02d}", seq))
     width = max(4, len(str(len(pool))))
     order = rng.permutation(len(pool))
     records = [(f"seq{i + 1:0{width}d}", pool[k][1]) for i, k in enumerate(order)]

@@ -606,11 +606,11 @@ def cluster_sparse(
     scores and self-scores): what seq_cluster writes and seq_plot draws. Each computes it, so the
     plots need not wait for the tables; it is deterministic, so both see the same clusters."""
     from medflow.sequences.align import Scoring, ShuffleControl
-    from medflow.sequences.stats import karlin_altschul
+    from medflow.sequences.stats import alignment_statistics
 
     settings, alignment = sequences["clustering"], sequences["alignment"]
     refuse_unserved("protein", matrix, sequences)
-    stats = karlin_altschul(matrix, alignment["gap_open"], alignment["gap_extend"])
+    stats = alignment_statistics(alignment, matrix)
     i, j, scores, self_scores = pairs
     lengths = np.array([len(seq) for seq in seqs], dtype=float)
     scoring = Scoring.from_settings(alignment, matrix)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from medflow.sequences.io import gap_costs
 from medflow.step import InputError
 
 # (matrix, BLAST gap existence, BLAST gap extension): (lambda, K, H), from NCBI BLAST's blast_stat.c.
@@ -59,6 +60,10 @@ BLAST_GAPPED = {
     ("PAM30", 10, 1): (0.309, 0.15, 0.88),
     ("PAM30", 9, 1): (0.294, 0.11, 0.61),
     ("PAM30", 8, 1): (0.270, 0.072, 0.40),
+    # NUC.4.4 scores A, C, G, T as BLAST's reward 5, penalty -4 (blastn_values_5_4); its
+    # ambiguity codes are rare after QC (sequences.qc.max_ambiguous_fraction).
+    ("NUC.4.4", 10, 6): (0.163, 0.068, 0.16),
+    ("NUC.4.4", 8, 6): (0.146, 0.039, 0.11),
 }
 NORMALIZERS = {
     "min": np.minimum.outer,
@@ -103,6 +108,12 @@ def karlin_altschul(matrix: str, gap_open: int, gap_extend: int) -> KarlinAltsch
     """Published gapped statistics for medflow's gap convention, or None if none are known."""
     values = BLAST_GAPPED.get((matrix, gap_open - gap_extend, gap_extend))
     return None if values is None else KarlinAltschul(*values)
+
+
+def alignment_statistics(alignment: dict, matrix: str) -> KarlinAltschul | None:
+    """karlin_altschul for the sequences.alignment settings (gap costs 'auto' resolved) and the
+    run's matrix."""
+    return karlin_altschul(matrix, *gap_costs(alignment, matrix))
 
 
 def known_statistics() -> str:
