@@ -3,10 +3,14 @@
 Every tool clusters the same FASTA; the table gives each one's wall time, cluster count, and the
 adjusted Rand index / NMI against the known groups. The data: `--fasta` and `--groups` (TSV: id,
 group), else the Pfam tuning set (../shared/data/sequences/pfam_tune_12fam.*) when it is there, else
-generated families (medflow.sequences.simulate, the schema's example settings, 40 x 50). Debian's
-mmseqs2 and cd-hit are installed here when missing (as root), else their rows say why they are absent.
+generated families (medflow.sequences.simulate, the schema's example settings, 40 x 50); `--dna`:
+generated DNA families, a third of their members given as the reverse complement (the benchmark
+runner measures both the protein set and these). Nucleotide input is clustered by CD-HIT-EST
+instead of CD-HIT (at its lowest identity, 0.8), and medflow's previous defaults for it are one
+strand with 11/1 gaps (no statistics, so the distance cut). Debian's mmseqs2 and cd-hit are
+installed here when missing (as root), else their rows say why they are absent.
 
-    python bench/bench_clustering_peers.py [--fasta F --groups G] [--quick]
+    python bench/bench_clustering_peers.py [--fasta F --groups G] [--dna] [--quick]
 """
 
 from __future__ import annotations
@@ -28,18 +32,22 @@ sys.path[:0] = [str(REPO / "bench"), str(REPO / "scripts")]
 from laptop_env import without_scontrol  # noqa: E402
 
 from medflow.config import fill_and_validate  # noqa: E402
-from medflow.sequences.io import write_fasta  # noqa: E402
+from medflow.sequences.io import detect_alphabet, read_fasta, write_fasta  # noqa: E402
 from medflow.sequences.simulate import simulate  # noqa: E402
 
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 THREADS = 2
 TUNING = REPO.parent / "shared" / "data" / "sequences" / "pfam_tune_12fam"
 PREVIOUS_DEFAULT = {"cut": "distance", "threshold": 0.85}  # medflow's cut before issue #11
+# medflow's nucleotide defaults before both strands and gap costs 'auto' (so the distance cut)
+PREVIOUS_DNA = {"alignment": {"strand": "plus", "gap_open": 11, "gap_extend": 1}}
+# generated DNA families: a third of the members reversed, as genes from several genomes may be
+DNA_EXAMPLE = {"alphabet": "nucleotide", "reverse_fraction": 0.3, "length": 400, "divergence": 0.5}
 
 
 def ensure_peers() -> str:
     """Install Debian's mmseqs2 and cd-hit if missing; return '' or why they can't be had."""
-    if shutil.which("mmseqs") and shutil.which("cd-hit"):
+    if shutil.which("mmseqs") and shutil.which("cd-hit") and shutil.which("cd-hit-est"):
         return ""
     apt = ["apt-get", "-o", "DPkg::Lock::Timeout=300"]
     env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
@@ -91,19 +99,32 @@ def parse_cdhit_clusters(clstr: Path) -> pd.Series:
     return pd.Series(assignment)
 
 
-def run_cdhit(fasta: Path, work: Path) -> tuple[float, pd.Series]:
+CDHIT = {  # the lowest identity each allows, with the word size its manual gives for it
+    "protein": ["cd-hit", "-c", "0.4", "-n", "2"],
+    "nucleotide": ["cd-hit-est", "-c", "0.8", "-n", "5", "-r", "1"],
+}
+
+
+def run_cdhit(fasta: Path, work: Path, alphabet: str = "protein") -> tuple[float, pd.Series]:
     out = work / "cdhit"
-    cmd = ["cd-hit", "-i", str(fasta), "-o", str(out), "-c", "0.4", "-n", "2"]
+    program, *options = CDHIT[alphabet]
+    cmd = [program, "-i", str(fasta), "-o", str(out), *options]
     seconds = timed([*cmd, "-T", str(THREADS), "-M", "0", "-d", "0"], work)
     return seconds, parse_cdhit_clusters(Path(f"{out}.clstr"))
 
 
 def run_medflow(
-    fasta: Path, labels: Path, work: Path, clustering: dict | None = None, name: str = ""
+    fasta: Path,
+    labels: Path,
+    work: Path,
+    clustering: dict | None = None,
+    name: str = "",
+    sequences: dict | None = None,
 ) -> tuple[float, pd.Series]:
     """The sequence branch alone, through Snakemake, on the same FASTA and labels; `clustering`
-    overrides sequences.clustering, and the run goes to work/medflow-`name`."""
-    sequences = {"fasta": [str(fasta)], "labels": str(labels)}
+    overrides sequences.clustering, `sequences` other sequences settings, and the run goes to
+    work/medflow-`name`."""
+    sequences = {**(sequences or {}), "fasta": [str(fasta)], "labels": str(labels)}
     if clustering:
         sequences["clustering"] = clustering
     config = {
@@ -111,7 +132,8 @@ def run_medflow(
         "imaging": {"enabled": False},
         "sequences": sequences,
     }
-    name = f"medflow-{name or ('previous' if clustering else 'defaults')}"
+    changed = clustering or len(sequences) > 2
+    name = f"medflow-{name or ('previous' if changed else 'defaults')}"
     override = work / f"{name}.yaml"
     override.write_text(yaml.safe_dump(config))
     cmd = [SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--directory", str(work / name)]
@@ -122,15 +144,37 @@ def run_medflow(
     return seconds, table.set_index("id")["cluster"]
 
 
-def generated(work: Path, quick: bool) -> tuple[Path, Path, str]:
-    """Generated families (the schema's example settings), written into work."""
+def generated(work: Path, quick: bool, dna: bool = False) -> tuple[Path, Path, str]:
+    """Generated families (the schema's example settings; DNA: DNA_EXAMPLE, 10 x 20), written into
+    work."""
     example = fill_and_validate({})["sequences"]["example"]
-    example |= {"families": 6, "members": 10} if quick else {"families": 40, "members": 50}
+    if dna:
+        example |= DNA_EXAMPLE | (
+            {"families": 4, "members": 8} if quick else {"families": 10, "members": 20}
+        )
+    else:
+        example |= {"families": 6, "members": 10} if quick else {"families": 40, "members": 50}
     records, table = simulate(**example, seed=42)
     fasta, labels = work / "families.fasta", work / "labels.tsv"
     write_fasta(fasta, records)
     table.to_csv(labels, sep="\t", index=False)
+    if dna:
+        return (
+            fasta,
+            labels,
+            (
+                f"{example['families']} generated DNA families x {example['members']} "
+                f"(~{example['length']} bases, divergence {example['divergence']}, "
+                f"{example['reverse_fraction']:.0%} reversed)"
+            ),
+        )
     return fasta, labels, f"{example['families']} generated families"
+
+
+def alphabet_of(fasta: Path) -> str:
+    """The FASTA's kind, as QC would call most of its records."""
+    kinds = [detect_alphabet(record.seq.upper()) for record in read_fasta(fasta)]
+    return max(("protein", "nucleotide"), key=kinds.count)
 
 
 def measure(fasta: Path, labels: Path, work: Path, peers: bool = True) -> dict[str, dict]:
@@ -142,19 +186,23 @@ def measure(fasta: Path, labels: Path, work: Path, peers: bool = True) -> dict[s
         "import snakemake, numpy, pandas, scipy.cluster.hierarchy, matplotlib.pyplot, pyopal, Bio"
     )
     subprocess.run([sys.executable, "-c", warm], check=True, capture_output=True)
-    tools = {
-        "medflow defaults": lambda: run_medflow(fasta, labels, work),
-        "medflow previous default (distance cut 0.85)": lambda: run_medflow(
+    alphabet = alphabet_of(fasta)
+    tools = {"medflow defaults": lambda: run_medflow(fasta, labels, work)}
+    if alphabet == "nucleotide":
+        tools["medflow previous defaults (one strand, 11/1 gaps: distance cut 0.85)"] = lambda: (
+            run_medflow(fasta, labels, work, sequences=PREVIOUS_DNA)
+        )
+    else:
+        tools["medflow previous default (distance cut 0.85)"] = lambda: run_medflow(
             fasta, labels, work, PREVIOUS_DEFAULT
-        ),
-    }
+        )
     if peers:
         tools["mmseqs2 easy-cluster"] = lambda: run_mmseqs("easy-cluster", [], fasta, work)
         tools["mmseqs2 easy-cluster -s 7.5 -c 0 --cluster-mode 1"] = lambda: run_mmseqs(
             "easy-cluster", ["-s", "7.5", "-c", "0", "--cluster-mode", "1"], fasta, work
         )
         tools["mmseqs2 easy-linclust"] = lambda: run_mmseqs("easy-linclust", [], fasta, work)
-        tools["cd-hit -c 0.4 -n 2"] = lambda: run_cdhit(fasta, work)
+        tools[" ".join(CDHIT[alphabet])] = lambda: run_cdhit(fasta, work, alphabet)
     measured = {}
     for name, tool in tools.items():
         seconds, clusters = tool()
@@ -189,10 +237,13 @@ def rows_of(measured: dict[str, dict], data: str, groups: int, why_not: str) -> 
     return rows
 
 
-def choose_data(work: Path, fasta: str | None, groups: str | None, quick: bool):
-    """(FASTA, groups table, name): the given files, else the tuning set, else generated families."""
+def choose_data(work: Path, fasta: str | None, groups: str | None, quick: bool, dna: bool = False):
+    """(FASTA, groups table, name): the given files, else generated DNA families (`dna`), else the
+    tuning set, else generated families."""
     if fasta and groups:
         return Path(fasta).resolve(), Path(groups).resolve(), Path(fasta).name
+    if dna:
+        return generated(work, quick, dna=True)
     if TUNING.with_suffix(".fasta").is_file() and not quick:
         tuning = TUNING.with_suffix(".fasta"), Path(f"{TUNING}_groups.tsv")
         return *tuning, "Pfam pfam_tune_12fam (12 x 150 domains)"
@@ -200,12 +251,16 @@ def choose_data(work: Path, fasta: str | None, groups: str | None, quick: bool):
 
 
 def run(quick: bool = False, fasta: str | None = None, groups: str | None = None) -> list[dict]:
+    """Rows for the given set, or for the protein set (choose_data) and generated DNA families."""
     why_not = ensure_peers()
-    with tempfile.TemporaryDirectory(prefix="medflow-peers-") as tmp:
-        data_fasta, data_groups, name = choose_data(Path(tmp), fasta, groups, quick)
-        measured = measure(data_fasta, data_groups, Path(tmp), peers=not why_not)
-        count = pd.read_csv(data_groups, sep="\t", dtype=str)["group"].nunique()
-    return rows_of(measured, name, count, why_not)
+    rows = []
+    for dna in (False,) if fasta else (False, True):
+        with tempfile.TemporaryDirectory(prefix="medflow-peers-") as tmp:
+            data_fasta, data_groups, name = choose_data(Path(tmp), fasta, groups, quick, dna)
+            measured = measure(data_fasta, data_groups, Path(tmp), peers=not why_not)
+            count = pd.read_csv(data_groups, sep="\t", dtype=str)["group"].nunique()
+        rows += rows_of(measured, name, count, why_not)
+    return rows
 
 
 def main() -> None:
@@ -215,18 +270,22 @@ def main() -> None:
     parser.add_argument("--fasta", help="FASTA to cluster (default: the tuning set or generated)")
     parser.add_argument("--groups", help="TSV with columns id and group (the known families)")
     parser.add_argument("--quick", action="store_true", help="small generated families")
+    parser.add_argument(
+        "--dna", action="store_true", help="generated DNA families, some reverse-complemented"
+    )
     args = parser.parse_args()
     if bool(args.fasta) != bool(args.groups):
         parser.error("--fasta and --groups go together")
     why_not = ensure_peers()
     with tempfile.TemporaryDirectory(prefix="medflow-peers-") as tmp:
-        fasta, groups, _ = choose_data(Path(tmp), args.fasta, args.groups, args.quick)
+        fasta, groups, _ = choose_data(Path(tmp), args.fasta, args.groups, args.quick, args.dna)
         measured = measure(fasta, groups, Path(tmp), peers=not why_not)
     print(f"data: {fasta}" + (f" (peers absent: {why_not})" if why_not else ""))
-    print(f"{'tool':52} {'ARI':>6} {'NMI':>6} {'clusters':>8} {'wall s':>8}")
+    width = max(map(len, measured))
+    print(f"{'tool':{width}} {'ARI':>6} {'NMI':>6} {'clusters':>8} {'wall s':>8}")
     for name, facts in measured.items():
         print(
-            f"{name:52} {facts['ari']:6.3f} {facts['nmi']:6.3f} {facts['clusters']:8d} "
+            f"{name:{width}} {facts['ari']:6.3f} {facts['nmi']:6.3f} {facts['clusters']:8d} "
             f"{facts['seconds']:8.1f}"
         )
 
