@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
-from PIL import Image
+from PIL import Image, ImageOps
 from test_img_preprocess import class_folder, grey, make_npz, run_preprocess, write_dicom, write_png
 
 from medflow.config import ConfigError
@@ -295,3 +295,24 @@ def test_a_photo_stored_sideways_is_turned_upright_by_its_exif_orientation(tmp_p
     assert plain.shape == (8, 16) and upright.shape == (16, 8)
     # turned clockwise, the stored left half becomes the top half
     assert upright[:8].mean() > 200 and upright[8:].mean() < 50
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_a_tiff_is_turned_upright_by_its_orientation_tag_as_pillow_turns_photos(
+    tmp_path, orientation
+):
+    """tifffile's TIFFs get the turns Pillow's exif_transpose makes (compared on RGB, whose channels
+    all hold the grey image: Pillow misreads grey TIFFs with orientations 5-8)."""
+    grey_image = np.arange(35, dtype=np.uint8).reshape(5, 7)
+    rgb = np.repeat(grey_image[..., None], 3, axis=2)
+    tag = [(274, "H", 1, orientation, False)]
+    tifffile.imwrite(tmp_path / "grey.tif", grey_image, photometric="minisblack", extratags=tag)
+    tifffile.imwrite(tmp_path / "rgb.tif", rgb, photometric="rgb", extratags=tag)
+    with Image.open(tmp_path / "rgb.tif") as image:
+        image.load()
+        expected = np.asarray(ImageOps.exif_transpose(image))
+    decoded_rgb, _ = img_io.decode_any(tmp_path / "rgb.tif")
+    decoded_grey, _ = img_io.decode_any(tmp_path / "grey.tif")
+    assert np.array_equal(decoded_rgb, expected)
+    assert np.array_equal(decoded_grey, expected[..., 0])
+    assert decoded_grey.shape == ((5, 7) if orientation <= 4 else (7, 5))

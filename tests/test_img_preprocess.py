@@ -389,6 +389,20 @@ def test_channels_first_npz_fails_saying_how_to_fix_it(tmp_path):
         run_preprocess(tmp_path, format="npz", source=str(npz))
 
 
+def test_3d_volumes_npz_fails_saying_the_branch_is_2d(tmp_path):
+    """MedMNIST's 3D sets store (N, 28, 28, 28) volumes: refused with the reason, not read as
+    28-channel images."""
+    npz = make_npz(tmp_path / "vol.npz")
+    with np.load(npz) as raw:
+        arrays = {key: raw[key] for key in raw.files}
+    for split in ("train", "val", "test"):
+        n = len(arrays[f"{split}_labels"])
+        arrays[f"{split}_images"] = np.zeros((n, 28, 28, 28), dtype=np.uint8)
+    np.savez(npz, **arrays)
+    with pytest.raises(InputError, match=r"looks like 3D volumes .* middle slice"):
+        run_preprocess(tmp_path, format="npz", source=str(npz))
+
+
 def test_npz_that_is_not_an_npz_fails(tmp_path):
     (tmp_path / "bad.npz").write_text("nope")
     with pytest.raises(InputError, match=r"not a readable \.npz"):

@@ -389,7 +389,13 @@ def npz_split(archive: Any, path: Path, split: str) -> tuple[np.ndarray, np.ndar
         )
     if images.ndim == 4 and images.shape[3] not in (1, 3, 4):
         hint = ""
-        if images.shape[1] in (1, 3, 4):
+        if images.shape[1] == images.shape[2] == images.shape[3]:
+            hint = (
+                ": it looks like 3D volumes (depth x height x width, as MedMNIST's 3D sets store "
+                "them); the imaging branch classifies 2D images, so give one 2D slice or "
+                "projection per image (for example the middle slice, volumes[:, d // 2])"
+            )
+        elif images.shape[1] in (1, 3, 4):
             hint = (
                 f": it looks channels-first; save np.moveaxis({split}_images, 1, -1) "
                 "(channels last, as MedMNIST stores them)"

@@ -87,14 +87,36 @@ def _pil_array(path: Path) -> tuple[np.ndarray, float]:
     return pixels, full_scale_of(pixels.dtype)
 
 
+def upright(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """Rows and columns as a viewer shows them, by the TIFF/EXIF Orientation tag (1-8, 1 and
+    unknown values: as stored), the same turns Pillow's ImageOps.exif_transpose makes."""
+    turns = {
+        2: lambda a: a[:, ::-1],  # mirrored left to right
+        3: lambda a: a[::-1, ::-1],  # rotated 180 degrees
+        4: lambda a: a[::-1],  # mirrored top to bottom
+        5: lambda a: np.swapaxes(a, 0, 1),  # transposed
+        6: lambda a: np.rot90(a, -1),  # stored turned 90 degrees counter-clockwise
+        7: lambda a: np.swapaxes(a, 0, 1)[::-1, ::-1],  # transversed
+        8: lambda a: np.rot90(a, 1),  # stored turned 90 degrees clockwise
+    }
+    turn = turns.get(int(orientation))
+    return pixels if turn is None else np.ascontiguousarray(turn(pixels))
+
+
 def _tiff_array(path: Path) -> tuple[np.ndarray, float]:
-    """Decode a TIFF with tifffile (16-bit and float images included); first page only. When
-    tifffile cannot (LZW, JPEG or CCITT compression needs imagecodecs, which medflow does not
-    install), Pillow tries; the image is rejected only when both fail."""
+    """Decode a TIFF with tifffile (16-bit and float images included); first page only, turned
+    upright by its Orientation tag as Pillow turns photos (upright). When tifffile cannot (LZW,
+    JPEG or CCITT compression needs imagecodecs, which medflow does not install), Pillow tries;
+    the image is rejected only when both fail."""
     import tifffile
 
     try:
-        pixels = tifffile.imread(path, key=0)
+        with tifffile.TiffFile(path) as tiff:
+            page = tiff.pages[0]
+            pixels = page.asarray()
+            tag = page.tags.get("Orientation")
+        if tag is not None and pixels.ndim in (2, 3):
+            pixels = upright(pixels, tag.value)
     except MemoryError:
         raise
     except Exception as error:  # tifffile raises many types for damaged or compressed files
