@@ -113,3 +113,34 @@ def test_counter_ions_go_before_the_largest_fragment_is_chosen(salt, parent):
     mol, removed = Standardizer().parent(parse_smiles(salt))
     assert Chem.MolToSmiles(mol) == Chem.MolToSmiles(Chem.MolFromSmiles(parent))
     assert removed
+
+
+def test_cleanup_is_rdkits_cleanup_bit_for_bit():
+    """Standardizer.cleanup reuses its MolStandardize objects; the molecules it gives are
+    rdMolStandardize.Cleanup's, on NCI molecules and on metals, charges and stereo."""
+    import os
+
+    from rdkit import RDConfig
+    from rdkit.Chem.MolStandardize import rdMolStandardize
+
+    with open(os.path.join(RDConfig.RDDataDir, "NCI", "first_5K.smi")) as handle:
+        smiles = [line.split()[0] for line in handle][:1500]
+    smiles += [
+        "CCCC(CCC)C(=O)O[Na]",
+        "N.N.O=C1O[Pt]OC(=O)C12CCC2",
+        "CN(C)C[C-]12C3=C4C5=C1[Fe++]23456789[C-]%10C6=C7C8=C9%10",
+        "N#C[Fe-2](C#N)(C#N)(C#N)(C#N)N=O.[Na+].[Na+]",
+        "C[C@H](N)C(=O)[O-].[NH4+]",
+        "F/C=C/F",
+        "[2H]C([2H])([2H])N",
+    ]
+    standardizer = Standardizer()
+    compared = 0
+    for text in smiles:
+        mol = Chem.MolFromSmiles(text)
+        if mol is None:
+            continue
+        expected = Chem.MolToSmiles(rdMolStandardize.Cleanup(mol))
+        assert Chem.MolToSmiles(standardizer.cleanup(mol)) == expected, text
+        compared += 1
+    assert compared > 1400
