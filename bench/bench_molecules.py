@@ -4,7 +4,9 @@ Rows:
 - the per-molecule pipeline (one chunk, in-process) vs a bare RDKit process pool, RDKit's NCI
   first_5K.smi, the same number of processes (2), the same stages: parse, standardize (cleanup,
   largest organic fragment, uncharge), canonical SMILES + InChIKey, the 14 default descriptors,
-  Lipinski/Veber/SAScore range and the PAINS A/B/C alerts (early exit off: the same work);
+  Lipinski/Veber/SAScore range and the PAINS A/B/C and METALS alerts (early exit off: the same
+  work); the raw side runs Cleanup's steps with objects built once and the salt-only metal
+  disconnection of `metals: keep`, as the pipeline does;
 - the same in CPU time (one process), which other load on the machine does not disturb;
 - the early exit (molecules.early_exit) on a library that mostly fails: NCI with Ghose and Egan on;
 - end to end: the whole branch through Snakemake (--cores 2, default molecules config: split, chunks,
@@ -25,7 +27,6 @@ from pathlib import Path
 
 import pandas as pd
 from rdkit import Chem, RDConfig
-from rdkit.Chem.FilterCatalog import FilterCatalog, FilterCatalogParams
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
@@ -33,6 +34,8 @@ from laptop_env import slurm_probe_seconds, without_scontrol
 
 from medflow.molecules import pipeline
 from medflow.molecules.descriptors import available_descriptors
+from medflow.molecules.screen import build_alert_catalogs
+from medflow.molecules.standardize import NOTHING, SALT_BONDS
 
 THREADS = 2
 QUICK_SIZE = 500
@@ -42,13 +45,14 @@ REPO = Path(__file__).resolve().parent.parent
 NCI = Path(RDConfig.RDDataDir, "NCI", "first_5K.smi")
 SETTINGS = {
     "tautomer": False,
+    "metals": "keep",
     "descriptors": ["MolMR"],
     "filters": {
         "lipinski": True,
         "lipinski_violations": 1,
         "veber": True,
         "ranges": {"SAScore": {"max": 6}},
-        "alerts": ["PAINS_A", "PAINS_B", "PAINS_C"],
+        "alerts": ["PAINS_A", "PAINS_B", "PAINS_C", "METALS"],
     },
     "early_exit": False,
 }
@@ -75,19 +79,30 @@ def _raw_init() -> None:
     _RAW["functions"] = [table[name] for name in names]
     _RAW["chooser"] = rdMolStandardize.LargestFragmentChooser(preferOrganic=True)
     _RAW["uncharger"] = rdMolStandardize.Uncharger(canonicalOrder=True)
-    catalogs = []
-    for name in SETTINGS["filters"]["alerts"]:
-        params = FilterCatalogParams()
-        params.AddCatalog(getattr(FilterCatalogParams.FilterCatalogs, name))
-        catalogs.append(FilterCatalog(params))
-    _RAW["catalogs"] = catalogs
+    # Cleanup's steps with the salt-only metal disconnection of `metals: keep`, objects built once
+    disconnector = rdMolStandardize.MetalDisconnector()
+    disconnector.SetMetalNof(Chem.MolFromSmarts(SALT_BONDS))
+    disconnector.SetMetalNon(Chem.MolFromSmarts(NOTHING))
+    _RAW["cleanup"] = (disconnector, rdMolStandardize.Normalizer(), rdMolStandardize.Reionizer())
+    # RDKit's catalogs; METALS is one entry of NIH's (built as the pipeline builds it)
+    _RAW["catalogs"] = list(build_alert_catalogs(SETTINGS["filters"]["alerts"]).values())
+
+
+def _raw_cleanup(mol: Chem.Mol) -> Chem.Mol:
+    disconnector, normalizer, reionizer = _RAW["cleanup"]
+    mol = Chem.RWMol(Chem.RemoveHs(mol))
+    disconnector.DisconnectInPlace(mol)
+    normalizer.normalizeInPlace(mol)
+    reionizer.reionizeInPlace(mol)
+    Chem.AssignStereochemistry(mol)
+    return mol
 
 
 def _raw_one(smiles: str) -> tuple | None:
     mol = Chem.MolFromSmiles(smiles)
     if mol is None:
         return None
-    mol = _RAW["uncharger"].uncharge(_RAW["chooser"].choose(rdMolStandardize.Cleanup(mol)))
+    mol = _RAW["uncharger"].uncharge(_RAW["chooser"].choose(_raw_cleanup(mol)))
     values = [f(mol) for f in _RAW["functions"]]
     alerts = [e.GetDescription() for c in _RAW["catalogs"] for e in c.GetMatches(mol)]
     lipinski = sum([values[0] > 500, values[1] > 5, values[3] > 5, values[4] > 10])

@@ -24,6 +24,7 @@ STEP = Step(
     __file__,
     settings=(
         "molecules.tautomer",
+        "molecules.metals",
         "molecules.descriptors",
         "molecules.filters",
         "molecules.early_exit",

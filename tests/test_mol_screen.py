@@ -114,3 +114,24 @@ def test_a_descriptor_that_could_not_be_computed_fails_its_range():
     assert reasons == [
         ("range", "range: MolWt could not be computed (NaN), so it cannot be checked")
     ]
+
+
+def test_metals_alert_is_nihs_contains_metal_entry_alone():
+    """METALS flags complexes of transition metals, post-transition metals and metalloids, not
+    boron drugs, sodium salts or the other NIH alerts."""
+    catalog = build_alert_catalogs(["METALS"])["METALS"]
+    assert catalog.GetNumEntries() == 1
+    flagged = {
+        smiles: bool(alert_reasons(parse_smiles(smiles), {"METALS": catalog}))
+        for smiles in (
+            "O=C1O[Pt]OC(=O)C12CCC2",  # carboplatin
+            "CCCC[Sn](Cl)(CCCC)CCCC",
+            "C[Hg]Cl",
+            "CC(C)C[C@H](NC(=O)[C@H](Cc1ccccc1)NC(=O)c1cnccn1)B(O)O",  # bortezomib
+            "CCCC(CCC)C(=O)[O-].[Na+]",
+            "C[N+](C)(C)CC[N+](C)(C)C",  # two quaternary N: an NIH alert, not METALS
+        )
+    }
+    assert list(flagged.values()) == [True, True, True, False, False, False]
+    reasons = alert_reasons(parse_smiles("O=C1O[Pt]OC(=O)C12CCC2"), {"METALS": catalog})
+    assert reasons == [("METALS", "alert METALS: contains_metal")]

@@ -116,8 +116,8 @@ def test_counter_ions_go_before_the_largest_fragment_is_chosen(salt, parent):
 
 
 def test_cleanup_is_rdkits_cleanup_bit_for_bit():
-    """Standardizer.cleanup reuses its MolStandardize objects; the molecules it gives are
-    rdMolStandardize.Cleanup's, on NCI molecules and on metals, charges and stereo."""
+    """Standardizer.cleanup reuses its MolStandardize objects; with metals: disconnect the molecules
+    it gives are rdMolStandardize.Cleanup's, on NCI molecules and on metals, charges and stereo."""
     import os
 
     from rdkit import RDConfig
@@ -134,7 +134,7 @@ def test_cleanup_is_rdkits_cleanup_bit_for_bit():
         "F/C=C/F",
         "[2H]C([2H])([2H])N",
     ]
-    standardizer = Standardizer()
+    standardizer = Standardizer(metals="disconnect")
     compared = 0
     for text in smiles:
         mol = Chem.MolFromSmiles(text)
@@ -144,3 +144,32 @@ def test_cleanup_is_rdkits_cleanup_bit_for_bit():
         assert Chem.MolToSmiles(standardizer.cleanup(mol)) == expected, text
         compared += 1
     assert compared > 1400
+
+
+@pytest.mark.parametrize(
+    ("given", "keep", "disconnect"),
+    [
+        # carboplatin: the platinum complex, or (RDKit's MolVS rules) its dicarboxylic acid ligand
+        ("N.N.O=C1O[Pt]OC(=O)C12CCC2", "O=C1[O][Pt][O]C(=O)C12CCC2", "O=C(O)C1(C(=O)O)CCC1"),
+        # oxaliplatin stays whole, or gives its diaminocyclohexane ligand
+        ("O=C1O[Pt]2(NC3CCCCC3N2)OC1=O", "O=C1[O][Pt]2([NH]C3CCCCC3[NH]2)[O]C1=O", "NC1CCCCC1N"),
+        # salts drawn with a bond to an alkali or alkaline-earth metal are salts either way
+        ("CCCC(CCC)C(=O)O[Na]", "CCCC(CCC)C(=O)O", "CCCC(CCC)C(=O)O"),
+        (
+            "OCC(O)C(O)C(O)C(O)C(=O)O[Ca]OC(=O)C(O)C(O)C(O)C(O)CO",
+            "O=C(O)C(O)C(O)C(O)C(O)CO",
+            "O=C(O)C(O)C(O)C(O)C(O)CO",
+        ),
+        # an ionic salt of a transition metal keeps its organic part either way
+        ("[Fe+2].[O-]C(=O)/C=C/C([O-])=O", "O=C(O)/C=C/C(=O)O", "O=C(O)/C=C/C(=O)O"),
+    ],
+)
+def test_metal_complexes_stay_whole_unless_asked_to_disconnect(given, keep, disconnect):
+    for metals, expected in (("keep", keep), ("disconnect", disconnect)):
+        parent = Standardizer(metals=metals)(parse_smiles(given))
+        assert identity(parent)[0] == expected, metals
+
+
+def test_unknown_metals_setting_is_refused():
+    with pytest.raises(ValueError, match="metals must be one of"):
+        Standardizer(metals="strip")

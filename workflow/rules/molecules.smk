@@ -71,6 +71,7 @@ rule mol_process:
     params:
         settings=get_settings(
             "molecules.tautomer",
+            "molecules.metals",
             "molecules.descriptors",
             "molecules.filters",
             "molecules.early_exit",

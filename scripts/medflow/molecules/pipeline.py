@@ -46,7 +46,8 @@ TEXT_COLUMNS = [
 
 def settings_of(section: dict[str, Any]) -> dict[str, Any]:
     """The pipeline's part of the molecules config section."""
-    return {key: section[key] for key in ("tautomer", "descriptors", "filters", "early_exit")}
+    keys = ("tautomer", "metals", "descriptors", "filters", "early_exit")
+    return {key: section[key] for key in keys}
 
 
 def output_names(settings: dict[str, Any]) -> list[str]:
@@ -77,7 +78,9 @@ class Worker:
     def __post_init__(self) -> None:
         filters = self.settings["filters"]
         self.filters = filters
-        self.standardize = Standardizer(tautomer=self.settings["tautomer"])
+        self.standardize = Standardizer(
+            tautomer=self.settings["tautomer"], metals=self.settings.get("metals", "keep")
+        )
         self.catalogs = screen.build_alert_catalogs(filters.get("alerts", []))
         self.table = desc.available_descriptors()
         self.names = output_names(self.settings)

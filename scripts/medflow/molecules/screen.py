@@ -120,14 +120,24 @@ def range_reasons(values: dict[str, float], filters: dict[str, Any]) -> list[tup
 
 
 def build_alert_catalogs(names: Iterable[str]) -> dict[str, FilterCatalog]:
-    """One RDKit FilterCatalog per selected alert set (PAINS_A, BRENK, ...)."""
+    """One RDKit FilterCatalog per selected alert set (PAINS_A, BRENK, ...). METALS is the NIH
+    set's contains_metal entry alone: any metal or metalloid but the alkali and alkaline-earth
+    metals (Al, Ti to Zn, As, Se, Ag, Sn, Pt, Au, Hg, Bi, the lanthanides...; not B or Si)."""
     from rdkit.Chem.FilterCatalog import FilterCatalog, FilterCatalogParams
 
     catalogs = {}
     for name in names:
         params = FilterCatalogParams()
-        params.AddCatalog(getattr(FilterCatalogParams.FilterCatalogs, name))
-        catalogs[name] = FilterCatalog(params)
+        source = "NIH" if name == "METALS" else name
+        params.AddCatalog(getattr(FilterCatalogParams.FilterCatalogs, source))
+        catalog = FilterCatalog(params)
+        if name == "METALS":
+            entries = [catalog.GetEntryWithIdx(k) for k in range(catalog.GetNumEntries())]
+            catalog = FilterCatalog()
+            for entry in entries:
+                if entry.GetDescription() == "contains_metal":
+                    catalog.AddEntry(entry)
+        catalogs[name] = catalog
     return catalogs
 
 

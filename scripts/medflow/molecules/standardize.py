@@ -1,10 +1,20 @@
 """Molecule standardization with RDKit's MolStandardize: the same molecule always gets the same form.
 
-Steps: parse and sanitize, cleanup (normalize groups, disconnect metals: RDKit's Cleanup, with
-objects built once, see Standardizer.cleanup), keep the largest organic fragment (strips salts and
-solvents; the removed fragments are kept for the tables), neutralize charges, optionally pick the canonical tautomer. A parent with no carbon atom (NaCl, water,
-cisplatin's ammonia, a bare metal) and a canonical SMILES that RDKit cannot read back (some ionic
-organometallics: [Fe+2].c1cc[cH-]c1.c1cc[cH-]c1 gives c1cccc1) are rejects.
+Steps: parse and sanitize, cleanup (remove hydrogens, disconnect metals, normalize groups,
+reionize: RDKit's Cleanup steps, with objects built once, see Standardizer.cleanup), keep the
+largest organic fragment (strips salts and solvents; the removed fragments are kept for the
+tables), neutralize charges, optionally pick the canonical tautomer. A parent with no carbon atom
+(NaCl, water, cisplatin's ammonia, a bare metal) and a canonical SMILES that RDKit cannot read back
+(some ionic organometallics: [Fe+2].c1cc[cH-]c1.c1cc[cH-]c1 gives c1cccc1) are rejects.
+
+Metals (`metals`): 'keep' (the default) breaks only the bonds of the alkali and alkaline-earth
+metals (Li to Cs, Be to Ba) to nonmetals, which are salts drawn with a bond (sodium valproate as
+CCCC(CCC)C(=O)O[Na], magnesium stearate), as the ChEMBL structure pipeline does for Li, Na and K;
+complexes and organometallics of the other metals stay whole, so carboplatin is its platinum
+complex, not its cyclobutanedicarboxylic acid ligand, and the screen's METALS alert
+(medflow.molecules.screen) names it. 'disconnect' is RDKit's MetalDisconnector as Cleanup runs it
+(MolVS's rules): every metal's bonds to N, O, F and most other nonmetals are broken and the largest
+organic fragment, a ligand, is kept.
 
 Before the largest fragment is chosen, the fragments that are pharmaceutical counter-ions
 (COUNTER_IONS, in any charge state) are set aside when a fragment that is not one remains: the
@@ -20,6 +30,11 @@ from rdkit import Chem, RDLogger
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
 RDLogger.DisableLog("rdApp.*")
+
+# The alkali and alkaline-earth metals' bonds to nonmetals: the bonds `metals: keep` breaks.
+SALT_BONDS = "[Li,Na,K,Rb,Cs,Be,Mg,Ca,Sr,Ba]~[#5,#7,#8,#9,#15,#16,#17,#34,#35,#53]"
+NOTHING = "[#0&#1]~[#0&#1]"  # a bond pattern no molecule has
+METALS = ("keep", "disconnect")
 
 # The acids and bases of approved drug salts (Stahl & Wermuth, Handbook of Pharmaceutical Salts;
 # Paulekuhn et al., J. Med. Chem. 2007, 50, 6665: the FDA Orange Book's salt formers), neutral
@@ -131,12 +146,18 @@ class Standardizer:
     """Holds the (reusable, costly to build) MolStandardize objects of one worker."""
 
     tautomer: bool = False
+    metals: str = "keep"
     _chooser: object = field(init=False, repr=False)
     _uncharger: object = field(init=False, repr=False)
     _enumerator: object = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        if self.metals not in METALS:
+            raise ValueError(f"metals must be one of {METALS}, not {self.metals!r}")
         self._disconnector = rdMolStandardize.MetalDisconnector()
+        if self.metals == "keep":
+            self._disconnector.SetMetalNof(Chem.MolFromSmarts(SALT_BONDS))
+            self._disconnector.SetMetalNon(Chem.MolFromSmarts(NOTHING))
         self._normalizer = rdMolStandardize.Normalizer()
         self._reionizer = rdMolStandardize.Reionizer()
         self._chooser = rdMolStandardize.LargestFragmentChooser(preferOrganic=True)
@@ -172,9 +193,10 @@ class Standardizer:
 
     def cleanup(self, mol: Chem.Mol) -> Chem.Mol:
         """rdMolStandardize.Cleanup's steps (remove Hs, disconnect metals, normalize, reionize,
-        assign stereochemistry) with this worker's objects: the same molecule, bit for bit (every
-        NCI first_5K molecule checked), at about half the cost, since Cleanup builds its
-        Normalizer's transforms again for every molecule."""
+        assign stereochemistry) with this worker's objects: with `metals` 'disconnect' the same
+        molecule, bit for bit (every NCI first_5K molecule checked), at about half the cost, since
+        Cleanup builds its Normalizer's transforms again for every molecule; with 'keep' only the
+        SALT_BONDS are broken."""
         mol = Chem.RWMol(Chem.RemoveHs(mol))
         self._disconnector.DisconnectInPlace(mol)
         self._normalizer.normalizeInPlace(mol)
