@@ -311,7 +311,8 @@ def run(quick: bool = False) -> list[dict]:
         ours.append(timed(pipeline.process_frame, chunk, SETTINGS, THREADS))
         raw.append(timed(raw_rdkit, smiles, THREADS))
     workflow, baseline = len(chunk) / min(ours), len(chunk) / min(raw)
-    cpu_pipeline, cpu_raw = cpu_seconds(smiles[: len(smiles) // 5], 1 if quick else 3)
+    # CPU time on this shared machine still drifts by 10-20% between repeats: best of 6
+    cpu_pipeline, cpu_raw = cpu_seconds(smiles[: len(smiles) // 5], 1 if quick else 6)
     n_cpu = len(smiles) // 5
     early, full, failed = mostly_failing_rates(smiles[:n_cpu], 1 if quick else 3)
     return [
