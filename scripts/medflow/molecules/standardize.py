@@ -34,7 +34,7 @@ RDLogger.DisableLog("rdApp.*")
 # The alkali and alkaline-earth metals' bonds to nonmetals: the bonds `metals: keep` breaks.
 SALT_BONDS = "[Li,Na,K,Rb,Cs,Be,Mg,Ca,Sr,Ba]~[#5,#7,#8,#9,#15,#16,#17,#34,#35,#53]"
 NOTHING = "[#0&#1]~[#0&#1]"  # a bond pattern no molecule has
-METALS = ("keep", "disconnect")
+METAL_MODES = ("keep", "disconnect")  # the choices of molecules.metals
 
 # The acids and bases of approved drug salts (Stahl & Wermuth, Handbook of Pharmaceutical Salts;
 # Paulekuhn et al., J. Med. Chem. 2007, 50, 6665: the FDA Orange Book's salt formers), neutral
@@ -152,8 +152,8 @@ class Standardizer:
     _enumerator: object = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.metals not in METALS:
-            raise ValueError(f"metals must be one of {METALS}, not {self.metals!r}")
+        if self.metals not in METAL_MODES:
+            raise ValueError(f"metals must be one of {METAL_MODES}, not {self.metals!r}")
         self._disconnector = rdMolStandardize.MetalDisconnector()
         if self.metals == "keep":
             self._disconnector.SetMetalNof(Chem.MolFromSmarts(SALT_BONDS))
