@@ -34,3 +34,13 @@ def test_prefilter_quick_run_returns_well_formed_rows():
     for row in rows:
         assert 0 < row["baseline"] <= 1 and -1 <= row["workflow"] <= 1
         assert "recall of pairs with E < 1" in row["notes"]
+
+
+def test_dna_sparse_quick_run_returns_well_formed_rows():
+    """bench_seq_dna_sparse in quick mode: both paths on 120 generated DNA sequences."""
+    import bench_seq_dna_sparse
+
+    rows = bench_seq_dna_sparse.run(quick=True)
+    assert [row["unit"] for row in rows] == ["ARI (higher is better)", "s wall (lower is better)"]
+    assert rows[0]["workflow"] >= 0.9 and rows[0]["baseline"] >= 0.9, rows[0]["notes"]
+    assert all(row["workflow"] > 0 and row["baseline"] > 0 for row in rows)

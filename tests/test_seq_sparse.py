@@ -110,6 +110,61 @@ def test_kmer_matrix_holds_each_sequences_reduced_kmers_once():
     assert [len(s) for s in sets[-6:]] == [0, 4, 4, 1, 0, 1]  # MKV?LAAGX keeps LAAG alone
 
 
+def test_dna_kmers_are_canonical_so_both_strands_share_them():
+    """With `canonical`, a DNA sequence and its reverse complement have the same k-mer row (each
+    k-mer is the lesser of itself and its reverse complement; U reads as T, N ends a window);
+    without it they share only the palindromic k-mers, and another sequence shares few."""
+    from medflow.sequences.io import reverse_complement
+
+    rng = np.random.default_rng(5)
+    seq = "".join(rng.choice(list("ACGT"), 200))
+    other = "".join(rng.choice(list("ACGT"), 200))
+    seqs = [seq, reverse_complement(seq), seq.replace("T", "U").lower(), other, seq[:50] + "N"]
+    k, groups = sparse.K_NUCLEOTIDE, sparse.NUCLEOTIDES
+    rows = sparse.kmer_matrix(seqs, k, groups, canonical=True).toarray()
+    assert (rows[0] == rows[1]).all() and (rows[0] == rows[2]).all()
+    assert rows[0].sum() == len(
+        {min(seq[p : p + k], reverse_complement(seq[p : p + k])) for p in range(200 - k + 1)}
+    )
+    assert (rows[0] * rows[3]).sum() < 0.2 * rows[0].sum()
+    assert rows[4].sum() == len(
+        {min(seq[p : p + k], reverse_complement(seq[p : p + k])) for p in range(50 - k + 1)}
+    )
+    plain = sparse.kmer_matrix(seqs, k, groups).toarray()
+    assert (plain[0] * plain[1]).sum() < 0.2 * plain[0].sum()
+
+
+def test_dna_pairs_score_their_better_strand_as_the_dense_path_does():
+    """score_pairs with strand 'both' gives each pair the score score_block gives it (the better of
+    the two strands), self pairs their own strand's; a member given as its reverse complement
+    scores far higher than on the plus strand alone."""
+    from dataclasses import replace
+
+    from medflow.sequences.io import reverse_complement
+
+    records, _ = simulate(
+        families=2,
+        members=5,
+        length=150,
+        divergence=0.2,
+        indel_rate=0.02,
+        divergence_spread=0.0,
+        fragment_fraction=0.0,
+        seed=4,
+        alphabet="nucleotide",
+    )
+    seqs = [seq for _, seq in records]
+    seqs[1] = reverse_complement(seqs[1])
+    n = len(seqs)
+    both = Scoring("pyopal", "NUC.4.4", "local", gap_open=16, gap_extend=6, strand="both")
+    i, j = np.repeat(np.arange(n), n), np.tile(np.arange(n), n)
+    scores = sparse.score_pairs(seqs, i, j, both, threads=2).reshape(n, n)
+    assert np.array_equal(scores, score_block(seqs, seqs, True, both, show=False))
+    assert np.array_equal(np.diag(scores), [5.0 * len(seq) for seq in seqs])
+    plus = sparse.score_pairs(seqs, i, j, replace(both, strand="plus")).reshape(n, n)
+    assert (scores >= plus).all() and (scores[1] > plus[1]).sum() >= 3
+
+
 def test_distinct_is_numpys_unique():
     rng = np.random.default_rng(2)
     for values in (rng.integers(0, 10**12, 5000), rng.integers(0, 5, 50), np.zeros(0, int)):
@@ -419,14 +474,15 @@ def test_sparse_path_runs_through_slurm(slurm_cluster, tmp_path):
     check_sparse_results(tmp_path)
 
 
-def test_the_sparse_path_serves_large_protein_inputs_with_settings_it_supports():
+def test_the_sparse_path_serves_large_inputs_with_settings_it_supports():
     from medflow.sequences.blocks import takes_sparse_path, why_not_sparse
 
     sequences = fill_and_validate({})["sequences"]
     above = sequences["alignment"]["sparse_above"] + 1
     assert takes_sparse_path(above, "protein", "BLOSUM62", sequences)
     assert not takes_sparse_path(above - 1, "protein", "BLOSUM62", sequences)
-    assert not takes_sparse_path(above, "nucleotide", "NUC.4.4", sequences)
+    # DNA with NUC.4.4 and its auto gaps (16/6, published statistics), both strands
+    assert takes_sparse_path(above, "nucleotide", "NUC.4.4", sequences)
     for section, key, value in (
         ("alignment", "engine", "biopython"),
         ("alignment", "mode", "global"),
@@ -437,7 +493,15 @@ def test_the_sparse_path_serves_large_protein_inputs_with_settings_it_supports()
         assert not takes_sparse_path(above, "protein", "BLOSUM62", changed), (section, key)
         assert str(value) in why_not_sparse("protein", "BLOSUM62", changed)
     assert why_not_sparse("protein", "BLOSUM62", sequences) is None
-    assert "protein input" in why_not_sparse("nucleotide", "NUC.4.4", sequences)
-    with pytest.raises(InputError, match="protein input"):
-        sparse.refuse_unserved("nucleotide", "NUC.4.4", sequences)
+    assert why_not_sparse("nucleotide", "NUC.4.4", sequences) is None
+    odd_gaps = {**sequences, "alignment": {**sequences["alignment"], "gap_open": 11}}
+    assert "known statistics for NUC.4.4 with gaps 11/6" in why_not_sparse(
+        "nucleotide", "NUC.4.4", odd_gaps
+    )
+    assert "a nucleotide matrix (got BLOSUM62)" in why_not_sparse(
+        "nucleotide", "BLOSUM62", sequences
+    )
+    with pytest.raises(InputError, match=r"known statistics for NUC\.4\.4"):
+        sparse.refuse_unserved("nucleotide", "NUC.4.4", odd_gaps)
+    sparse.refuse_unserved("nucleotide", "NUC.4.4", sequences)  # served: no error
     sparse.refuse_unserved("protein", "BLOSUM62", sequences)  # served: no error

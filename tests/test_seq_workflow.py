@@ -95,20 +95,26 @@ def test_harder_simulated_families_are_recovered(tmp_path):
     assert summary["adjusted_rand_index"] >= 0.9, summary
 
 
-def test_dna_families_in_either_orientation_are_recovered(tmp_path):
+@pytest.mark.parametrize("path", ["dense", "sparse"])
+def test_dna_families_in_either_orientation_are_recovered(tmp_path, path):
     """DNA families (Kimura's model, fragments, uneven divergence), a third of the members given as
     their reverse complement: with the defaults (both strands, NUC.4.4 with BLAST's 10/6 gaps and
-    their statistics) the significance cut recovers them, ARI >= 0.9."""
+    their statistics) the significance cut recovers them, ARI >= 0.9, on all pairs and on the
+    sparse path (canonical 7-mers propose the pairs on either strand; sparse_above lowered)."""
     example = {"families": 8, "members": 15, "length": 300, "divergence": 0.4}
     example |= {"alphabet": "nucleotide", "reverse_fraction": 0.3}
-    path = tmp_path / "dna.yaml"
-    path.write_text(yaml.safe_dump({"sequences": {"example": example}}))
-    run_workflow(tmp_path, str(CONFIGS / "only_sequences.yaml"), str(path))
+    sequences = {"example": example}
+    if path == "sparse":
+        sequences["alignment"] = {"sparse_above": 50}
+    config = tmp_path / "dna.yaml"
+    config.write_text(yaml.safe_dump({"sequences": sequences}))
+    run_workflow(tmp_path, str(CONFIGS / "only_sequences.yaml"), str(config))
     results = tmp_path / "results" / "sequences"
     summary = json.loads((results / "summary.json").read_text())
     qc = json.loads((results / "qc" / "summary.json").read_text())
     assert (qc["alphabet"], qc["matrix"]) == ("nucleotide", "NUC.4.4")
     assert summary["cut"] == "significance", summary
+    assert summary.get("path", "dense") == path, summary
     assert summary["adjusted_rand_index"] >= 0.9, summary
     assert "gc_fraction" in read_tsv(results / "properties.tsv").columns
 

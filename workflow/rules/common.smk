@@ -274,7 +274,7 @@ def warn_all_pairs(unique, why):
 def get_sequences_matrix_inputs(wildcards):
     """What clustering and plots read: the score matrix (they derive the distances), or on the
     sparse path (medflow.sequences.blocks.takes_sparse_path: more than
-    sequences.alignment.sparse_above unique proteins) the scored candidate pairs per block.
+    sequences.alignment.sparse_above unique sequences) the scored candidate pairs per block.
     """
     from medflow.sequences.blocks import (
         pairs_path,

@@ -60,16 +60,17 @@ def takes_sparse_path(unique: int, alphabet: str, matrix: str, sequences: dict) 
 
 def why_not_sparse(alphabet: str, matrix: str, sequences: dict) -> str | None:
     """Why the sparse path cannot serve these input and settings, or None when it can: it needs
-    protein, engine pyopal, local scores, cut significance, and a matrix (as QC resolved it) and
-    gap costs with known statistics."""
-    from medflow.sequences.io import gap_costs
+    engine pyopal, local scores, cut significance, and a matrix of the input's kind (as QC
+    resolved it) and gap costs with known statistics: protein, or DNA with NUC.4.4 (both strands
+    by default)."""
+    from medflow.sequences.io import gap_costs, matrix_kind
     from medflow.sequences.stats import alignment_statistics
 
     alignment = sequences["alignment"]
     cut = sequences["clustering"]["cut"]
     gaps = "/".join(map(str, gap_costs(alignment, matrix)))
     needs = {
-        f"protein input (got {alphabet})": alphabet == "protein",
+        f"a {alphabet} matrix (got {matrix})": matrix_kind(matrix) == alphabet,
         f"engine pyopal (got {alignment['engine']})": alignment["engine"] == "pyopal",
         f"mode local (got {alignment['mode']})": alignment["mode"] == "local",
         f"cut significance (got {cut})": cut == "significance",

@@ -9,6 +9,8 @@ Above `sequences.alignment.sparse_above` unique sequences, the all-vs-all matrix
   per block: block x n counts. 4-mers ranked by cosine keep more weak family members than 5-mers
   ranked by raw counts did (bench/bench_seq_prefilter.py; ARI on pfam_tune_12fam 0.975 against
   0.926, and no lower on samples of pfam_scale_60fam), for about twice the prefilter's time.
+  DNA: canonical K_NUCLEOTIDE-mers of the bases (a k-mer and its reverse complement are one), so
+  relatives on either strand are proposed; each pair then scores its better strand (score_pairs).
   Two queries of one block that propose each other are aligned once.
 - The exact engine (pyopal) scores only the candidate pairs of its block of queries; the blocks
   are separate jobs (medflow.sequences.blocks.row_blocks), so a cluster spreads them.
@@ -43,6 +45,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from medflow.sequences.blocks import TOP
+from medflow.sequences.io import matrix_kind
 
 if TYPE_CHECKING:
     from medflow.sequences.align import Scoring
@@ -50,6 +53,9 @@ if TYPE_CHECKING:
 
 MURPHY10 = ("LVIM", "C", "A", "G", "ST", "P", "FYW", "EDNQ", "KR", "H")
 K = 4
+# DNA: the four bases (U read as T), group c's complement being group 3 - c; K_NUCLEOTIDE-mers
+NUCLEOTIDES = ("A", "C", "G", "TU")
+K_NUCLEOTIDE = 7
 MIN_SHARED = 2
 # Each query aligns its FIRST_TOP best candidates first, and the rest of its TOP only if those
 # hold fewer than FEW_HITS significant partners or fewer than FEW_HITS targets that are not
@@ -75,16 +81,21 @@ def distinct(values: np.ndarray) -> np.ndarray:
     return values[np.r_[True, values[1:] != values[:-1]]] if values.size else values
 
 
-def kmer_matrix(seqs: list[str], k: int = K):
-    """Sparse (sequences x k-mer codes) presence matrix in the reduced alphabet (CSR, float32).
+def kmer_matrix(
+    seqs: list[str], k: int = K, groups: tuple[str, ...] = MURPHY10, canonical: bool = False
+):
+    """Sparse (sequences x k-mer codes) presence matrix over letter `groups` (CSR, float32): the
+    reduced protein alphabet by default; NUCLEOTIDES with `canonical` for DNA on both strands,
+    each k-mer counted as the lesser code of itself and its reverse complement, so a sequence and
+    its other strand share all their k-mers.
 
     The sequences are coded in one pass over their concatenation, a separator between them ending
     every window that would span two."""
     import scipy.sparse as sp
 
-    invalid = len(MURPHY10)
+    invalid = len(groups)
     lut = np.full(256, invalid, dtype=np.int64)
-    for code, letters in enumerate(MURPHY10):
+    for code, letters in enumerate(groups):
         for letter in letters:
             lut[ord(letter)] = code
             lut[ord(letter.lower())] = code
@@ -94,7 +105,10 @@ def kmer_matrix(seqs: list[str], k: int = K):
         return sp.csr_matrix((len(seqs), 1), dtype=np.float32)
     windows = np.lib.stride_tricks.sliding_window_view(letters, k)
     valid = np.flatnonzero((windows < invalid).all(axis=1))
-    codes = windows[valid] @ (invalid + 1) ** np.arange(k)
+    powers = (invalid + 1) ** np.arange(k)
+    codes = windows[valid] @ powers
+    if canonical:  # group c's complement is group invalid - 1 - c (NUCLEOTIDES: A-T, C-G)
+        codes = np.minimum(codes, (invalid - 1 - windows[valid]) @ powers[::-1])
     # the sequence each window starts in (sequence s starts after the s earlier ones and their
     # separators)
     starts = np.cumsum([0] + [len(seq) + 1 for seq in seqs[:-1]])
@@ -110,8 +124,13 @@ def kmer_matrix(seqs: list[str], k: int = K):
 class KmerIndex:
     """The k-mer sets of all sequences, to rank every sequence as a target for some queries."""
 
-    def __init__(self, seqs: list[str]):
-        self.kmers = kmer_matrix(seqs)
+    def __init__(self, seqs: list[str], kind: str = "protein", canonical: bool = False):
+        """kind 'protein': reduced-alphabet K-mers; 'nucleotide': K_NUCLEOTIDE-mers of the bases,
+        `canonical` when both strands are searched (kmer_matrix)."""
+        if kind == "nucleotide":
+            self.kmers = kmer_matrix(seqs, K_NUCLEOTIDE, NUCLEOTIDES, canonical)
+        else:
+            self.kmers = kmer_matrix(seqs)
         self.sizes = np.asarray(self.kmers.sum(axis=1), dtype=np.float32).ravel()
         self.transposed = self.kmers.T.tocsr()
 
@@ -341,12 +360,15 @@ def score_pairs(
     seqs: list[str], i: np.ndarray, j: np.ndarray, scoring: Scoring, threads: int = 1
 ) -> np.ndarray:
     """Scores of the pairs (i, j), i sorted: each query against its own targets, with pyopal
-    (whatever scoring.engine says: Biopython would take hours on the pairs of a large input)."""
+    (whatever scoring.engine says: Biopython would take hours on the pairs of a large input).
+    With scoring.strand 'both' (DNA) each pair scores the better of the query and its reverse
+    complement against the target, as score_block does; a self pair keeps the given strand's."""
     from multiprocessing.pool import ThreadPool
 
     import pyopal
 
     from medflow.sequences.align import ALGORITHM, OVERFLOW, pyopal_aligner
+    from medflow.sequences.io import reverse_complement
     from medflow.step import progress
 
     aligner = pyopal_aligner(scoring.matrix, scoring.gap_open, scoring.gap_extend)
@@ -358,9 +380,17 @@ def score_pairs(
 
     def run(k: int) -> int:
         a, b = int(starts[k]), int(starts[k + 1])
-        targets = database.extract(j[order[a:b]].tolist())
-        hits = aligner.align(seqs[int(i[a])], targets, algorithm=algorithm, overflow=overflow)
-        scores[order[a:b]] = [hit.score for hit in hits]
+        query, mine = seqs[int(i[a])], j[order[a:b]]
+        targets = database.extract(mine.tolist())
+        hits = aligner.align(query, targets, algorithm=algorithm, overflow=overflow)
+        found = np.array([hit.score for hit in hits], dtype=np.float32)
+        if scoring.strand == "both":
+            other = aligner.align(
+                reverse_complement(query), targets, algorithm=algorithm, overflow=overflow
+            )
+            other_scores = np.array([hit.score for hit in other], dtype=np.float32)
+            found = np.where(mine == i[a], found, np.maximum(found, other_scores))
+        scores[order[a:b]] = found
         return k
 
     with ThreadPool(max(1, threads)) as pool:
@@ -384,7 +414,7 @@ def scored_pairs(
     for the queries those leave unsettled (unsettled, deeper_candidates); then, for those still
     without a significant partner, the rescue (rescue_candidates). Also how many queries the
     second and third searches took."""
-    index = KmerIndex(seqs)
+    index = KmerIndex(seqs, matrix_kind(scoring.matrix), canonical=scoring.strand == "both")
     queries = np.arange(start, stop)
     ranked = index.best_targets(queries, TOP, MIN_SHARED, threads)
     i, j = first_candidates(*ranked, start, stop, FIRST_TOP)
@@ -609,7 +639,7 @@ def cluster_sparse(
     from medflow.sequences.stats import alignment_statistics
 
     settings, alignment = sequences["clustering"], sequences["alignment"]
-    refuse_unserved("protein", matrix, sequences)
+    refuse_unserved(matrix_kind(matrix), matrix, sequences)
     stats = alignment_statistics(alignment, matrix)
     i, j, scores, self_scores = pairs
     lengths = np.array([len(seq) for seq in seqs], dtype=float)
