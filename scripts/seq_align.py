@@ -19,7 +19,7 @@ import numpy as np
 from medflow.sequences.align import Scoring, score_block
 from medflow.sequences.blocks import block_bounds
 from medflow.sequences.io import read_fasta
-from medflow.step import Context, Step
+from medflow.step import Context, Step, log
 
 STEP = Step(__file__, settings=("sequences.alignment",), wildcards=("row", "col"), threads=True)
 
@@ -32,6 +32,7 @@ def main(ctx: Context) -> None:
     r0, r1 = block_bounds(len(seqs), size, row)
     c0, c1 = block_bounds(len(seqs), size, col)
     scoring = Scoring.from_settings(settings, matrix)
+    log.info("block %d_%d: %d x %d sequences, %d threads", row, col, r1 - r0, c1 - c0, ctx.threads)
     block = score_block(seqs[r0:r1], seqs[c0:c1], row == col, scoring, ctx.threads)
     np.save(ctx.output.block, block)
 

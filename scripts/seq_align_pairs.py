@@ -48,10 +48,11 @@ def main(ctx: Context) -> None:
     e_value = ctx.config["sequences"]["clustering"]["e_value"]
     i, j, scores, searched = scored_pairs(seqs, start, stop, scoring, stats, e_value, ctx.threads)
     log.info(
-        "queries %d-%d: %d scored pairs; %d queries unsettled by their nearest candidates "
-        "searched deeper, %d without a significant partner searched again",
+        "queries %d-%d (%d threads): %d scored pairs; %d queries unsettled by their nearest "
+        "candidates searched deeper, %d without a significant partner searched again",
         start,
         stop - 1,
+        ctx.threads,
         i.size,
         searched["searched_deeper"],
         searched["rescued"],

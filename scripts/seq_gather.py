@@ -20,7 +20,7 @@ import numpy as np
 
 from medflow.sequences.align import Scoring, gather, score_block
 from medflow.sequences.io import read_fasta
-from medflow.step import Context, InputError, Step
+from medflow.step import Context, InputError, Step, log
 
 STEP = Step(__file__, settings=("sequences.alignment",), threads=True)
 
@@ -34,6 +34,7 @@ def main(ctx: Context) -> None:
     elif len(seqs) <= settings["block_size"]:
         matrix = json.loads(Path(ctx.input.qc_summary).read_text())["matrix"]
         scoring = Scoring.from_settings(settings, matrix)
+        log.info("aligning the %d sequences all-vs-all with %d threads", len(seqs), ctx.threads)
         scores = score_block(seqs, seqs, True, scoring, ctx.threads)
     else:
         raise InputError(

@@ -74,7 +74,7 @@ rule seq_align_block:
         col=r"\d+",
     conda:
         "../../envs/sequences.yaml"
-    threads: 2
+    threads: 8  # Snakemake lowers it to --cores: the alignment uses every core it is given
     resources:
         mem_mb=scaled_mem_mb(1000),
         runtime=scaled_runtime(30),
@@ -98,7 +98,7 @@ rule seq_align_pairs:
         row=r"\d+",
     conda:
         "../../envs/sequences.yaml"
-    threads: 2
+    threads: 8  # Snakemake lowers it to --cores: the alignment uses every core it is given
     resources:
         mem_mb=scaled_mem_mb(2000),
         runtime=scaled_runtime(30),
@@ -121,7 +121,7 @@ rule seq_gather:
         "benchmarks/sequences/gather.tsv"
     conda:
         "../../envs/sequences.yaml"
-    threads: 2
+    threads: 8  # Snakemake lowers it to --cores: the alignment uses every core it is given
     resources:
         mem_mb=scaled_mem_mb(2000),
         runtime=scaled_runtime(30),
