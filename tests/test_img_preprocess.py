@@ -356,6 +356,11 @@ def test_labels_table_with_duplicates_or_wrong_columns_fails(tmp_path):
     (tmp_path / "cols.csv").write_text("name,label\n0.dcm,a\n")
     with pytest.raises(InputError, match="lacks column"):
         datasets.scan_dicom(root, tmp_path / "cols.csv", "file", "class")
+    (tmp_path / "wide.csv").write_text("file,class\n0.dcm,a\n", encoding="utf-16")
+    with pytest.raises(InputError, match=r"wide.csv': the file is UTF-16 text"):
+        datasets.scan_dicom(root, tmp_path / "wide.csv", "file", "class")
+    (tmp_path / "bom.csv").write_text("file,class\n0.dcm,a\n", encoding="utf-8-sig")
+    assert len(datasets.scan_dicom(root, tmp_path / "bom.csv", "file", "class")[0]) == 1
 
 
 def test_npz_with_missing_keys_fails_naming_them(tmp_path):

@@ -237,6 +237,24 @@ def test_a_line_that_is_not_utf8_is_a_rejects_row_and_the_others_are_read(tmp_pa
     assert "of this SDF record is not UTF-8" in rejects[0]["reasons"]
 
 
+def test_utf16_library_is_one_rejects_row_naming_its_encoding(tmp_path):
+    """A SMILES list saved as Windows 'Unicode text' (UTF-16) would read as SMILES and IDs with a
+    NUL between their letters, every molecule then failing to parse: the file is one rejects row
+    instead, saying what it is and how to save it, gzipped or not."""
+    text = "smiles\tname\nCCO\tethanol\nc1ccccc1\tbenzene\n"
+    for name, data in (
+        ("lib.smi", text.encode("utf-16")),
+        ("lib.smi.gz", gzip.compress(text.encode("utf-16"))),
+        ("lib.csv", text.replace("\t", ",").encode("utf-16")),
+    ):
+        path = tmp_path / name
+        path.write_bytes(data)
+        records, rejects = read_file(str(path), SETTINGS)
+        assert records == [] and [r["record"] for r in rejects] == [0], name
+        assert "the file is UTF-16 text" in rejects[0]["reasons"]
+        assert "save it as UTF-8" in rejects[0]["reasons"]
+
+
 def test_csv_with_tab_separated_header_says_the_extension_may_be_wrong(tmp_path):
     path = tmp_path / "lib.csv"
     path.write_text("id\tsmiles\nx\tCCO\n")

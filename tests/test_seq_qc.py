@@ -280,6 +280,28 @@ def test_a_byte_that_is_not_utf8_is_named_by_its_line(tmp_path):
             fasta_ids(bad)
 
 
+def test_utf16_text_is_refused_naming_its_encoding(tmp_path):
+    """Windows' 'Unicode text' (UTF-16 with a byte-order mark), UTF-32, and UTF-16 without a mark
+    (a NUL byte in every other place) would parse into IDs and sequences with a NUL between their
+    letters: refused, naming the file and what to do; UTF-8 with its byte-order mark is read."""
+    text = ">a one\nMKVLAAGIEW\n>b two\nPQRSTVWYAC\n"
+    cases = {
+        "utf16.fa": (text.encode("utf-16"), "UTF-16 text"),
+        "utf16.fa.gz": (gzip.compress(text.encode("utf-16")), "UTF-16 text"),
+        "utf32.fa": (text.encode("utf-32"), "UTF-32 text"),
+        "nomark.fa": (text.encode("utf-16-le"), "UTF-16 text"),
+    }
+    for name, (data, what) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        for read in (read_fasta, fasta_ids):
+            with pytest.raises(InputError, match=f"{name}: .*{what}.*save it as UTF-8"):
+                read(path)
+    marked = tmp_path / "bom.fa"
+    marked.write_bytes(text.encode("utf-8-sig"))
+    assert [r.id for r in read_fasta(marked)] == ["a", "b"]
+
+
 def test_a_corrupt_gzip_stream_is_a_clear_error(tmp_path):
     import random
 

@@ -68,6 +68,32 @@ def check_listed_once(paths: Iterable[str | Path], key: str) -> None:
         seen[resolved] = str(path)
 
 
+# Byte-order marks of the wide Unicode encodings; UTF-32 LE's starts as UTF-16 LE's, so it goes first
+WIDE_ENCODINGS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+
+
+def not_utf8_text(head: bytes) -> str | None:
+    """What is wrong with a text file that starts with these bytes, when they are UTF-16 or UTF-32
+    text (what Windows saves as "Unicode text", Excel's "Unicode Text" export): read as UTF-8, every
+    record would come with a NUL between its letters. Told by the byte-order mark, or without one
+    by NUL bytes in (nearly) every other place, as ASCII letters are in UTF-16. None for anything
+    else (a stray NUL byte is left to the reader of the record it is in)."""
+    marked = [name for mark, name in WIDE_ENCODINGS if head.startswith(mark)]
+    even, odd = head[0::2], head[1::2]
+    if not marked and (len(odd) < 8 or max(even.count(0), odd.count(0)) < 0.9 * len(odd)):
+        return None
+    name = marked[0] if marked else "UTF-16"
+    return (
+        f"the file is {name} text (as Windows saves 'Unicode text'); medflow reads UTF-8: save "
+        f"it as UTF-8 (for example iconv -f {name} -t UTF-8 FILE > NEW)"
+    )
+
+
 def configure_logging(log_path: str | Path | None) -> None:
     """Send logging (and, under Snakemake, all of stderr) to the rule's log file."""
     if log_path is not None:

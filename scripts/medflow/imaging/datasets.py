@@ -31,7 +31,7 @@ from medflow.imaging.io import (
     relative,
     require_file,
 )
-from medflow.step import InputError, log, progress
+from medflow.step import InputError, log, not_utf8_text, progress
 
 NPZ_KEYS = tuple(f"{split}_{kind}" for split in SPLITS for kind in ("images", "labels"))
 MIN_PER_CLASS = 3  # one image per split at the very least
@@ -166,6 +166,10 @@ def read_labels_table(path: Path, file_column: str, class_column: str) -> pd.Dat
     """The labels table (CSV or TSV) with columns file and class; fails naming bad lines."""
     path = require_file(path, "imaging.input.labels")
     sep = "," if path.suffix.lower() == ".csv" else "\t"
+    with open(path, "rb") as handle:
+        problem = not_utf8_text(handle.read(1024))
+    if problem:
+        raise InputError(f"labels table '{path}': {problem}")
     try:
         table = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, UnicodeDecodeError) as error:

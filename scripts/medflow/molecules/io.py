@@ -23,11 +23,15 @@ from typing import Any
 
 import pandas as pd
 
+from medflow.step import not_utf8_text
+
 REJECT_COLUMNS = ["file", "record", "id", "input_smiles", "stage", "reasons"]
 CHUNK_COLUMNS = ["file", "record", "id", "smiles", "molblock"]  # molblock: SDF records only
 FAILED_STAGES = ("parse", "standardize", "descriptors")  # a processed record with no molecule
 AUTO_CHUNK_MAX = 50_000  # molecules per chunk when molecules.chunk_size is 0 (automatic)
 GZIP_MAGIC = b"\x1f\x8b"
+# open_bytes looks at a file's first HEAD_BYTES for UTF-16 or UTF-32 text
+HEAD_BYTES = 1024
 LONE_CR = re.compile(r"(?<=\r)(?!\n)")  # a line end of old Mac files (CR alone)
 ID_BREAKS = re.compile(r"[\r\n\t]+")
 
@@ -46,7 +50,7 @@ def encode_list(values: list) -> str:
 
 def open_bytes(path: str) -> io.BufferedIOBase:
     """Open a file for reading bytes, gunzipping `.gz` files; UnreadableFile when a .gz file is
-    not gzip."""
+    not gzip, or the text is UTF-16 or UTF-32 (medflow.step.not_utf8_text)."""
     if path.lower().endswith(".gz"):
         with open(path, "rb") as handle:
             start = handle.read(2)
@@ -55,8 +59,12 @@ def open_bytes(path: str) -> io.BufferedIOBase:
                 "the name ends in .gz but the file is not gzip-compressed; "
                 "compress it (gzip FILE) or drop .gz from its name"
             )
-        return gzip.open(path, "rb")
-    return open(path, "rb")
+    opener = gzip.open if path.lower().endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        problem = not_utf8_text(handle.read(HEAD_BYTES))
+    if problem:
+        raise UnreadableFile(problem)
+    return opener(path, "rb")
 
 
 def read_lines(path: str) -> Iterator[tuple[int, str | None]]:

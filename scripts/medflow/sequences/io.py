@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from medflow.step import InputError
+from medflow.step import InputError, not_utf8_text
 
 PROTEIN = "ACDEFGHIKLMNPQRSTVWY"
 PROTEIN_EXTRA = (
@@ -31,6 +31,8 @@ DEFAULT_GAPS = {"protein": (11, 1), "nucleotide": (16, 6)}
 # IUPAC complements (U is read as T before alignment).
 COMPLEMENT = str.maketrans("ACGTNRYSWKMBDHV", "TGCANYRSWMKVHDB")
 LABEL_COLUMNS = ("id", "group")
+# open_text looks at a file's first HEAD_BYTES for UTF-16 or UTF-32 text
+HEAD_BYTES = 1024
 
 
 @dataclass(frozen=True)
@@ -45,10 +47,16 @@ class Record:
 
 def open_text(path: str | Path) -> TextIO:
     """Open a text file for reading, gzipped or plain (told apart by the magic bytes). A UTF-8
-    byte-order mark (which Windows editors write) is dropped; line endings may be LF or CRLF."""
+    byte-order mark (which Windows editors write) is dropped; line endings may be LF or CRLF.
+    UTF-16 or UTF-32 text is refused, saying so (medflow.step.not_utf8_text)."""
     with open(path, "rb") as handle:
         magic = handle.read(2)
-    if magic == b"\x1f\x8b":
+    packed = magic == b"\x1f\x8b"
+    with (gzip.open if packed else open)(path, "rb") as handle:
+        problem = not_utf8_text(handle.read(HEAD_BYTES))
+    if problem:
+        raise InputError(f"{path}: {problem}")
+    if packed:
         return gzip.open(path, "rt", encoding="utf-8-sig")
     return open(path, encoding="utf-8-sig")
 
