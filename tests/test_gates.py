@@ -138,3 +138,28 @@ def test_a_file_listed_twice_stops_the_run_before_any_job(tmp_path, key, name):
     data.write_text("CCO a\n" if key == "molecules" else ">a\nMKVLAAGIEEW\n")
     output = bad_config_run(tmp_path, {key: {name: [str(data), str(tmp_path / "." / data.name)]}})
     assert f"{key}.{name} lists the same file twice" in output
+
+
+def test_braces_in_an_input_path_stop_the_run_naming_the_key(tmp_path):
+    data = tmp_path / "fam{x}.fa"
+    data.write_text(">a\nMKVLAAGIEEW\n")
+    output = bad_config_run(tmp_path, {"sequences": {"fasta": [str(data)]}})
+    assert "config key 'sequences.fasta[0]'" in output and "'{x}'" in output
+    assert "Rename the file" in output and "cannot be determined" not in output
+
+
+def test_braces_in_an_image_file_name_stop_the_run_naming_the_file(tmp_path):
+    folder = tmp_path / "images"
+    for cls in ("a", "b"):
+        (folder / cls).mkdir(parents=True)
+        (folder / cls / "0.png").write_bytes(b"not read by a dry run")
+    (folder / "a" / "img {1}.png").write_bytes(b"")
+    override = {
+        "molecules": {"enabled": False},
+        "sequences": {"enabled": False},
+        "imaging": {"input": {"format": "folder", "folder": str(folder)}},
+    }
+    output = bad_config_run(tmp_path, override)
+    assert "imaging.input.folder" in output and "img {1}.png" in output
+    assert "Rename the file" in output and "cannot be determined" not in output
+    assert "InputFunctionException" not in output  # stopped by the start-up checks

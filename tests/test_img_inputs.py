@@ -56,6 +56,18 @@ def test_npz_of_other_types_takes_the_full_scale_of_its_value_range(tmp_path, dt
     assert x.min() == 0.0
 
 
+def test_npz_whose_splits_are_on_different_scales_stops_naming_them(tmp_path):
+    rng = np.random.default_rng(0)
+    images = {"train": rng.random((9, 8, 8)).astype(np.float32)}  # 0..1
+    images |= {s: rng.integers(0, 256, (9, 8, 8), dtype=np.uint8) for s in ("val", "test")}
+    labels = {s: np.arange(9) % 3 for s in images}
+    npz = npz_of(tmp_path / "mixed.npz", images, labels)
+    with pytest.raises(InputError, match="different scales") as error:
+        run_preprocess(tmp_path, format="npz", source=str(npz), height=8, width=8)
+    assert "train_images 0" in str(error.value) and "(float32)" in str(error.value)
+    assert "val_images 0 to 255 (uint8)" in str(error.value)
+
+
 def test_npz_of_bool_images_scales_by_one(tmp_path):
     rng = np.random.default_rng(0)
     images = {s: rng.random((9, 8, 8)) > 0.5 for s in ("train", "val", "test")}
@@ -201,6 +213,28 @@ def test_split_gives_every_class_of_three_or_more_an_image_in_each_split(seed):
     for label in set(labels):
         assert set(splits[labels == label]) == {"train", "val", "test"}
     assert np.array_equal(splits, datasets.stratified_split(labels, 0.15, 0.15, seed))
+
+
+@pytest.mark.parametrize(("classes", "each"), [(10, 5), (2, 3), (7, 3)])
+def test_split_of_many_small_classes_deals_each_class_to_every_split(classes, each):
+    # scikit-learn's stratified split needs a test split of at least one image per class (10
+    # classes of 5 images at 15% make a test split of 8): each class is dealt instead
+    labels = np.repeat([f"c{k}" for k in range(classes)], each)
+    splits = datasets.stratified_split(labels, 0.15, 0.15, seed=3)
+    for label in set(labels):
+        assert sorted(splits[labels == label]) == ["test"] + ["train"] * (each - 2) + ["val"]
+    assert np.array_equal(splits, datasets.stratified_split(labels, 0.15, 0.15, seed=3))
+    assert not all(
+        np.array_equal(splits, datasets.stratified_split(labels, 0.15, 0.15, seed=s))
+        for s in range(4, 8)
+    )
+
+
+def test_dealt_split_follows_the_fractions():
+    labels = np.array(["a"] * 20 + ["b"] * 10)
+    splits = datasets.dealt_split(labels, 0.2, 0.3, seed=0)
+    assert (splits[:20] == "test").sum() == 6 and (splits[:20] == "val").sum() == 4
+    assert (splits[20:] == "test").sum() == 3 and (splits[20:] == "val").sum() == 2
 
 
 # ---------------------------------------------------------------- 8: hidden files, broken links

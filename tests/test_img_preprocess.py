@@ -280,15 +280,26 @@ def test_corrupt_and_truncated_images_are_rejected_with_reason(tmp_path):
     good = (root / "b" / "000.png").read_bytes()
     (root / "b" / "truncated.png").write_bytes(good[: len(good) // 2])
     (root / "b" / "notes.txt").write_text("not an image")
+    (root / "b" / "moving.gif").write_bytes(b"GIF89a")
+    (root / "a" / "empty.jpg").write_bytes(b"")
     (root / "stray.png").write_bytes(good)
     result = run_preprocess(tmp_path, format="folder", source=str(root))
     rejects = result["rejects"].set_index("file")["reason"]
-    assert set(rejects.index) == {"a/corrupt.png", "b/truncated.png", "b/notes.txt", "stray.png"}
+    assert set(rejects.index) == {
+        "a/corrupt.png",
+        "a/empty.jpg",
+        "b/truncated.png",
+        "b/notes.txt",
+        "b/moving.gif",
+        "stray.png",
+    }
     assert "cannot decode" in rejects["a/corrupt.png"]
+    assert rejects["a/empty.jpg"] == "empty file (0 bytes)"
     assert "cannot decode" in rejects["b/truncated.png"]
-    assert "not an image file" in rejects["b/notes.txt"]
+    assert "not a supported image file (extension '.txt'" in rejects["b/notes.txt"]
+    assert "extension '.gif'; expected PNG, JPEG or TIFF" in rejects["b/moving.gif"]
     assert "not inside a class subfolder" in rejects["stray.png"]
-    assert result["counts"].set_index("class").loc["all", "total"] + len(rejects) == 16
+    assert result["counts"].set_index("class").loc["all", "total"] + len(rejects) == 18
 
 
 def test_empty_class_folder_fails_naming_it(tmp_path):
@@ -353,6 +364,11 @@ def test_labels_table_with_duplicates_or_wrong_columns_fails(tmp_path):
     (tmp_path / "dup.csv").write_text("file,class\n0.dcm,a\n0.dcm,b\n")
     with pytest.raises(InputError, match=r"more than once \(lines \[2, 3\]\)"):
         datasets.scan_dicom(root, tmp_path / "dup.csv", "file", "class")
+    (tmp_path / "twice.csv").write_text("file,class\n0.dcm,a\n./0.dcm,b\n")
+    with pytest.raises(InputError, match=r"names file '0.dcm' more than once \(lines \[2, 3\]\)"):
+        datasets.scan_dicom(root, tmp_path / "twice.csv", "file", "class")
+    (tmp_path / "dot.csv").write_text("file,class\n./0.dcm,a\n")
+    assert len(datasets.scan_dicom(root, tmp_path / "dot.csv", "file", "class")[0]) == 1
     (tmp_path / "cols.csv").write_text("name,label\n0.dcm,a\n")
     with pytest.raises(InputError, match="lacks column"):
         datasets.scan_dicom(root, tmp_path / "cols.csv", "file", "class")
@@ -410,8 +426,17 @@ def test_3d_volumes_npz_fails_saying_the_branch_is_2d(tmp_path):
 
 def test_npz_that_is_not_an_npz_fails(tmp_path):
     (tmp_path / "bad.npz").write_text("nope")
-    with pytest.raises(InputError, match=r"not a readable \.npz"):
+    with pytest.raises(InputError, match=r"is not an \.npz file .* starts with b'nope'") as error:
         run_preprocess(tmp_path, format="npz", source=str(tmp_path / "bad.npz"))
+    assert "pickle" not in str(error.value)
+    np.save(tmp_path / "one.npy", np.zeros((5, 28, 28), dtype=np.uint8))
+    (tmp_path / "one.npy").rename(tmp_path / "one.npz")
+    with pytest.raises(InputError, match=r"holds one NumPy array \(\.npy\), not an \.npz"):
+        run_preprocess(tmp_path, format="npz", source=str(tmp_path / "one.npz"))
+    npz = make_npz(tmp_path / "cut.npz")
+    npz.write_bytes(npz.read_bytes()[:200])  # a zip cut short
+    with pytest.raises(InputError, match=r"not a readable \.npz|cannot be read"):
+        run_preprocess(tmp_path, format="npz", source=str(npz))
 
 
 def test_missing_folder_fails_naming_the_key(tmp_path):
@@ -486,9 +511,10 @@ def test_pickled_object_array_is_refused_naming_file_key_and_why(tmp_path):
 
 def test_non_finite_pixels_become_rejects_rows(tmp_path):
     arrays = npz_arrays()
-    images = arrays["train_images"].astype(np.float32) / 255
+    for split in ("train", "val", "test"):  # every split on one scale (0..1)
+        arrays[f"{split}_images"] = arrays[f"{split}_images"].astype(np.float32) / 255
+    images = arrays["train_images"]
     images[3, 5, 5], images[7, 0, 0] = np.nan, np.inf
-    arrays["train_images"] = images
     np.savez(tmp_path / "nan.npz", **arrays)
     result = run_preprocess(tmp_path, source=str(tmp_path / "nan.npz"), format="npz")
     rejects = result["rejects"].set_index("file")["reason"]
@@ -535,3 +561,11 @@ def test_a_large_working_size_warns_of_the_training_cost():
     warning = datasets.size_warning({"height": 224, "width": 224})
     assert "224x224" in warning and "about 64x the work" in warning
     assert "imaging.preprocess.height and width" in warning
+
+
+def test_dicom_cut_short_is_a_reject_that_says_so(tmp_path):
+    path = tmp_path / "cut.dcm"
+    write_dicom(path, grey(0).astype(np.uint16))
+    path.write_bytes(path.read_bytes()[:300])
+    with pytest.raises(img_io.UnreadableImage, match=r"no pixel data .* cut short: it holds 300"):
+        img_io.decode_any(path)

@@ -230,6 +230,9 @@ def test_label_scores(tmp_path):
         ("id\tgroup\na\n", "line 2: 1 column"),
         ("id\tgroup\na\tX\n\tY\n", "line 3: the id cell is empty"),
         ("id\tgroup\na\t\na\tY\n", "line 3: ID a repeats"),
+        ("id\tgroup\n\na\tX\n\na\tY\n", "line 5: ID a repeats"),  # blank lines are counted
+        ('id\tgroup\n"f0_0\tf0\nf0_1\tf0\nf0_2"\tf0\n', r"lines 2-4: a double quote \(\"\)"),
+        ('id\tgroup\na\tX\n"b\tY\nc\tY\n', r"lines 3-4: a double quote .* over 2 lines"),
     ],
 )
 def test_bad_labels_table(tmp_path, text, message):
@@ -260,6 +263,14 @@ def test_labels_must_name_some_record(tmp_path):
     with pytest.raises(InputError, match="none of its 2 IDs"):
         check_labels_match(read_labels(path), path, ["a", "b"])
     assert check_labels_match({"a": "X", "zz": "Y"}, path, ["a", "b"]) == 1
+    # a FASTA without records is the FASTA's problem (QC names it), not the labels table's
+    assert check_labels_match(read_labels(path), path, []) == 0
+
+
+def test_a_quoted_cell_on_one_line_is_read_as_its_text(tmp_path):
+    path = tmp_path / "labels.tsv"
+    path.write_text('id\tgroup\n"a"\t"Kinase, family 1"\nb\tY\n')
+    assert read_labels(path) == {"a": "Kinase, family 1", "b": "Y"}
 
 
 def unrelated_scores(n: int) -> tuple[np.ndarray, np.ndarray]:

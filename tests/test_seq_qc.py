@@ -141,6 +141,7 @@ def test_nucleotide_run_reads_u_as_t(tmp_path):
         (">a\nMKVLAAGIEE\n>b\nMK\n>c\n", "fewer than two distinct sequences"),
         (">a\nMKVLAAGIEE\n>b\nMKVLAAGIEE\n", "fewer than two distinct sequences"),
         (">\nMKVLAAGIEE\n", "header without an ID"),
+        (">a\nMKVLAAGIEE\n>b\x00c\nPQRSTVWYAC\n", r"line 3: the ID 'b\\x00c' holds control"),
     ],
 )
 def test_bad_input_is_a_clear_error(tmp_path, text, message):

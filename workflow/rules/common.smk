@@ -4,6 +4,7 @@ import os
 import sys
 from pathlib import Path
 
+from snakemake.io import WILDCARD_REGEX
 from snakemake.logging import logger
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
@@ -65,10 +66,24 @@ def require_input_file(key, path, made_by_workflow=()):
     """
     if str(path) in {str(p) for p in made_by_workflow}:
         return
+    refuse_wildcard_braces(f"config key '{key}'", path)
     if not Path(path).exists():
         raise WorkflowError(
             f"config key '{key}' names the input file '{path}', which does not exist "
             f"(checked from {Path.cwd()}). Fix the path in your config file or remove the entry."
+        )
+
+
+def refuse_wildcard_braces(where, path):
+    """Fail at start-up, naming the config key and the path, when a path holds a brace pair
+    such as {1} or {x}: Snakemake reads it as a wildcard in every rule's inputs (and would stop
+    with "Wildcards in input files cannot be determined from output files")."""
+    if WILDCARD_REGEX.search(str(path)):
+        raise WorkflowError(
+            f"{where} names '{path}', whose name holds "
+            f"'{WILDCARD_REGEX.search(str(path)).group(0)}': Snakemake reads braces in a path "
+            "as a wildcard. Rename the file or folder (for example with ( ) or _ instead of "
+            "{ })."
         )
 
 
@@ -346,6 +361,8 @@ def check_imaging_inputs():
                 "name the labels table (file -> class); it is empty."
             )
         require_input_file("imaging.input.labels", section["labels"])
+    if fmt != "npz":
+        image_files_under(section[key], f"imaging.input.{key}")
     folder = config["imaging"]["predict"]["images"]
     if folder:
         require_input_file(
@@ -353,6 +370,7 @@ def check_imaging_inputs():
             folder,
             made_by_workflow=[IMAGING_EXAMPLE["new_images"]],
         )
+        image_files_under(folder, "imaging.predict.images")
 
 
 def get_imaging_source(wildcards=None):
@@ -361,17 +379,26 @@ def get_imaging_source(wildcards=None):
     return section[IMAGING_SOURCE_KEY[section["format"]]] or []
 
 
-def image_files_under(folder):
+def image_files_under(folder, key):
     """Every file under a user's image folder, hidden paths aside (as the steps skip them), so
     that adding, changing or removing an image reruns the step that reads the folder; [] for a
-    folder a rule makes (the example's) or a path that is not a folder."""
+    folder a rule makes (the example's) or a path that is not a folder. A name with braces
+    stops the run (refuse_wildcard_braces), naming the config key."""
+    return list(files_under_folder(folder, key))
+
+
+@functools.cache
+def files_under_folder(folder, key):
+    """image_files_under's walk, once per folder (start-up checks and rules both ask)."""
     if not folder or folder in IMAGING_EXAMPLE.values() or not os.path.isdir(folder):
-        return []
+        return ()
     found = []
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         found += [os.path.join(root, f) for f in sorted(files) if not f.startswith(".")]
-    return found
+    for path in found:
+        refuse_wildcard_braces(f"the folder of config key '{key}'", path)
+    return tuple(found)
 
 
 def get_imaging_source_images(wildcards=None):
@@ -379,12 +406,16 @@ def get_imaging_source_images(wildcards=None):
     section = config["imaging"]["input"]
     if section["format"] == "npz":
         return []
-    return image_files_under(get_imaging_source())
+    return image_files_under(
+        get_imaging_source(), f"imaging.input.{IMAGING_SOURCE_KEY[section['format']]}"
+    )
 
 
 def get_imaging_predict_files(wildcards=None):
     """Every file under the folder of new images ([] when prediction is off)."""
-    return image_files_under(config["imaging"]["predict"]["images"])
+    return image_files_under(
+        config["imaging"]["predict"]["images"], "imaging.predict.images"
+    )
 
 
 def get_imaging_labels(wildcards=None):

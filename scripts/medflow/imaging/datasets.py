@@ -10,6 +10,7 @@ Folder and DICOM inputs get a stratified, seeded split.
 from __future__ import annotations
 
 import json
+import posixpath
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ from medflow.imaging.io import (
 from medflow.step import InputError, log, not_utf8_text, progress
 
 NPZ_KEYS = tuple(f"{split}_{kind}" for split in SPLITS for kind in ("images", "labels"))
+NPY_MAGIC = b"\x93NUMPY"
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first entry, or an empty zip
 MIN_PER_CLASS = 3  # one image per split at the very least
 DEFAULT_SIZE = 28  # height and width 0 (auto) on folder and DICOM input
 MIN_SIZE = 4  # smallest side the networks take: small_cnn and seed_cnn pool twice / once
@@ -148,7 +151,8 @@ def scan_class_folder(root: Path) -> tuple[list[tuple[Path, str]], list[tuple[st
                 relative(f, root),
                 "broken symbolic link"
                 if is_broken_link(f)
-                else f"not an image file (extension '{f.suffix}')",
+                else f"not a supported image file (extension '{f.suffix}'; expected PNG, "
+                "JPEG or TIFF: convert it, for example to PNG)",
             )
             for f in files
             if f not in images
@@ -183,7 +187,11 @@ def read_labels_table(path: Path, file_column: str, class_column: str) -> pd.Dat
     table = table[[file_column, class_column]].rename(
         columns={file_column: "file", class_column: "class"}
     )
-    table["file"] = table["file"].str.strip().str.replace("\\", "/", regex=False)
+    # one spelling per file (./a.dcm and a.dcm are the same file), so that duplicates show
+    table["file"] = [
+        posixpath.normpath(name.replace("\\", "/")) if name else name
+        for name in table["file"].str.strip()
+    ]
     table["class"] = table["class"].str.strip()
     table["line"] = np.arange(len(table)) + 2  # header is line 1
     for column in ("file", "class"):
@@ -319,15 +327,39 @@ def stratified_split(
             stratify=labels[rest],
             random_state=seed,
         )
-    except ValueError as error:
-        raise InputError(
-            f"cannot make a stratified split of {len(labels)} images with "
-            f"val_fraction={val_fraction}, test_fraction={test_fraction}: {error}; "
-            "add images or raise the fractions"
-        ) from error
+    except ValueError as error:  # a split smaller than the class count (few images, many classes)
+        log.warning(
+            "scikit-learn cannot split %d images of %d classes with val_fraction=%g and "
+            "test_fraction=%g (%s); each class's images are dealt to the splits instead",
+            len(labels),
+            len(counts),
+            val_fraction,
+            test_fraction,
+            error,
+        )
+        return dealt_split(labels, val_fraction, test_fraction, seed)
     splits = np.empty(len(labels), dtype=object)
     splits[train], splits[val], splits[test] = "train", "val", "test"
     return fill_every_split(labels, splits, seed)
+
+
+def dealt_split(
+    labels: np.ndarray, val_fraction: float, test_fraction: float, seed: int
+) -> np.ndarray:
+    """Split names per image for data too small for scikit-learn's stratified split (which needs
+    each split to hold at least one image per class): each class's images, in a seeded order, go
+    round(test_fraction x n) to test and round(val_fraction x n) to validation, each at least
+    one, and the rest (at least one) to train. Needs MIN_PER_CLASS (3) images per class."""
+    rng = np.random.default_rng(seed)
+    splits = np.empty(len(labels), dtype=object)
+    for label in sorted(set(labels.tolist()), key=str):
+        rows = rng.permutation(np.flatnonzero(labels == label))
+        n_test = min(max(1, round(test_fraction * rows.size)), rows.size - 2)
+        n_val = min(max(1, round(val_fraction * rows.size)), rows.size - 1 - n_test)
+        splits[rows[:n_test]] = "test"
+        splits[rows[n_test : n_test + n_val]] = "val"
+        splits[rows[n_test + n_val :]] = "train"
+    return splits
 
 
 def fill_every_split(labels: np.ndarray, splits: np.ndarray, seed: int) -> np.ndarray:
@@ -440,6 +472,19 @@ def load_npz(
     Returns the data set and the settings with auto values resolved from the arrays.
     """
     path = require_file(path, "imaging.input.npz")
+    with open(path, "rb") as handle:
+        start = handle.read(6)
+    if start == NPY_MAGIC:
+        raise InputError(
+            f"'{path}' holds one NumPy array (.npy), not an .npz archive of named arrays; a "
+            f"MedMNIST-format file needs {list(NPZ_KEYS)}: save them with "
+            "numpy.savez(path, train_images=..., train_labels=..., ...)"
+        )
+    if not start.startswith(ZIP_MAGIC):
+        raise InputError(
+            f"'{path}' is not an .npz file (a zip archive of NumPy arrays, as numpy.savez "
+            f"writes); it starts with {start!r}. A MedMNIST-format file needs {list(NPZ_KEYS)}"
+        )
     try:
         archive = np.load(path, allow_pickle=False)
         keys = set(archive.files)
@@ -511,6 +556,7 @@ def npz_full_scale(arrays: dict[str, np.ndarray], path: Path) -> float:
     if low >= 0:
         full = next((f for f in NOMINAL_FULL_SCALES if high <= f), None)
         if full is not None:
+            refuse_mixed_scales(ranges, arrays, path)
             log.info("'%s': images hold %g to %g, so %g is their full scale", path, low, high, full)
             return full
     key, (lo, hi) = next(
@@ -522,6 +568,27 @@ def npz_full_scale(arrays: dict[str, np.ndarray], path: Path) -> float:
         "imaging.preprocess.scaling: minmax (each image to 0..1), or store the images as uint8 "
         "or uint16"
     )
+
+
+def refuse_mixed_scales(
+    ranges: dict[str, tuple[float, float]], arrays: dict[str, np.ndarray], path: Path
+) -> None:
+    """InputError when the splits' images are on different scales (say train as floats in 0..1,
+    val and test as uint8): one full scale for the whole file would leave one of them nearly
+    black. A split's own scale is its dtype's (uint8, uint16) or the smallest of 1, 255 and 65535
+    that holds its values; an all-zero split fits any."""
+    own = {key: next(f for f in NOMINAL_FULL_SCALES if hi <= f) for key, (_, hi) in ranges.items()}
+    own = {key: f for key, f in own.items() if ranges[key][1] > 0}
+    if len(set(own.values())) > 1:
+        described = ", ".join(
+            f"{key} {ranges[key][0]:g} to {ranges[key][1]:g} ({arrays[key[: -len('_images')]].dtype})"
+            for key in own
+        )
+        raise InputError(
+            f"'{path}': the splits' images are on different scales ({described}); save every "
+            "split on one scale (all uint8 0..255, say), or set imaging.preprocess.scaling: "
+            "minmax (each image to 0..1)"
+        )
 
 
 def check_npz_splits(path: Path, data: Dataset) -> None:

@@ -152,7 +152,10 @@ def _dicom_pixels(path: Path) -> tuple[np.ndarray, float]:
 
     dataset = pydicom.dcmread(path)
     if "PixelData" not in dataset:
-        raise UnreadableImage("DICOM file has no pixel data")
+        raise UnreadableImage(
+            "DICOM file has no pixel data (a report or other non-image object, or a file cut "
+            f"short: it holds {path.stat().st_size} bytes)"
+        )
     try:
         pixels = dataset.pixel_array
     except MemoryError:
@@ -194,6 +197,8 @@ def decode_any(path: Path) -> tuple[np.ndarray, float]:
     """Decode an image file of any supported format to (pixels HxW or HxWxC, full scale)."""
     if is_broken_link(path):
         raise UnreadableImage("broken symbolic link")
+    if path.stat().st_size == 0:
+        raise UnreadableImage("empty file (0 bytes)")
     suffix = path.suffix.lower()
     if suffix in (".tif", ".tiff"):
         return _tiff_array(path)

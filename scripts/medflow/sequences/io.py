@@ -72,6 +72,13 @@ def _records(path: str | Path, handle: Iterable[str]) -> Iterator[Record]:
             name = line[1:].split(maxsplit=1)
             if not name:
                 raise InputError(f"{path}, line {number}: FASTA header without an ID")
+            if not name[0].isprintable():
+                hidden = sorted({repr(c) for c in name[0] if not c.isprintable()})
+                raise InputError(
+                    f"{path}, line {number}: the ID {name[0]!r} holds control character(s) "
+                    f"{' '.join(hidden)}, which every table and tree would carry; remove them "
+                    "from the header (for example tr -d '\\000' < FILE > NEW for NUL bytes)"
+                )
             header, chunks = (name[0], number), []
         elif line and header is None:
             raise InputError(
@@ -163,7 +170,7 @@ def read_labels(path: str | Path) -> dict[str, str]:
     cell is empty (their group is not known); InputError names the line."""
     try:
         with open_text(path) as handle:
-            rows = list(csv.reader(handle, delimiter="\t"))
+            rows = label_rows(handle, path)
     except (*UNREADABLE, csv.Error) as error:
         raise InputError(f"labels table {path}: not a readable TSV file ({error})") from None
     except FileNotFoundError:
@@ -175,17 +182,17 @@ def read_labels(path: str | Path) -> dict[str, str]:
             f"labels table {path} is empty; it needs a header line 'id<TAB>group' and one line "
             "per labelled sequence (config key sequences.labels)"
         )
-    header = [name.strip() for name in rows[0]]
+    header = [name.strip() for name in rows[0][1]]
     if not set(LABEL_COLUMNS) <= set(header):
         raise InputError(
-            f"labels table {path}: the header line is {rows[0]!r}, but it needs the "
+            f"labels table {path}: the header line is {rows[0][1]!r}, but it needs the "
             "tab-separated columns 'id' and 'group' (for example 'id<TAB>group'); rename the "
             "columns (config key sequences.labels)"
         )
     at_id, at_group = header.index("id"), header.index("group")
     labels: dict[str, str] = {}
     seen: set[str] = set()
-    for number, row in enumerate(rows[1:], start=2):
+    for number, row in rows[1:]:
         if not any(cell.strip() for cell in row):
             continue
         if len(row) <= max(at_id, at_group):
@@ -207,11 +214,31 @@ def read_labels(path: str | Path) -> dict[str, str]:
     return labels
 
 
+def label_rows(handle: TextIO, path: str | Path) -> list[tuple[int, list[str]]]:
+    """The rows of a labels table (tab-separated) with the line each starts on; InputError when
+    a double quote opens a cell that runs over line ends (a stray quote would otherwise make
+    the lines up to the next quote one ID)."""
+    reader = csv.reader(handle, delimiter="\t")
+    rows, line = [], 1
+    for row in reader:
+        if reader.line_num > line:
+            raise InputError(
+                f'labels table {path}, lines {line}-{reader.line_num}: a double quote (") '
+                f"opens a field that runs over {reader.line_num - line + 1} lines, so they would "
+                "be read as one cell; remove the stray quote (a quoted cell must close on its "
+                "own line)"
+            )
+        rows.append((line, row))
+        line = reader.line_num + 1
+    return rows
+
+
 def check_labels_match(labels: dict[str, str], path: str | Path, ids: Iterable[str]) -> int:
-    """How many records have a label; InputError when no label ID matches any record ID."""
+    """How many records have a label; InputError when no label ID matches any record ID (none
+    when there are no record IDs: that is the FASTA files' problem, which QC names)."""
     ids = list(ids)
     matched = len(set(labels) & set(ids))
-    if labels and not matched:
+    if labels and ids and not matched:
         raise InputError(
             f"labels table {path}: none of its {len(labels)} IDs (e.g. "
             f"{', '.join(list(labels)[:3])}) matches a FASTA record ID (e.g. "
