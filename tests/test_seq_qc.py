@@ -210,6 +210,7 @@ def test_alignment_gaps_are_stripped_and_counted_or_rejected(tmp_path):
     assert rows.loc["a", "detail"] == "3 alignment gap characters (- .) removed"
     assert rows.loc["a", "length"] == 11 and rows.loc["b", "detail"] == ""
     assert rows.loc["c", "reason"] == "empty_sequence" and rejects["id"].tolist() == ["c"]
+    assert rows.loc["c", "detail"] == "zero-length record; 5 alignment gap characters (- .) removed"
     assert rows.loc["d", "status"] == "unique"
     table, rejects, _ = run_main(tmp_path, [str(fasta)], gaps="reject")
     assert dict(zip(rejects["id"], rejects["reason"], strict=True)) == {

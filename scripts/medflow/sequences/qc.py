@@ -209,6 +209,8 @@ def run_qc(records: list[Record], alphabet: str, matrix: str, qc: dict) -> list[
             replaced = Counter(a for a, b in zip(seq, aligned, strict=True) if a != b)
             notes += [f"{n} {letter} scored as X" for letter, n in sorted(replaced.items())]
             detail = "; ".join(notes)
+        else:  # say what QC removed before judging (an aligned record of gaps only is empty)
+            detail = "; ".join([detail, *notes])
         n_ambiguous = sum(seq.count(c) for c in ambiguous)
         rows.append(
             {
