@@ -439,3 +439,98 @@ def test_upper_case_extensions_are_accepted(tmp_path):
         handle.write(sdf_text("CCO"))
     records, rejects = read_file(str(path), SETTINGS)
     assert rejects == [] and records[0]["id"] == "m1"
+
+
+def test_a_stray_quote_closing_inside_a_later_id_is_caught(tmp_path):
+    # csv reads `"Magic dye ... 12" ruler` leniently as one ID holding the lines between
+    for suffix, sep in ((".csv", ","), (".tsv", "\t")):
+        path = tmp_path / f"lib{suffix}"
+        rows = ["smiles,id", 'CCO,"Magic dye', "CCN,plain", 'CCC,12" ruler', "CCCC,last"]
+        path.write_text("".join(row.replace(",", sep) + "\n" for row in rows))
+        records, rejects = read_file(str(path), SETTINGS)
+        assert [(r["record"], r["id"]) for r in records] == [
+            (3, "plain"),
+            (4, '12" ruler'),
+            (5, "last"),
+        ]
+        assert [r["record"] for r in rejects] == [2]
+        assert "opened on line 2 runs to line 4" in rejects[0]["reasons"]
+
+
+def test_a_note_over_several_lines_with_commas_stays_whole(tmp_path):
+    path = tmp_path / "lib.csv"
+    path.write_text('smiles,id,note\nCCO,a,"first line, and\nthe second, too"\nCCN,b,x\n')
+    records, rejects = read_file(str(path), SETTINGS)
+    assert rejects == [] and [r["id"] for r in records] == ["a", "b"]
+
+
+def test_a_property_value_ending_in_v2000_does_not_split_the_record(tmp_path):
+    block = Chem.MolToMolBlock(Chem.MolFromSmiles("CCO"))
+    path = tmp_path / "lib.sdf"
+    path.write_text(block + "> <source>\nconverted from V2000\n\n$$$$\n" + sdf_text("CCN"))
+    records, rejects = read_file(str(path), SETTINGS)
+    assert rejects == [] and len(records) == 2
+    assert "converted from V2000" in records[0]["molblock"]
+
+
+def test_chunks_are_sized_for_old_mac_line_ends_and_joined_molblocks(tmp_path):
+    cr = tmp_path / "cr.smi"
+    cr.write_bytes(b"".join(b"C" * (i % 5 + 1) + b" m%d\r" % i for i in range(300)))
+    assert io.count_lines(str(cr), None) == 300
+    joined = tmp_path / "cat.sdf"
+    joined.write_text("".join(Chem.MolToMolBlock(Chem.MolFromSmiles("CCO")) for _ in range(40)))
+    assert io.count_lines(str(joined), None) == 40  # no $$$$ line: its M  END lines count
+    assert io.count_lines(str(joined), 10) == 10
+    split([cr, joined], tmp_path)
+    assert len(list((tmp_path / "chunks").iterdir())) == 1
+    # a count that comes out low never makes a chunk per molecule
+    assert io.chunk_size_for(1, 0) == io.AUTO_CHUNK_MIN
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("lib.sdf.smi", "smi"),
+        ("export.tsv.csv", "csv"),
+        ("x.SDF.gz", "sdf"),
+        ("a.smi.gz", "smi"),
+        ("t.TSV", "tsv"),
+        ("data.txt", "csv"),
+    ],
+)
+def test_the_last_extension_decides_how_a_file_is_read(name, kind):
+    assert io.file_kind(name) == kind
+
+
+def test_a_smi_file_named_after_another_format_is_read_as_smiles(tmp_path):
+    path = tmp_path / "lib.sdf.smi"
+    path.write_text("CCO a\nCCN b\nCCC c\n")
+    records, rejects = read_file(str(path), SETTINGS)
+    assert rejects == [] and [r["id"] for r in records] == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("header", ["canonical_smiles\tchembl_id", "smi id", "SMILES Name"])
+def test_smi_header_lines_are_skipped(tmp_path, header):
+    path = tmp_path / "lib.smi"
+    path.write_text(f"{header}\nCCO\tCHEMBL545\n")
+    records, rejects = read_file(str(path), SETTINGS)
+    assert rejects == [] and [r["id"] for r in records] == ["CHEMBL545"]
+
+
+def test_smi_line_with_an_empty_smiles_before_its_tab_is_an_empty_field(tmp_path):
+    path = tmp_path / "lib.smi"
+    path.write_text("CCO a\n\tonly_id\n\t\nCCN b\n")
+    records, rejects = read_file(str(path), SETTINGS)
+    assert [r["id"] for r in records] == ["a", "b"]
+    assert [(r["record"], r["id"], r["reasons"]) for r in rejects] == [
+        (2, "only_id", "empty SMILES field (the line starts with a tab)")
+    ]
+
+
+def test_a_smiles_longer_than_csvs_default_field_limit_is_read(tmp_path):
+    path = tmp_path / "big.csv"
+    long_chain = "C" * 140_000
+    path.write_text(f"smiles,id\n{long_chain},longchain\nCCO,b\n")
+    records, rejects = read_file(str(path), SETTINGS)
+    assert rejects == [] and [r["id"] for r in records] == ["longchain", "b"]
+    assert records[0]["smiles"] == long_chain

@@ -46,7 +46,7 @@ def test_canonical_tautomer_only_when_asked():
         ("C1CC", "syntax error"),
         ("C(C)(C)(C)(C)C", "Explicit valence for atom # 0 C, 5"),
         ("c1cccc1", "sanitization"),
-        ("CCO,1", "is a comma-separated file named .smi"),
+        ("CCO,1", r"holds a comma, which SMILES do not: if this came from a \.smi file"),
     ],
 )
 def test_bad_smiles_give_the_reason(smiles, message):
@@ -67,6 +67,19 @@ def test_a_standardized_smiles_that_does_not_parse_back_is_an_error():
     mol = Standardizer()(parse_smiles("[Fe+2].c1cc[cH-]c1.c1cc[cH-]c1"))
     with pytest.raises(StandardizeError, match="does not parse back"):
         identity(mol)
+
+
+@pytest.mark.parametrize(
+    ("smiles", "said"),
+    [
+        ("*CC", "1 dummy, R-group or query atom"),
+        ("[*:1]c1ccccc1[*:2]", "2 dummy, R-group or query atom"),
+        ("C" * 1100, "1100 atoms, over InChI's limit of 1023"),
+    ],
+)
+def test_molecules_inchi_cannot_describe_say_why(smiles, said):
+    with pytest.raises(StandardizeError, match=f"InChIKey generation failed: {said}"):
+        identity(Standardizer()(parse_smiles(smiles)))
 
 
 def test_removed_fragments_are_reported():
@@ -160,6 +173,8 @@ def test_cleanup_is_rdkits_cleanup_bit_for_bit():
             "O=C(O)C(O)C(O)C(O)C(O)CO",
             "O=C(O)C(O)C(O)C(O)C(O)CO",
         ),
+        # bonds of alkali metals to carbon too (a drawn sodium cyanide; MolVS's rules keep them)
+        ("[Na]C#N", "C#N", "N#[C][Na]"),
         # an ionic salt of a transition metal keeps its organic part either way
         ("[Fe+2].[O-]C(=O)/C=C/C([O-])=O", "O=C(O)/C=C/C(=O)O", "O=C(O)/C=C/C(=O)O"),
     ],

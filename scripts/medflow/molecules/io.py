@@ -30,8 +30,14 @@ CHUNK_COLUMNS = ["file", "record", "id", "smiles", "molblock"]  # molblock: SDF 
 FAILED_STAGES = ("parse", "standardize", "descriptors")  # a processed record with no molecule
 AUTO_CHUNK_MAX = 50_000  # molecules per chunk when molecules.chunk_size is 0 (automatic)
 GZIP_MAGIC = b"\x1f\x8b"
+# csv's field limit: its default (131,072 characters) is short of a big peptide's SMILES; a limit
+# still bounds what a quote left open can swallow before it is reported
+CSV_FIELD_MAX = 1 << 24
+# Records counted below this are taken as a miscount when sizing automatic chunks (count_lines)
+AUTO_CHUNK_MIN = 1000
 # open_bytes looks at a file's first HEAD_BYTES for UTF-16 or UTF-32 text
 HEAD_BYTES = 1024
+SMILES_TOKEN = re.compile(r"^[A-Za-z0-9@+\-\[\]()=#$%/\\.:*~]+$")  # SMILES characters, no spaces
 LONE_CR = re.compile(r"(?<=\r)(?!\n)")  # a line end of old Mac files (CR alone)
 ID_BREAKS = re.compile(r"[\r\n\t]+")
 
@@ -127,8 +133,8 @@ def read_smi(path: str, smiles_column: str) -> Iterator[dict]:
         fields = split_smiles_line(line)
         if not fields or fields[0].startswith("#"):
             continue
-        if line_no == 1 and fields[0].lower() in {"smiles", smiles_column.lower()}:
-            continue
+        if line_no == 1 and fields[0].lower() in HEADERS | {smiles_column.lower()}:
+            continue  # a header line (smiles, ChEMBL's canonical_smiles, ...)
         if line_no == 1 and fields[0].split(",")[0].lower() in HEADERS and "," in fields[0]:
             yield reject(
                 path,
@@ -139,6 +145,9 @@ def read_smi(path: str, smiles_column: str) -> Iterator[dict]:
             )
             continue
         mol_id = fields[1] if len(fields) > 1 else f"{path}:{line_no}"
+        if not fields[0]:
+            yield reject(path, line_no, "empty SMILES field (the line starts with a tab)", mol_id)
+            continue
         yield {"file": path, "record": line_no, "id": mol_id, "smiles": fields[0]}
 
 
@@ -150,9 +159,14 @@ def split_smiles_line(line: str) -> list[str]:
     of the SMILES, which RDKit reads with it. A line holding a tab is split on tabs: SMILES (with
     a space-separated ID if it has one), then ID; the further columns are ignored."""
     text = line.strip()
-    columns = text.split("\t") if "\t" in text else None
+    if not text:
+        return []
+    raw = line.rstrip("\r\n")
+    columns = raw.split("\t") if "\t" in raw else None
     if columns:
         text = columns[0].strip()
+        if not text:  # an empty SMILES field before the tab: [''] or ['', ID]
+            return ["", *[c.strip() for c in columns[1:2] if c.strip()]]
     fields = text.split(None, 1)
     if len(fields) == 2 and fields[1].startswith("|"):
         end = fields[1].find("|", 1)
@@ -193,22 +207,56 @@ class LineFeed:
         return taken, bad
 
 
-def swallowed(fields: list[str], width: int, s_col: int) -> bool:
+def swallowed(
+    fields: list[str], header: list[str], s_col: int, lines: list[str], delimiter: str
+) -> bool:
     """Whether a record spanning several lines is a stray quote that swallowed the lines after it
     rather than a well-formed quoted field with line breaks: it then has another number of fields
-    than the header, a line break in the SMILES, or a quote still open at the end of the file."""
+    than the header, a line break in the SMILES, a quote still open at the end of the file, a
+    quote that closes inside a field (`"Magic dye ... 12" ruler`, which csv reads leniently), or
+    a field whose later lines read as rows of their own (holds_rows)."""
+    width = len(header)
     return (
         len(fields) != width
         or (s_col < len(fields) and "\n" in fields[s_col])
         or any(field.endswith(("\n", "\r")) for field in fields)
+        or not closes_cleanly("".join(lines), delimiter)
+        or holds_rows(fields, width, s_col, delimiter)
     )
+
+
+def holds_rows(fields: list[str], width: int, s_col: int, delimiter: str) -> bool:
+    """Whether a field with line breaks holds, after its first line, a line that reads as a row:
+    as many fields as the header, a SMILES-like token (no spaces) in the SMILES column. A note
+    that runs over lines ('first line,\nand the second') does not; swallowed rows do."""
+    for field in fields:
+        for part in field.split("\n")[1:]:
+            cells = fields_of_line(part, delimiter)
+            if (
+                len(cells) >= width > 1
+                and s_col < len(cells)
+                and SMILES_TOKEN.match(cells[s_col].strip())
+            ):
+                return True
+    return False
+
+
+def closes_cleanly(text: str, delimiter: str) -> bool:
+    """Whether every quoted field of these lines closes right before a delimiter or a line end."""
+    try:
+        for _ in csv.reader(io.StringIO(text), delimiter=delimiter, strict=True):
+            pass
+    except csv.Error:
+        return False
+    return True
 
 
 def read_table(path: str, smiles_column: str, id_column: str) -> Iterator[dict]:
     """CSV/TSV files with a header naming the SMILES and (optional) ID columns, both matched
     ignoring case. A quote left open (a stray `"`) that swallows the lines after it makes its own
     line a rejects row, and the swallowed lines are read one by one as records."""
-    delimiter = "\t" if ".tsv" in Path(path.lower()).suffixes else ","
+    delimiter = "\t" if file_kind(path) == "tsv" else ","
+    csv.field_size_limit(CSV_FIELD_MAX)
     feed = LineFeed(path)
     reader = csv.reader(feed, delimiter=delimiter)
     header = next(reader, None)
@@ -265,7 +313,8 @@ def read_table(path: str, smiles_column: str, id_column: str) -> Iterator[dict]:
         if not taken:
             continue
         rows = [(taken[0][0], fields)]
-        if problem or (len(taken) > 1 and swallowed(fields, len(header), s_col)):
+        lines = [text for _, text in taken]
+        if problem or (len(taken) > 1 and swallowed(fields, header, s_col, lines, delimiter)):
             first, last = taken[0][0], taken[-1][0]
             mol_id = opening_id(taken[0][1], delimiter, i_col)
             yield reject(
@@ -344,8 +393,13 @@ def sdf_blocks(path: str) -> Iterator[tuple[int, str, list[int]]]:
         yield from split_molblocks(path, start, lines, bad)
 
 
+COUNTS_LINE = re.compile(r"^[ \d]{2}\d[ \d]{2}\d.*V[23]000\s*$")
+
+
 def is_counts_line(line: str) -> bool:
-    return line.rstrip().endswith(("V2000", "V3000"))
+    """A molblock's counts line: atom and bond counts in its first two 3-character fields, and
+    V2000 or V3000 at its end (a property value such as 'converted from V2000' is not one)."""
+    return COUNTS_LINE.match(line) is not None
 
 
 def split_molblocks(
@@ -358,7 +412,12 @@ def split_molblocks(
     for i, line in enumerate(lines):
         if line.startswith("M  END"):
             ended = True
-        elif ended and i - 3 > cuts[-1] and is_counts_line(line):
+        elif (
+            ended
+            and i - 3 > cuts[-1]
+            and is_counts_line(line)
+            and not any(header.startswith(">") for header in lines[i - 3 : i])
+        ):
             cuts.append(i - 3)
             ended = False
     if len(cuts) > 1:
@@ -425,11 +484,20 @@ def sdf_properties(block: str) -> list[str]:
     return re.findall(r"^>.*?<([^>]*)>", block, flags=re.MULTILINE)
 
 
+def file_kind(path: str) -> str:
+    """'sdf', 'smi', 'tsv' or 'csv': the file's last extension before any `.gz`, so that
+    `lib.sdf.smi` is SMILES and `export.tsv.csv` comma-separated; any other extension is read as
+    CSV."""
+    name = path.lower().removesuffix(".gz")
+    suffix = Path(name).suffix.lstrip(".")
+    return suffix if suffix in ("sdf", "smi", "tsv") else "csv"
+
+
 def _rows(path: str, settings: dict[str, Any]) -> Iterator[dict]:
-    name = path.lower()
-    if ".sdf" in Path(name).suffixes:
+    kind = file_kind(path)
+    if kind == "sdf":
         return read_sdf(path, settings["sdf_id_property"])
-    if name.endswith((".smi", ".smi.gz")):
+    if kind == "smi":
         return read_smi(path, settings["smiles_column"])
     return read_table(path, settings["smiles_column"], settings["id_column"])
 
@@ -462,20 +530,28 @@ def read_file(path: str, settings: dict[str, Any]) -> Iterator[dict]:
 
 
 def count_lines(path: str, limit: int | None) -> int:
-    """Records in a file, roughly (text lines, or '$$$$' lines for SDF), for sizing the chunks."""
-    marker = b"$$$$" if ".sdf" in Path(path.lower()).suffixes else None
-    count = 0
+    """Records in a file, roughly, for sizing the chunks: text lines (LF, CRLF or CR-only line
+    ends), or for SDF the '$$$$' lines or the 'M  END' lines, whichever are more (molblocks
+    joined with `cat` have no '$$$$' between them)."""
+    sdf = file_kind(path) == "sdf"
+    lines = ends = records = 0
+    tail = b""  # the previous block's last bytes, for markers and CRLFs split between blocks
     try:
         opener = gzip.open if path.lower().endswith(".gz") else open
         with opener(path, "rb") as handle:
-            for line in handle:
-                if marker is None or line.startswith(marker):
-                    count += 1
-                    if limit and count >= limit:
-                        break
+            while block := handle.read(1 << 20):
+                text = tail + block
+                for marker, counted in ((b"\n", 1), (b"\r", 1), (b"\r\n", -1)):
+                    lines += counted * (text.count(marker) - tail.count(marker))
+                if sdf:
+                    records += text.count(b"$$$$") - tail.count(b"$$$$")
+                    ends += text.count(b"M  END") - tail.count(b"M  END")
+                tail = text[-8:]
+                if limit and (max(records, ends) if sdf else lines) >= limit:
+                    return limit
     except (OSError, EOFError):
         pass  # read_file reports the problem
-    return count
+    return max(records, ends) if sdf else lines
 
 
 def chunk_size_for(total: int, configured: int) -> int:
@@ -484,7 +560,8 @@ def chunk_size_for(total: int, configured: int) -> int:
     if configured:
         return configured
     chunks = max(1, math.ceil(total / AUTO_CHUNK_MAX))
-    return max(1, math.ceil(total / chunks))
+    # a count that came out low (a file count_lines misreads) must not make a job per molecule
+    return max(AUTO_CHUNK_MIN, math.ceil(total / chunks))
 
 
 class ChunkWriter:

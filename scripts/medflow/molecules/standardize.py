@@ -8,8 +8,8 @@ tables), neutralize charges, optionally pick the canonical tautomer. A parent wi
 (some ionic organometallics: [Fe+2].c1cc[cH-]c1.c1cc[cH-]c1 gives c1cccc1) are rejects.
 
 Metals (`metals`): 'keep' (the default) breaks only the bonds of the alkali and alkaline-earth
-metals (Li to Cs, Be to Ba) to nonmetals, which are salts drawn with a bond (sodium valproate as
-CCCC(CCC)C(=O)O[Na], magnesium stearate), as the ChEMBL structure pipeline does for Li, Na and K;
+metals (Li to Cs, Be to Ba) to nonmetals, carbon included, which are salts drawn with a bond
+(sodium valproate as CCCC(CCC)C(=O)O[Na], magnesium stearate, sodium cyanide as [Na]C#N), as the ChEMBL structure pipeline does for Li, Na and K;
 complexes and organometallics of the other metals stay whole, so carboplatin is its platinum
 complex, not its cyclobutanedicarboxylic acid ligand, and the screen's METALS alert
 (medflow.molecules.screen) names it. 'disconnect' is RDKit's MetalDisconnector as Cleanup runs it
@@ -32,7 +32,9 @@ from rdkit.Chem.MolStandardize import rdMolStandardize
 RDLogger.DisableLog("rdApp.*")
 
 # The alkali and alkaline-earth metals' bonds to nonmetals: the bonds `metals: keep` breaks.
-SALT_BONDS = "[Li,Na,K,Rb,Cs,Be,Mg,Ca,Sr,Ba]~[#5,#7,#8,#9,#15,#16,#17,#34,#35,#53]"
+# Carbon too: a sodium cyanide or acetylide drawn as [Na]C#N is a salt, not an organic molecule
+# holding a metal (the METALS alert does not name these metals, so it would pass as a hit).
+SALT_BONDS = "[Li,Na,K,Rb,Cs,Be,Mg,Ca,Sr,Ba]~[#5,#6,#7,#8,#9,#15,#16,#17,#34,#35,#53]"
 NOTHING = "[#0&#1]~[#0&#1]"  # a bond pattern no molecule has
 METAL_MODES = ("keep", "disconnect")  # the choices of molecules.metals
 
@@ -103,7 +105,12 @@ def parse_smiles(smiles: str) -> Chem.Mol:
         raise StandardizeError("empty SMILES")
     mol = Chem.MolFromSmiles(text, sanitize=False)
     if mol is None:
-        hint = " (it holds a comma: is a comma-separated file named .smi?)" if "," in text else ""
+        hint = (
+            " (it holds a comma, which SMILES do not: if this came from a .smi file, is the file "
+            "comma-separated? Name it .csv)"
+            if "," in text
+            else ""
+        )
         raise StandardizeError(f"unparseable SMILES (syntax error): {text!r}{hint}")
     try:
         Chem.SanitizeMol(mol)
@@ -232,11 +239,30 @@ class Standardizer:
         return mol, removed
 
 
+INCHI_MAX_ATOMS = 1023  # the InChI library's limit (its MAX_ATOMS is 1024)
+
+
+def why_no_inchi(mol: Chem.Mol) -> str:
+    """The likely reason RDKit's InChI gave no key for a molecule, for the rejects table."""
+    dummies = sum(atom.GetAtomicNum() == 0 for atom in mol.GetAtoms())
+    if dummies:
+        return (
+            f"{dummies} dummy, R-group or query atom(s) (*, R#, A, Q): a fragment or query, "
+            "not a whole molecule; give the full structure"
+        )
+    if mol.GetNumAtoms() > INCHI_MAX_ATOMS:
+        return (
+            f"{mol.GetNumAtoms()} atoms, over InChI's limit of {INCHI_MAX_ATOMS} (a biopolymer?); "
+            "medflow screens small molecules"
+        )
+    return "RDKit's InChI library gave no key (see the InChI warnings in the chunk's log)"
+
+
 def identity(mol: Chem.Mol) -> tuple[str, str]:
     """Canonical isomeric SMILES and InChIKey of a standardized molecule."""
     key = Chem.MolToInchiKey(mol)
     if not key:
-        raise StandardizeError("InChIKey generation failed")
+        raise StandardizeError(f"InChIKey generation failed: {why_no_inchi(mol)}")
     smiles = Chem.MolToSmiles(mol)
     if Chem.MolFromSmiles(smiles) is None:
         raise StandardizeError(
