@@ -17,13 +17,18 @@ import pandas as pd
 
 from medflow.imaging.example import CLASSES, make_dataset, save_png
 from medflow.imaging.io import write_table
-from medflow.step import Context, Step, log
+from medflow.step import Context, InputError, Step, log
 
 STEP = Step(__file__, settings=("seed", "imaging.example"))
 
 
 def main(ctx: Context) -> None:
     example = ctx.config["imaging"]["example"]
+    if example["lesion_radius_min"] > example["lesion_radius_max"]:
+        raise InputError(
+            f"imaging.example.lesion_radius_min ({example['lesion_radius_min']}) is above "
+            f"lesion_radius_max ({example['lesion_radius_max']}); swap them"
+        )
     settings = {
         "lesion_fraction": example["lesion_fraction"],
         "size": example["image_size"],

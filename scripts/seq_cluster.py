@@ -16,7 +16,7 @@ Inputs:
     qc_table: QC table (maps identical copies)
     qc_summary: QC summary JSON (names the matrix)
     labels (optional): labels table (TSV: id, group)
-    pairs (many): scored candidate pairs per block (.npz; sparse path)
+    pairs (many or none): scored candidate pairs per block (.npz; sparse path; none on the dense path)
 Outputs:
     assignments: cluster of every record (TSV)
     clusters: one row per cluster (TSV)

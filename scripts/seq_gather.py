@@ -6,7 +6,7 @@ spreads, in medflow.sequences.blocks.block_pairs() order (the order the rule lis
 every pair is checked to be there.
 
 Inputs:
-    blocks (many): block .npy files, in block_pairs order (none: align all pairs here)
+    blocks (many or none): block .npy files, in block_pairs order (none: align all pairs here)
     fasta: FASTA of the unique sequences
     qc_summary: QC summary JSON (names the matrix)
 Outputs:

@@ -13,7 +13,7 @@ Inputs:
     scores (optional): score matrix (.npy; dense path; distances by sequences.distance.formula)
     qc_summary: QC summary JSON (names the matrix)
     fasta: FASTA of the unique sequences
-    pairs (many): scored candidate pairs per block (.npz; sparse path)
+    pairs (many or none): scored candidate pairs per block (.npz; sparse path; none on the dense path)
 Outputs:
     dendrogram_png: dendrogram plot (PNG)
     dendrogram_svg: dendrogram plot (SVG)

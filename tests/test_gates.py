@@ -163,3 +163,30 @@ def test_braces_in_an_image_file_name_stop_the_run_naming_the_file(tmp_path):
     assert "imaging.input.folder" in output and "img {1}.png" in output
     assert "Rename the file" in output and "cannot be determined" not in output
     assert "InputFunctionException" not in output  # stopped by the start-up checks
+
+
+def test_a_range_whose_min_is_above_its_max_stops_the_run(tmp_path):
+    output = bad_config_run(
+        tmp_path, {"molecules": {"filters": {"ranges": {"MolWt": {"min": 500, "max": 100}}}}}
+    )
+    assert "molecules.filters.ranges.MolWt" in output and "min 500 is above max 100" in output
+
+
+@pytest.mark.parametrize(
+    ("override", "said"),
+    [
+        (
+            {"imaging": {"input": {"format": "npz", "npz": "{tmp}"}}},
+            "which is a folder; it needs a file",
+        ),
+        ({"imaging": {"predict": {"images": "{tmp}/f.txt"}}}, "which is a file; it needs a folder"),
+        ({"sequences": {"fasta": ["{tmp}"]}}, "which is a folder; it needs a file"),
+    ],
+)
+def test_a_folder_where_a_file_is_needed_stops_the_run_at_start_up(tmp_path, override, said):
+    (tmp_path / "f.txt").write_text("x")
+    text = (
+        yaml.safe_dump(override).replace("'{tmp}", f"'{tmp_path}").replace("{tmp}", str(tmp_path))
+    )
+    output = bad_config_run(tmp_path, yaml.safe_load(text))
+    assert said in output

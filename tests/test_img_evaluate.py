@@ -12,6 +12,7 @@ from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_sco
 from medflow.imaging import decisions, plots
 from medflow.imaging.example import make_dataset
 from medflow.imaging.io import save_npz_stable
+from medflow.step import InputError
 
 
 def binary(p1) -> np.ndarray:
@@ -214,3 +215,9 @@ def test_example_step_writes_class_folders_and_new_cases(tmp_path):
     assert list(truth["file"]) == ["new_0000.png", "new_0001.png", "new_0002.png"]
     assert set(truth["class"]) <= {"healthy", "lesion"}
     assert sorted(p.name for p in (tmp_path / "new").iterdir()) == list(truth["file"])
+    overrides |= {
+        "imaging.example.lesion_radius_min": 6.0,
+        "imaging.example.lesion_radius_max": 3.0,
+    }
+    with pytest.raises(InputError, match=r"lesion_radius_min \(6.0\) is above lesion_radius_max"):
+        img_make_example.main(img_make_example.STEP.context({}, out, overrides=overrides))

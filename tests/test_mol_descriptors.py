@@ -39,3 +39,4 @@ def test_unknown_names_list_close_valid_names():
     assert "'MolWeight'" in messages[0] and "MolWt" in messages[0]
     assert "'TSPA'" in messages[1] and "TPSA" in messages[1]
     assert "no close name" in messages[2]
+    assert "did you mean qed?" in unknown_descriptor_messages(["QED"])[0]  # case alone

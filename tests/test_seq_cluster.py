@@ -52,6 +52,13 @@ def test_distance_cut(method):
     assert labels.tolist() == [1, 1, 1, 2, 2, 3]
 
 
+def test_a_count_above_the_sequences_gives_singletons_and_says_so(caplog):
+    with caplog.at_level("WARNING", logger="medflow"):
+        _, labels = cluster(D, "average", "count", 0.0, 50)
+    assert sorted(labels.tolist()) == [1, 2, 3, 4, 5, 6]
+    assert "n_clusters is 50 but only 6 sequences" in caplog.text
+
+
 def test_count_cut():
     _, labels = cluster(D, "average", "count", 0.0, 2)
     assert labels.tolist() == [1, 1, 1, 1, 1, 2]

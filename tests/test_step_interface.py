@@ -104,6 +104,41 @@ def test_overrides_keep_yaml_types(tmp_path):
         load_config(None, ["no-equals-sign"])
 
 
+def test_numbers_are_read_as_the_schema_types_them(tmp_path):
+    # YAML 1.1 reads 1e-4 as a string (a float needs a dot); 2.0 passes JSON Schema's integer
+    # check but range(2.0) and NumPy's seeds refuse it
+    config_file = tmp_path / "c.yaml"
+    config_file.write_text(
+        "sequences:\n  clustering: {e_value: 1e-5}\nimaging:\n  train: {learning_rate: 2E-3}\n"
+    )
+    config = load_config(
+        config_file, ["sequences.alignment.block_size=2.0", "seed=42.0", "molecules.chunk_size=1e3"]
+    )
+    assert config["sequences"]["clustering"]["e_value"] == 1e-5
+    assert config["imaging"]["train"]["learning_rate"] == 0.002
+    for path, value in (
+        ("sequences.alignment.block_size", 2),
+        ("seed", 42),
+        ("molecules.chunk_size", 1000),
+    ):
+        assert get_path(config, path) == value and type(get_path(config, path)) is int
+    assert load_config(None, ["molecules.id_column=1e3"])["molecules"]["id_column"] == "1e3"
+
+
+@pytest.mark.parametrize(
+    ("override", "said"),
+    [
+        ("sequences.clustering.e_value=.nan", "nan is not a finite number"),
+        ("imaging.evaluate.threshold=.inf", "inf is not a finite number"),
+        ("seed=2147483648", "greater than the maximum of 2147483647"),
+        ("seed=2.5", "not of type 'integer'"),
+    ],
+)
+def test_numbers_that_no_step_can_use_are_refused(override, said):
+    with pytest.raises(ConfigError, match=said):
+        load_config(None, [override])
+
+
 def test_context_holds_only_declared_settings(STEP):
     ctx = STEP.context({"table": "t.tsv"}, {"out": "o"}, overrides={"seed": 5})
     assert set(ctx.config) == {"seed", "sequences"} and set(ctx.config["sequences"]) == {"qc"}
@@ -172,3 +207,44 @@ def test_a_finished_step_freezes_the_collector_so_its_exit_is_quick(tmp_path):
     table.write_text("bad")
     proc = subprocess.run(run, capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 1 and "bad table" in proc.stderr
+
+
+def test_a_hand_run_that_leaves_out_an_output_stops_instead_of_overwriting_an_input(tmp_path):
+    precious = tmp_path / "precious.smi"
+    precious.write_text("CCO a\n")
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "provenance.py"), str(precious)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert proc.returncode == 2 and "required: record" in proc.stderr
+    assert precious.read_text() == "CCO a\n"
+
+
+def test_a_hand_run_naming_one_file_as_input_and_output_is_refused(tmp_path, capsys):
+    script = tmp_path / "many_step.py"
+    script.write_text(
+        '"""Toy.\n\nInputs:\n    tables (many): tables\n    pairs (many or none): pairs\n'
+        'Outputs:\n    out: result\n"""\n'
+    )
+    step = Step(script)
+    assert step.inputs[1] == Port("pairs", "pairs", many=True, may_be_empty=True)
+    ctx = step.from_command_line(["a.tsv", "b.tsv", "o.tsv"])  # pairs, an option, stays empty
+    assert ctx.input.tables == ["a.tsv", "b.tsv"] and ctx.input.pairs == []
+    with pytest.raises(SystemExit):
+        step.from_command_line(["o.tsv"])  # one or more tables
+    with pytest.raises(SystemExit):
+        step.from_command_line([str(tmp_path / "a.tsv"), str(tmp_path / "." / "a.tsv")])
+    assert "output out (" in capsys.readouterr().err
+
+
+def test_a_list_that_may_be_empty_stays_positional_and_optional(tmp_path):
+    script = tmp_path / "plot_step.py"
+    script.write_text(
+        '"""Toy.\n\nInputs:\n    summary: s\n    pairs (many or none): pairs\n'
+        'Outputs:\n    png: figure\n"""\n'
+    )
+    ctx = Step(script).from_command_line(["s.json", "p.png"])
+    assert ctx.input.pairs == [] and ctx.output.png == "p.png"

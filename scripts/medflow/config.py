@@ -8,6 +8,8 @@ text, so no default or description is written twice.
 from __future__ import annotations
 
 import copy
+import math
+import re
 from collections.abc import Iterable, Iterator
 from functools import cache
 from pathlib import Path
@@ -57,15 +59,49 @@ def _validator_filling_defaults() -> type:
 
     base = jsonschema.Draft202012Validator
     check_properties = base.VALIDATORS["properties"]
+    check_type = base.VALIDATORS["type"]
 
     def fill_then_check(validator, properties, instance, schema):
         if isinstance(instance, dict):
             for name, subschema in properties.items():
                 if "default" in subschema and name not in instance:
                     instance[name] = copy.deepcopy(subschema["default"])
+                elif name in instance:
+                    instance[name] = as_schema_number(instance[name], subschema)
         yield from check_properties(validator, properties, instance, schema)
 
-    return jsonschema.validators.extend(base, {"properties": fill_then_check})
+    def finite_type(validator, types, instance, schema):
+        if isinstance(instance, float) and not math.isfinite(instance):
+            yield jsonschema.ValidationError(f"{instance} is not a finite number")
+            return
+        yield from check_type(validator, types, instance, schema)
+
+    return jsonschema.validators.extend(base, {"properties": fill_then_check, "type": finite_type})
+
+
+# A number as YAML 1.1 (PyYAML, Snakemake) leaves it a string: 1e-4 (a float needs a dot there)
+NUMBER_TEXT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
+def schema_types(schema: dict) -> set[str]:
+    """The JSON types a (sub)schema allows, its anyOf/oneOf branches included."""
+    types = schema.get("type", [])
+    found = {types} if isinstance(types, str) else set(types)
+    for branch in schema.get("anyOf", []) + schema.get("oneOf", []):
+        found |= schema_types(branch)
+    return found
+
+
+def as_schema_number(value: Any, schema: dict) -> Any:
+    """A value as the number its schema asks for: '1e-4' (which YAML 1.1 reads as a string) as a
+    float, and a whole float (2.0) as an int where only an integer is allowed, so that the steps
+    get the type they compute with (range(2.0) and NumPy's seeds refuse floats). Others as given."""
+    types = schema_types(schema)
+    if isinstance(value, str) and types & {"number", "integer"} and NUMBER_TEXT.fullmatch(value):
+        value = float(value)
+    if isinstance(value, float) and "integer" in types and "number" not in types:
+        return int(value) if value.is_integer() else value
+    return value
 
 
 def fill_and_validate(config: dict) -> dict:
@@ -76,7 +112,11 @@ def fill_and_validate(config: dict) -> dict:
     if errors:
         error = errors[0]
         where = ".".join(str(part) for part in error.absolute_path) or "(top level)"
-        raise ConfigError(f"config key '{where}': {error.message}")
+        message = error.message
+        if error.validator in ("not", "anyOf", "oneOf") and "description" in error.schema:
+            # jsonschema's own words ("1 should not be valid under {'const': 1}") say little
+            message = f"{error.instance!r} is not allowed: {error.schema['description']}"
+        raise ConfigError(f"config key '{where}': {message}")
     return filled
 
 
@@ -87,7 +127,10 @@ def parse_override(text: str) -> tuple[str, Any]:
         raise ConfigError(
             f"--set takes KEY=VALUE (for example sequences.qc.min_length=30): {text!r}"
         )
-    return key.strip(), yaml.safe_load(value)
+    try:
+        return key.strip(), yaml.safe_load(value)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"--set {text!r}: the value is not valid YAML ({error})") from None
 
 
 def set_path(config: dict, path: str, value: Any) -> None:
@@ -116,7 +159,10 @@ def load_config(configfile: str | Path | None, overrides: Iterable[str] = ()) ->
         path = Path(configfile)
         if not path.is_file():
             raise ConfigError(f"config file '{path}' does not exist")
-        config = yaml.safe_load(path.read_text()) or {}
+        try:
+            config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (yaml.YAMLError, UnicodeDecodeError) as error:
+            raise ConfigError(f"config file '{path}' is not valid UTF-8 YAML: {error}") from None
         if not isinstance(config, dict):
             raise ConfigError(f"config file '{path}' must hold a mapping of keys to values")
     for text in overrides:

@@ -125,12 +125,14 @@ def progress(items: Iterable[T], total: int | None = None, desc: str = "") -> It
 
 @dataclass(frozen=True)
 class Port:
-    """One named input or output of a step: a path, a list of paths (many), or zero or one path."""
+    """One named input or output of a step: a path, a list of paths (many: one or more; many or
+    none: zero or more), or zero or one path (optional)."""
 
     name: str
     help: str
     many: bool = False
     optional: bool = False
+    may_be_empty: bool = False  # a list (many) that a run may leave empty
 
 
 class Files(Mapping):
@@ -180,7 +182,7 @@ def _as_port_value(port: Port, value: Any) -> Any:
 
 
 _PORT_LINE = re.compile(
-    r"(?P<name>[a-z][a-z0-9_]*)(?: \((?P<kind>many|optional)\))?: (?P<help>\S.*)"
+    r"(?P<name>[a-z][a-z0-9_]*)(?: \((?P<kind>many or none|many|optional)\))?: (?P<help>\S.*)"
 )
 _SECTIONS = {"Inputs:": "inputs", "Outputs:": "outputs"}
 
@@ -193,8 +195,8 @@ def parse_ports(doc: str, where: str = "docstring") -> dict[str, tuple[Port, ...
     """The ports named in a docstring's `Inputs:` and `Outputs:` sections.
 
     A section is its heading on a line of its own, then one indented line per port (`name: help`,
-    `name (many): help` or `name (optional): help`; a deeper-indented line continues the help); it ends
-    at a blank or unindented line.
+    `name (many): help`, `name (many or none): help` or `name (optional): help`; a deeper-indented
+    line continues the help); it ends at a blank or unindented line.
     """
     ports: dict[str, list[Port]] = {"inputs": [], "outputs": []}
     section: list[Port] | None = None
@@ -212,16 +214,23 @@ def parse_ports(doc: str, where: str = "docstring") -> dict[str, tuple[Port, ...
         if line.startswith("    ") and not line.startswith("     ") and match:
             kind = match["kind"]
             port = Port(
-                match["name"], match["help"], many=kind == "many", optional=kind == "optional"
+                match["name"],
+                match["help"],
+                many=kind in ("many", "many or none"),
+                optional=kind == "optional",
+                may_be_empty=kind == "many or none",
             )
             section.append(port)
         elif line.startswith("     ") and section:
             last = section.pop()
-            section.append(Port(last.name, f"{last.help} {text}", last.many, last.optional))
+            section.append(
+                Port(last.name, f"{last.help} {text}", last.many, last.optional, last.may_be_empty)
+            )
         else:
             raise DeclarationError(
                 f"{where}, line {number}: '{text}' is not a port; write 'name: help', "
-                "'name (many): help' or 'name (optional): help', indented by four spaces"
+                "'name (many): help', 'name (many or none): help' or 'name (optional): help', "
+                "indented by four spaces"
             )
     names = [p.name for p in ports["inputs"] + ports["outputs"]]
     doubled = sorted({n for n in names if names.count(n) > 1})
@@ -333,7 +342,10 @@ class Step:
                 elif port.many and positional_list:
                     parser.add_argument(option, dest=port.name, nargs="*", default=[], help=text)
                 else:
-                    parser.add_argument(port.name, nargs="*" if port.many else None, help=text)
+                    # one or more: a hand run that leaves out an output would otherwise shift the
+                    # paths, and an input would be taken for an output and overwritten
+                    nargs = ("*" if port.may_be_empty else "+") if port.many else None
+                    parser.add_argument(port.name, nargs=nargs, help=text)
                     positional_list |= port.many
         for name in self.wildcards:
             parser.add_argument(f"--{name}", required=True, help=f"wildcard {{{name}}} of the rule")
@@ -352,13 +364,22 @@ class Step:
             help="override one setting, e.g. --set sequences.qc.min_length=30 (repeatable)",
         )
         if self.threads:
-            parser.add_argument("--threads", type=int, default=1, help="worker threads (default 1)")
+            parser.add_argument(
+                "--threads", type=thread_count, default=1, help="worker threads (default 1)"
+            )
         parser.add_argument("--log", default=None, help="write the log here instead of stderr")
         return parser
 
     def from_command_line(self, argv: list[str] | None = None) -> Context:
         """The context of a hand run: ports from the arguments, settings from the config file."""
-        args = vars(self.parser().parse_args(argv))
+        parser = self.parser()
+        args = vars(parser.parse_args(argv))
+        refuse_outputs_over_inputs(parser, self.inputs, self.outputs, args)
+        for port in self.outputs:  # as Snakemake does for a job's outputs
+            value = args.get(port.name)
+            for path in value if isinstance(value, list) else [value]:
+                if path:
+                    Path(path).parent.mkdir(parents=True, exist_ok=True)
         config = load_config(args["configfile"], args["set"])
         return Context(
             input=self._files(self.inputs, args),
@@ -386,6 +407,40 @@ class Step:
                 print(f"medflow: {error}", file=sys.__stderr__)
             sys.exit(1)
         exit_quickly()
+
+
+def thread_count(text: str) -> int:
+    """--threads' value: a whole number of at least 1."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a thread count (a whole number >= 1)")
+    return int(text)
+
+
+def refuse_outputs_over_inputs(
+    parser: argparse.ArgumentParser,
+    inputs: tuple[Port, ...],
+    outputs: tuple[Port, ...],
+    args: dict[str, Any],
+) -> None:
+    """Stop a hand run (argparse's usage error) that names one file as an input and an output:
+    the step would overwrite its own input."""
+
+    def paths(ports: tuple[Port, ...]) -> dict[Path, str]:
+        found = {}
+        for port in ports:
+            value = args.get(port.name)
+            for path in value if isinstance(value, list) else [value]:
+                if path:
+                    found[Path(path).resolve()] = f"{port.name} ({path})"
+        return found
+
+    read = paths(inputs)
+    for path, output in paths(outputs).items():
+        if path in read:
+            parser.error(
+                f"output {output} is also input {read[path]}: the step would overwrite it; "
+                "give every output its own path"
+            )
 
 
 def exit_quickly() -> None:

@@ -59,8 +59,9 @@ def end_run_quickly():
     gc.freeze()
 
 
-def require_input_file(key, path, made_by_workflow=()):
-    """Fail at start-up, naming the config key and the path, when an input file does not exist.
+def require_input_file(key, path, made_by_workflow=(), folder=False):
+    """Fail at start-up, naming the config key and the path, when an input file does not exist,
+    or is a folder where a file is needed (a file where a folder is, with folder=True).
 
     Paths that a rule of this workflow makes (the embedded examples) are exempt.
     """
@@ -71,6 +72,11 @@ def require_input_file(key, path, made_by_workflow=()):
         raise WorkflowError(
             f"config key '{key}' names the input file '{path}', which does not exist "
             f"(checked from {Path.cwd()}). Fix the path in your config file or remove the entry."
+        )
+    if Path(path).is_dir() != folder:
+        wanted, found = ("a folder", "a file") if folder else ("a file", "a folder")
+        raise WorkflowError(
+            f"config key '{key}' names '{path}', which is {found}; it needs {wanted}."
         )
 
 
@@ -169,6 +175,13 @@ def check_molecules_inputs():
         check_listed_once(settings["inputs"], "molecules.inputs")
     except InputError as error:
         raise WorkflowError(str(error))
+    for name, limits in settings["filters"]["ranges"].items():
+        if limits.get("min") is not None and limits.get("max") is not None:
+            if limits["min"] > limits["max"]:
+                raise WorkflowError(
+                    f"config key 'molecules.filters.ranges.{name}': min {limits['min']} is above "
+                    f"max {limits['max']}, so no molecule could pass; swap them"
+                )
     # Without RDKit beside Snakemake (the conda route) mol_process checks the names instead.
     try:
         from medflow.molecules.descriptors import unknown_descriptor_messages
@@ -353,6 +366,7 @@ def check_imaging_inputs():
         f"imaging.input.{key}",
         section[key],
         made_by_workflow=[IMAGING_EXAMPLE["images"]],
+        folder=fmt != "npz",
     )
     if fmt == "dicom":
         if not section["labels"]:
@@ -369,6 +383,7 @@ def check_imaging_inputs():
             "imaging.predict.images",
             folder,
             made_by_workflow=[IMAGING_EXAMPLE["new_images"]],
+            folder=True,
         )
         image_files_under(folder, "imaging.predict.images")
 

@@ -56,7 +56,8 @@ def unknown_descriptor_messages(names: Iterable[str]) -> list[str]:
     messages = []
     for name in names:
         if name not in valid:
-            close = difflib.get_close_matches(name, valid, n=5, cutoff=0.5)
+            same_letters = [v for v in valid if v.lower() == name.lower()]  # QED for qed
+            close = same_letters or difflib.get_close_matches(name, valid, n=5, cutoff=0.5)
             hint = f"did you mean {', '.join(close)}?" if close else "no close name"
             messages.append(f"unknown RDKit descriptor '{name}' ({hint})")
     return messages

@@ -83,6 +83,13 @@ def cut_tree(tree: np.ndarray, cut: str, threshold: float, n_clusters: int) -> n
     if cut == "distance":
         raw = fcluster(tree, t=threshold, criterion="distance")
     else:
+        if n_clusters > n:
+            log.warning(
+                "sequences.clustering.n_clusters is %d but only %d sequences are clustered: "
+                "each is its own cluster",
+                n_clusters,
+                n,
+            )
         raw = fcluster(tree, t=min(n_clusters, n), criterion="maxclust")
     return renumber(raw)
 
