@@ -41,12 +41,16 @@ def test_command_line_writes_the_same_record_twice(tmp_path):
     for name in ("a.json", "b.json"):
         out = tmp_path / name
         cmd = [sys.executable, str(REPO / "scripts" / "provenance.py"), "--configfile", str(config)]
-        subprocess.run([*cmd, "--set", "sequences.qc.min_length=33", str(out)], check=True)
+        # the config file as the input to checksum (a hand run names at least one input file)
+        subprocess.run(
+            [*cmd, "--set", "sequences.qc.min_length=33", str(config), str(out)], check=True
+        )
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]
     recorded = json.loads(outputs[0])["config"]
     assert recorded["seed"] == 7 and recorded["sequences"]["qc"]["min_length"] == 33
     assert recorded["imaging"]["train"]["epochs"] > 0, "defaults are filled from the schema"
+    assert str(config) in json.loads(outputs[0])["inputs"]
 
 
 def test_a_folder_input_counts_as_every_file_inside(tmp_path):
