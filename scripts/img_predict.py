@@ -33,19 +33,28 @@ STEP = Step(__file__, settings=("seed", "imaging.evaluate"), threads=True)
 SETTING_KEYS = ("height", "width", "channels", "scaling", "resize_method")
 
 
-def load_folder(folder: Path, settings: dict) -> tuple[list[str], list, list]:
-    """Prepared images of every file under folder, with their names; rejects with reasons."""
+def load_folder(folder: Path, settings: dict, threads: int = 1) -> tuple[list[str], list, list]:
+    """Prepared images of every file under folder, with their names; rejects with reasons. Files
+    are decoded in `threads` threads; the results keep the files' order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def prepared(path: Path) -> np.ndarray | str:
+        try:
+            return prepare_image(path, **settings)[0]
+        except UnreadableImage as error:
+            return str(error)
+
     names, images, rejects = [], [], []
     files = list_files(folder)
-    for path in progress(files, total=len(files), desc="reading"):
-        name = relative(path, folder)
-        try:
-            image, _ = prepare_image(path, **settings)
-        except UnreadableImage as error:
-            rejects.append((name, str(error)))
-            continue
-        names.append(name)
-        images.append(image)
+    with ThreadPoolExecutor(max(1, threads)) as pool:
+        done = progress(pool.map(prepared, files), total=len(files), desc="reading")
+        for path, result in zip(files, done, strict=True):
+            name = relative(path, folder)
+            if isinstance(result, str):
+                rejects.append((name, result))
+                continue
+            names.append(name)
+            images.append(result)
     return names, images, rejects
 
 
@@ -66,7 +75,7 @@ def main(ctx: Context) -> None:
     except decisions.DecisionError as error:
         raise InputError(f"imaging.evaluate.positive_class: {error}") from None
     preprocess = {key: stored["preprocess"][key] for key in SETTING_KEYS}
-    names, prepared, rejected = load_folder(folder, preprocess)
+    names, prepared, rejected = load_folder(folder, preprocess, ctx.threads)
     models.configure_determinism(ctx.config["seed"], ctx.threads)
     stack = np.stack(prepared) if prepared else np.zeros((0, *stored["input_shape"]), np.float32)
     probabilities, _ = models.model_probabilities(ctx.input.model, stack, settings["batch_size"])

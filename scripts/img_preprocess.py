@@ -23,7 +23,7 @@ from medflow.imaging import datasets
 from medflow.imaging.io import SPLITS, rejects_frame, save_npz_stable, write_table
 from medflow.step import Context, InputError, Step, log
 
-STEP = Step(__file__, settings=("seed", "imaging.input", "imaging.preprocess"))
+STEP = Step(__file__, settings=("seed", "imaging.input", "imaging.preprocess"), threads=True)
 
 
 def main(ctx: Context) -> None:
@@ -37,6 +37,7 @@ def main(ctx: Context) -> None:
         section,
         ctx.config["imaging"]["preprocess"],
         ctx.config["seed"],
+        ctx.threads,
     )
     rejects = rejects_frame(data.rejects)
     if len(data.files) + len(rejects) != n_records:

@@ -1,6 +1,7 @@
 """The imaging benchmarks run and return well-formed rows (smoke tests, not timing tests)."""
 
 import bench_imaging
+import bench_img_decode
 import bench_medmnist
 import numpy as np
 
@@ -11,6 +12,15 @@ def test_quick_benchmark_rows_are_well_formed():
     for row in rows:
         assert {"benchmark", "unit", "workflow", "baseline", "baseline_name"} <= set(row)
         assert row["workflow"] > 0 and row["baseline"] > 0
+
+
+def test_quick_decode_benchmark_reads_every_image_it_writes(tmp_path):
+    rows = bench_img_decode.run(quick=True)
+    assert [row["benchmark"].split(" ")[2] for row in rows] == ["grey", "RGB"]
+    assert all(row["workflow"] > 0 and row["baseline"] > 0 for row in rows)
+    records = bench_img_decode.write_jpegs(tmp_path, 4, 40, 50, 3)
+    assert len(bench_img_decode.pillow_alone(records)) == 4
+    assert {label for _, label in records} == {"normal", "abnormal"}
 
 
 def test_medmnist_bench_names_sets_and_says_when_the_data_is_absent(tmp_path, monkeypatch, capsys):

@@ -350,3 +350,42 @@ def test_a_tiff_is_turned_upright_by_its_orientation_tag_as_pillow_turns_photos(
     assert np.array_equal(decoded_rgb, expected)
     assert np.array_equal(decoded_grey, expected[..., 0])
     assert decoded_grey.shape == ((5, 7) if orientation <= 4 else (7, 5))
+
+
+# ---------------------------------------------------------------- large images, read quickly
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+@pytest.mark.parametrize("have", [1, 3])
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("method", ["area", "bilinear", "lanczos"])
+@pytest.mark.parametrize("scaling", ["dtype_range", "zscore"])
+def test_resizing_before_converting_channels_gives_the_same_bytes(
+    dtype, have, channels, method, scaling
+):
+    # prepare_pixels resizes the stored planes first where the conversion allows it (grey, or
+    # colour kept); the reference order, convert at full size then resize, gives the same bytes
+    rng = np.random.default_rng(have * 10 + channels)
+    full = 1.0 if dtype == np.float32 else float(np.iinfo(dtype).max)
+    pixels = (rng.random((67, 83, have)) * full).astype(dtype)
+    reference = img_io.scale(
+        img_io.resize(img_io.to_channels(img_io.as_hwc(pixels), channels), 16, 12, method),
+        scaling,
+        full,
+    ).astype(np.float32)
+    prepared = img_io.prepare_pixels(pixels, full, 16, 12, channels, scaling, method)
+    assert prepared.tobytes() == reference.tobytes()
+
+
+def test_decoding_in_threads_gives_what_one_thread_does(tmp_path):
+    root = class_folder(tmp_path / "data", per_class=9)
+    (root / "a" / "broken.png").write_bytes(b"\x89PNG broken")
+    records, _ = datasets.scan_class_folder(root)
+    settings = datasets.resolve_settings(_settings(), None)
+    one = datasets.decode_records(records, root, settings, threads=1)
+    three = datasets.decode_records(records, root, settings, threads=3)
+    assert one.files == three.files and one.rejects == three.rejects == [
+        ("a/broken.png", one.rejects[0][1])
+    ]
+    assert np.stack(one.images).tobytes() == np.stack(three.images).tobytes()
+    assert (one.shapes, one.colour, one.classes) == (three.shapes, three.colour, three.classes)

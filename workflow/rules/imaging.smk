@@ -51,7 +51,7 @@ rule img_preprocess:
         "benchmarks/imaging/preprocess.tsv"
     conda:
         "../../envs/imaging.yaml"
-    threads: 1
+    threads: config["imaging"]["train"]["threads"]  # image files are decoded in parallel
     resources:
         mem_mb=scaled_mem_mb(2000),
         runtime=scaled_runtime(30),

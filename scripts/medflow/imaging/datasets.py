@@ -58,11 +58,17 @@ class Dataset:
     default_order: list[Any] | None = None  # class order without class_names (npz: numeric)
 
     def add(self, name: str, label: Any, image: np.ndarray, original: np.ndarray) -> None:
+        self.add_prepared(name, label, image, np.atleast_3d(original).shape, is_colour(original))
+
+    def add_prepared(
+        self, name: str, label: Any, image: np.ndarray, shape: tuple, colour: bool
+    ) -> None:
+        """An image already prepared, with its original shape and whether it has colour."""
         self.files.append(name)
         self.classes.append(label)
         self.images.append(image)
-        self.shapes.append(tuple(np.atleast_3d(original).shape))
-        self.colour.append(is_colour(original))
+        self.shapes.append(tuple(shape))
+        self.colour.append(colour)
 
 
 def resolve_settings(settings: dict[str, Any], size: tuple[int, int] | None) -> dict[str, Any]:
@@ -235,20 +241,36 @@ def scan_dicom(
 # ---------------------------------------------------------------- decoding and splitting
 
 
+def decode_one(path: Path, settings: dict[str, Any]) -> tuple[np.ndarray, tuple, bool] | str:
+    """One image file prepared, with its original shape and whether it has colour; the reason
+    as a string when it cannot be read."""
+    try:
+        pixels, full = decode_any(path)
+        image = prepare_pixels(pixels, full, **reading_settings(settings))
+    except UnreadableImage as error:
+        return str(error)
+    return image, tuple(np.atleast_3d(pixels).shape), is_colour(pixels)
+
+
 def decode_records(
-    records: list[tuple[Path, str]], root: Path, settings: dict[str, Any]
+    records: list[tuple[Path, str]], root: Path, settings: dict[str, Any], threads: int = 1
 ) -> Dataset:
-    """Decode and prepare every listed image; unreadable ones become rejects with the reason."""
+    """Decode and prepare every listed image, in `threads` threads (Pillow and NumPy release the
+    GIL while they decode and resize; the results keep the records' order, so the arrays do not
+    depend on the thread count); unreadable ones become rejects with the reason."""
+    from concurrent.futures import ThreadPoolExecutor
+
     data = Dataset()
-    for path, label in progress(records, total=len(records), desc="preprocessing"):
-        name = relative(path, root)
-        try:
-            pixels, full = decode_any(path)
-            image = prepare_pixels(pixels, full, **reading_settings(settings))
-        except UnreadableImage as error:
-            data.rejects.append((name, str(error)))
-            continue
-        data.add(name, label, image, pixels)
+    with ThreadPoolExecutor(max(1, threads)) as pool:
+        done = pool.map(lambda record: decode_one(record[0], settings), records)
+        for (path, label), result in zip(
+            records, progress(done, total=len(records), desc="preprocessing"), strict=True
+        ):
+            name = relative(path, root)
+            if isinstance(result, str):
+                data.rejects.append((name, result))
+                continue
+            data.add_prepared(name, label, *result)
     return data
 
 
@@ -627,11 +649,13 @@ def read_inputs(
     section: dict[str, Any],
     preprocess: dict[str, Any],
     seed: int,
+    threads: int = 1,
 ) -> tuple[Dataset, list[str], dict[str, Any], int]:
     """Read the labelled input of `fmt`: the data set (split), the class order, the resolved
     preprocessing settings and the number of input records (kept plus rejected).
 
-    `section` is imaging.input and `preprocess` imaging.preprocess, as plain values.
+    `section` is imaging.input and `preprocess` imaging.preprocess, as plain values; image files
+    are decoded in `threads` threads.
     """
     settings = {
         k: preprocess[k] for k in ("height", "width", "channels", "scaling", "resize_method")
@@ -655,7 +679,7 @@ def read_inputs(
     else:
         raise InputError(f"unknown imaging.input.format '{fmt}'")
     settings = resolve_settings(settings, None)
-    data = decode_records(records, Path(source), settings)
+    data = decode_records(records, Path(source), settings, threads)
     settings = settle_channels(data, settings)
     data.rejects = [*listing_rejects, *data.rejects]
     n_records = len(records) + len(listing_rejects)

@@ -318,8 +318,14 @@ def prepare_pixels(
         raise UnreadableImage("image holds non-finite pixel values (NaN or infinity)")
     if scaling == "dtype_range":
         check_full_scale(pixels, full_scale)
-    pixels = to_channels(pixels, channels)
-    pixels = resize(pixels, height, width, resize_method)
+    if pixels.shape[2] in (1, channels):
+        # grey to 1 or 3 channels, or colour kept: resize the planes as stored (resize works in
+        # float32 either way), then convert: the same bytes as converting the full-size image
+        # first, at a fraction of the work for a large photograph (luminance is computed before
+        # resizing, as it always was)
+        pixels = to_channels(resize(pixels, height, width, resize_method), channels)
+    else:
+        pixels = resize(to_channels(pixels, channels), height, width, resize_method)
     return scale(pixels, scaling, full_scale).astype(np.float32)
 
 
