@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import spearmanr
 
 from medflow.config import fill_and_validate
 from medflow.imaging import decisions, models, training
@@ -155,6 +156,50 @@ def test_cross_fitted_training_judges_on_out_of_fold_predictions():
     assert list(history["member"].unique()) == [0, 1, 2]
     assert model.output_shape == (None, 1)
     assert 0 < summary["threshold"] < 1 and summary["val_auc"] is not None
+
+
+def test_platt_scaling_recovers_a_known_slope_and_intercept():
+    rng = np.random.default_rng(0)
+    z = rng.normal(0, 1.5, 40_000)
+    labels = rng.random(z.size) < 1 / (1 + np.exp(-(2.0 * z - 1.0)))
+    slope, intercept = training.platt_scaling(1 / (1 + np.exp(-z)), labels)
+    assert slope == pytest.approx(2.0, abs=0.05) and intercept == pytest.approx(-1.0, abs=0.05)
+    # a member no better than chance is flattened to its fold's base rate, never turned around
+    noise = rng.random(400)
+    slope, intercept = training.platt_scaling(noise, (1 - noise + rng.normal(0, 0.05, 400)) > 0.75)
+    assert slope == 0.0
+    # a fold the member separates perfectly gives finite values
+    slope, intercept = training.platt_scaling(
+        np.r_[np.full(20, 0.1), np.full(20, 0.9)], np.r_[np.zeros(20), np.ones(20)]
+    )
+    assert 0 < slope < 100 and abs(intercept) < 100
+
+
+def test_platt_scaling_is_folded_into_the_output_layer():
+    network = models.build_model("small_cnn", (16, 16, 1), 2, 4, 0.0, {}, seed=1)
+    x = toy_arrays(n=12)["x_train"]
+    before = network.predict(x, verbose=0)[:, 0].astype(np.float64)
+    models.scale_output_logit(network, 1.7, -0.4)
+    after = network.predict(x, verbose=0)[:, 0].astype(np.float64)
+    z = np.log(before / (1 - before))
+    assert np.allclose(after, 1 / (1 + np.exp(-(1.7 * z - 0.4))), atol=1e-5)
+
+
+def test_cross_fitted_two_class_members_are_calibrated_on_their_own_folds():
+    arrays = toy_arrays(n=48)
+    settings = train_settings(folds=3, epochs=2)
+    model, _, summary = training.train(arrays, settings, 5, 1)
+    scalings = [member["platt_scaling"] for member in summary["members"]]
+    assert len(scalings) == 3 and all(slope >= 0 for slope, _ in scalings)
+    plain, _, off = training.train(arrays, {**settings, "calibrate": False}, 5, 1)
+    assert all("platt_scaling" not in member for member in off["members"])
+    # calibration rescales each member's output monotonically: its own ranking is unchanged
+    x = arrays["x_test"]
+    for k, (slope, _) in enumerate(scalings):
+        ours = model.get_layer(f"member_{k}").predict(x, verbose=0)[:, 0]
+        theirs = plain.get_layer(f"member_{k}").predict(x, verbose=0)[:, 0]
+        if slope > 0:
+            assert spearmanr(ours, theirs).statistic > 0.99
 
 
 def test_members_are_scored_from_the_middle_of_their_epochs_and_the_last_always():

@@ -218,6 +218,15 @@ def compile_model(
     )
 
 
+def scale_output_logit(network: keras.Model, slope: float, intercept: float) -> None:
+    """Make a two-class network output sigmoid(slope x z + intercept) where it output sigmoid(z):
+    its sigmoid output layer's kernel and bias are rescaled (Platt scaling, folded into the
+    weights, so the model saves and loads as before)."""
+    layer = network.get_layer("output")
+    kernel, bias = layer.get_weights()
+    layer.set_weights([kernel * slope, bias * slope + intercept])
+
+
 def ensemble(members: list[keras.Model]) -> keras.Model:
     """One model whose output is the mean of the members' outputs (a single member: itself)."""
     if len(members) == 1:

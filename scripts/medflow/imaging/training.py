@@ -319,6 +319,25 @@ def usable_folds(labels: np.ndarray, folds: int) -> int:
     return min(folds, smallest)
 
 
+def platt_scaling(probabilities: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """(slope, intercept) of Platt's scaling, sigmoid(slope x z + intercept) of a member's logit z,
+    fitted to its held-out labels by scikit-learn's logistic regression (its default L2 on the
+    slope, which keeps a fold that the member separates perfectly finite). The slope is kept
+    >= 0: a member no better than chance is flattened to its fold's base rate, not turned
+    around."""
+    from sklearn.linear_model import LogisticRegression
+
+    labels = np.asarray(labels).astype(np.int64)
+    p = np.clip(np.asarray(probabilities, dtype=np.float64), 1e-7, 1 - 1e-7)
+    z = np.log(p / (1 - p)).reshape(-1, 1)
+    fit = LogisticRegression().fit(z, labels)
+    slope = float(fit.coef_[0, 0])
+    if slope > 0:
+        return slope, float(fit.intercept_[0])
+    rate = np.clip(labels.mean(), 1e-7, 1 - 1e-7)
+    return 0.0, float(np.log(rate / (1 - rate)))
+
+
 def out_of_fold(
     n: int, splits: list[tuple[np.ndarray, np.ndarray]], predictions: list[np.ndarray]
 ) -> np.ndarray:
@@ -376,9 +395,18 @@ def train(
         histories.append(history)
         summaries.append(summary)
         if folds:
-            judged.append(
-                models.class_probabilities(network, part["x_val"], batch, settings["tta"], scores)
+            held_out = models.class_probabilities(
+                network, part["x_val"], batch, settings["tta"], scores
             )
+            if n_classes == 2 and settings["calibrate"]:
+                slope, intercept = platt_scaling(held_out[:, 1], part["y_val"])
+                models.scale_output_logit(network, slope, intercept)
+                summary["platt_scaling"] = [slope, intercept]
+                log.info("member %d: Platt scaling %.3f z + %.3f", member, slope, intercept)
+                held_out = models.class_probabilities(
+                    network, part["x_val"], batch, settings["tta"]
+                )
+            judged.append(held_out)
     model = models.ensemble(members)
     if folds:
         val, y_val = out_of_fold(len(y_pool), splits, judged), y_pool
