@@ -175,6 +175,14 @@ def test_platt_scaling_recovers_a_known_slope_and_intercept():
     assert 0 < slope < 100 and abs(intercept) < 100
 
 
+def test_platt_scaling_applied_to_scores_matches_the_rescaled_network():
+    scores = np.array([[0.01], [0.3], [0.5], [0.97]], dtype=np.float32)
+    z = np.log(scores / (1 - scores))
+    expected = 1 / (1 + np.exp(-(0.8 * z + 0.2)))
+    assert np.allclose(training.apply_platt(scores, 0.8, 0.2), expected, atol=1e-6)
+    assert np.allclose(training.apply_platt(scores, 0.0, -1.0), 1 / (1 + np.e))
+
+
 def test_platt_scaling_is_folded_into_the_output_layer():
     network = models.build_model("small_cnn", (16, 16, 1), 2, 4, 0.0, {}, seed=1)
     x = toy_arrays(n=12)["x_train"]
@@ -277,8 +285,21 @@ def test_out_of_fold_predictions_reuse_the_kept_epochs_scores_exactly():
         for k, (_, rows) in enumerate(splits)
     ]
     oof = training.out_of_fold(len(y_pool), splits, fresh)
-    assert summary["threshold"] == decisions.best_threshold(y_pool == 1, oof[:, 1])
-    assert summary["val_auc"] == decisions.medmnist_auc(y_pool, oof, 1)
+    # the members are Platt-scaled (calibrate): their out-of-fold probabilities are computed from
+    # the kept scores, as the rescaled output layer gives them, to float32 rounding
+    assert summary["threshold"] == pytest.approx(
+        decisions.best_threshold(y_pool == 1, oof[:, 1]), abs=1e-5
+    )
+    assert summary["val_auc"] == pytest.approx(decisions.medmnist_auc(y_pool, oof, 1), abs=1e-6)
+    # without calibration they are the very predictions
+    plain, _, unscaled = training.train(arrays, {**settings, "calibrate": False}, 5, 1)
+    fresh = [
+        models.class_probabilities(plain.get_layer(f"member_{k}"), x_pool[rows], 256, tta=True)
+        for k, (_, rows) in enumerate(splits)
+    ]
+    oof = training.out_of_fold(len(y_pool), splits, fresh)
+    assert unscaled["threshold"] == decisions.best_threshold(y_pool == 1, oof[:, 1])
+    assert unscaled["val_auc"] == decisions.medmnist_auc(y_pool, oof, 1)
 
 
 def test_ema_momentum_is_capped_for_short_runs():

@@ -266,13 +266,26 @@ def class_probabilities(
     if len(images) == 0:
         n_out = model.output_shape[-1]
         return np.zeros((0, 2 if n_out == 1 else n_out), dtype=np.float64)
+    views = prediction_views(model, images, batch_size, tta, scores)
+    return as_class_probabilities(np.mean(views, axis=0))
+
+
+def prediction_views(
+    model: keras.Model,
+    images: np.ndarray,
+    batch_size: int,
+    tta: bool = False,
+    scores: np.ndarray | None = None,
+) -> list[np.ndarray]:
+    """The model's raw outputs on the images and, with `tta`, on their horizontal mirrors (the
+    views class_probabilities averages); `scores`: the first view when already at hand."""
     if scores is None:
         scores = model.predict(images, batch_size=batch_size, verbose=0)
     views = [scores]
     if tta:
         mirrored = np.ascontiguousarray(images[:, :, ::-1, :])
         views.append(model.predict(mirrored, batch_size=batch_size, verbose=0))
-    return as_class_probabilities(np.mean(views, axis=0))
+    return views
 
 
 def renumber_shared_objects(config: Any, ids: dict[int, int] | None = None) -> Any:

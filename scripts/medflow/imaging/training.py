@@ -338,6 +338,14 @@ def platt_scaling(probabilities: np.ndarray, labels: np.ndarray) -> tuple[float,
     return 0.0, float(np.log(rate / (1 - rate)))
 
 
+def apply_platt(scores: np.ndarray, slope: float, intercept: float) -> np.ndarray:
+    """sigmoid(slope x z + intercept) of sigmoid outputs sigmoid(z): what a member whose output
+    layer models.scale_output_logit rescaled gives (to float32 rounding), without predicting
+    again."""
+    p = np.clip(np.asarray(scores, dtype=np.float64), 1e-7, 1 - 1e-7)
+    return 1.0 / (1.0 + np.exp(-(slope * np.log(p / (1 - p)) + intercept)))
+
+
 def out_of_fold(
     n: int, splits: list[tuple[np.ndarray, np.ndarray]], predictions: list[np.ndarray]
 ) -> np.ndarray:
@@ -395,18 +403,15 @@ def train(
         histories.append(history)
         summaries.append(summary)
         if folds:
-            held_out = models.class_probabilities(
-                network, part["x_val"], batch, settings["tta"], scores
-            )
+            views = models.prediction_views(network, part["x_val"], batch, settings["tta"], scores)
             if n_classes == 2 and settings["calibrate"]:
-                slope, intercept = platt_scaling(held_out[:, 1], part["y_val"])
+                plain = models.as_class_probabilities(np.mean(views, axis=0))
+                slope, intercept = platt_scaling(plain[:, 1], part["y_val"])
                 models.scale_output_logit(network, slope, intercept)
                 summary["platt_scaling"] = [slope, intercept]
                 log.info("member %d: Platt scaling %.3f z + %.3f", member, slope, intercept)
-                held_out = models.class_probabilities(
-                    network, part["x_val"], batch, settings["tta"]
-                )
-            judged.append(held_out)
+                views = [apply_platt(view, slope, intercept) for view in views]
+            judged.append(models.as_class_probabilities(np.mean(views, axis=0)))
     model = models.ensemble(members)
     if folds:
         val, y_val = out_of_fold(len(y_pool), splits, judged), y_pool
