@@ -375,11 +375,8 @@ class Step:
         parser = self.parser()
         args = vars(parser.parse_args(argv))
         refuse_outputs_over_inputs(parser, self.inputs, self.outputs, args)
-        for port in self.outputs:  # as Snakemake does for a job's outputs
-            value = args.get(port.name)
-            for path in value if isinstance(value, list) else [value]:
-                if path:
-                    Path(path).parent.mkdir(parents=True, exist_ok=True)
+        for _, path in port_paths(self.outputs, args):  # as Snakemake does for a job's outputs
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
         config = load_config(args["configfile"], args["set"])
         return Context(
             input=self._files(self.inputs, args),
@@ -424,23 +421,22 @@ def refuse_outputs_over_inputs(
 ) -> None:
     """Stop a hand run (argparse's usage error) that names one file as an input and an output:
     the step would overwrite its own input."""
-
-    def paths(ports: tuple[Port, ...]) -> dict[Path, str]:
-        found = {}
-        for port in ports:
-            value = args.get(port.name)
-            for path in value if isinstance(value, list) else [value]:
-                if path:
-                    found[Path(path).resolve()] = f"{port.name} ({path})"
-        return found
-
-    read = paths(inputs)
-    for path, output in paths(outputs).items():
-        if path in read:
+    read = {Path(path).resolve(): f"{name} ({path})" for name, path in port_paths(inputs, args)}
+    for name, path in port_paths(outputs, args):
+        if Path(path).resolve() in read:
             parser.error(
-                f"output {output} is also input {read[path]}: the step would overwrite it; "
-                "give every output its own path"
+                f"output {name} ({path}) is also input {read[Path(path).resolve()]}: the step "
+                "would overwrite it; give every output its own path"
             )
+
+
+def port_paths(ports: tuple[Port, ...], args: dict[str, Any]) -> list[tuple[str, str]]:
+    """(port name, path) of every path a hand run's arguments give these ports."""
+    found = []
+    for port in ports:
+        value = args.get(port.name)
+        found += [(port.name, path) for path in (value if isinstance(value, list) else [value])]
+    return [(name, path) for name, path in found if path]
 
 
 def exit_quickly() -> None:
