@@ -190,3 +190,16 @@ def test_a_folder_where_a_file_is_needed_stops_the_run_at_start_up(tmp_path, ove
     )
     output = bad_config_run(tmp_path, yaml.safe_load(text))
     assert said in output
+
+
+def test_a_key_given_twice_in_a_config_file_stops_the_run_naming_both_lines(tmp_path):
+    # PyYAML keeps the last of two keys silently: the first section's settings would be dropped
+    path = tmp_path / "twice.yaml"
+    path.write_text(
+        "sequences:\n  enabled: false\nimaging:\n  enabled: false\nsequences:\n  fasta: []\n"
+    )
+    proc = run(snakemake_cmd(tmp_path, path, extra=["-n", "--cores", "1"]))
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0, output
+    assert f"config file '{path}', line 5: key 'sequences' is given a second time" in output
+    assert "first on line 1" in output

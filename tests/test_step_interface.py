@@ -10,7 +10,14 @@ import pytest
 import yaml
 from conftest import REPO
 
-from medflow.config import ConfigError, fill_and_validate, get_path, load_config, settings_help
+from medflow.config import (
+    ConfigError,
+    fill_and_validate,
+    get_path,
+    load_config,
+    read_config_file,
+    settings_help,
+)
 from medflow.step import DeclarationError, Port, Step, parse_ports
 
 TOY_SCRIPT = '''"""A toy step.
@@ -248,3 +255,13 @@ def test_a_list_that_may_be_empty_stays_positional_and_optional(tmp_path):
     )
     ctx = Step(script).from_command_line(["s.json", "p.png"])
     assert ctx.input.pairs == [] and ctx.output.png == "p.png"
+
+
+def test_a_hand_run_refuses_a_key_given_twice_but_keeps_merge_keys(tmp_path):
+    twice = tmp_path / "twice.yaml"
+    twice.write_text("seed: 1\nsequences:\n  qc: {min_length: 5, min_length: 9}\n")
+    with pytest.raises(ConfigError, match=r"line 3: key 'min_length' is given a second time"):
+        load_config(twice)
+    merged = tmp_path / "merged.yaml"  # an explicit key may override one merged in by `<<`
+    merged.write_text("base: &d {x: 1, y: 2}\nmine:\n  <<: *d\n  x: 3\n")
+    assert read_config_file(merged)["mine"] == {"x": 3, "y": 2}

@@ -29,6 +29,49 @@ class ConfigError(ValueError):
 # libyaml's loader where PyYAML was built with it (the wheels are): it reads the schema about ten
 # times faster than the pure-Python SafeLoader, and every Snakemake start reads it.
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class DuplicateKeyError(yaml.YAMLError):
+    """A key given twice in one mapping of a YAML file (the message names both lines)."""
+
+
+class UniqueKeyLoader(SAFE_LOADER):
+    """A safe loader that refuses a key given twice in one mapping. PyYAML (and so Snakemake)
+    keeps the last silently: a second `sequences:` section would drop every setting of the
+    first."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            first: dict = {}
+            for key_node, _ in node.value:
+                if key_node.tag == MERGE_TAG:
+                    continue  # `<<: *defaults` may be overridden by design
+                key = self.construct_object(key_node, deep=deep)
+                try:
+                    earlier = first.get(key)
+                except TypeError:  # an unhashable key: the base loader names it
+                    continue
+                first[key] = key_node.start_mark.line + 1
+                if earlier is not None:
+                    raise DuplicateKeyError(
+                        f"line {key_node.start_mark.line + 1}: key {key!r} is given a second "
+                        f"time (first on line {earlier}); YAML would keep only the last and drop "
+                        "the first one's settings without a word. Merge the two into one"
+                    )
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_config_file(path: str | Path) -> Any:
+    """A config file's content (YAML or JSON); ConfigError naming the file on bad YAML, text
+    that is not UTF-8 or a key given twice in one section."""
+    path = Path(path)
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=UniqueKeyLoader)
+    except DuplicateKeyError as error:
+        raise ConfigError(f"config file '{path}', {error}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise ConfigError(f"config file '{path}' is not valid UTF-8 YAML: {error}") from None
 
 
 @cache
@@ -159,10 +202,7 @@ def load_config(configfile: str | Path | None, overrides: Iterable[str] = ()) ->
         path = Path(configfile)
         if not path.is_file():
             raise ConfigError(f"config file '{path}' does not exist")
-        try:
-            config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (yaml.YAMLError, UnicodeDecodeError) as error:
-            raise ConfigError(f"config file '{path}' is not valid UTF-8 YAML: {error}") from None
+        config = read_config_file(path) or {}
         if not isinstance(config, dict):
             raise ConfigError(f"config file '{path}' must hold a mapping of keys to values")
     for text in overrides:

@@ -8,7 +8,7 @@ from snakemake.io import WILDCARD_REGEX
 from snakemake.logging import logger
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
-from medflow.config import ConfigError, fill_and_validate, get_path
+from medflow.config import ConfigError, fill_and_validate, get_path, read_config_file
 from medflow.resources import scaled_mem_mb, scaled_runtime
 
 
@@ -22,6 +22,17 @@ def checked_config(given):
         )
 
 
+def refuse_duplicate_keys(paths):
+    """Stop, naming the file, line and key, when a config file gives a key twice in one section:
+    Snakemake's YAML reader keeps the last silently (medflow.config.UniqueKeyLoader)."""
+    for path in paths:
+        try:
+            read_config_file(path)
+        except ConfigError as error:
+            raise WorkflowError(str(error))
+
+
+refuse_duplicate_keys(workflow.configfiles)
 config.update(checked_config(config))
 
 
