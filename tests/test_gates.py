@@ -203,3 +203,27 @@ def test_a_key_given_twice_in_a_config_file_stops_the_run_naming_both_lines(tmp_
     assert proc.returncode != 0, output
     assert f"config file '{path}', line 5: key 'sequences' is given a second time" in output
     assert "first on line 1" in output
+
+
+@pytest.mark.parametrize("fmt", ["folder", "npz"])
+def test_a_positive_class_the_input_lacks_stops_the_run_before_training(tmp_path, fmt):
+    import numpy as np
+    from PIL import Image
+
+    if fmt == "folder":
+        for name in ("normal", "sick"):
+            (tmp_path / "imgs" / name).mkdir(parents=True)
+            Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "imgs" / name / "a.png")
+        source, classes = {"folder": str(tmp_path / "imgs")}, "['normal', 'sick']"
+    else:
+        splits = ("train", "val", "test")
+        arrays = {f"{s}_images": np.zeros((2, 8, 8), np.uint8) for s in splits}
+        arrays |= {f"{s}_labels": np.array([0, 1]) for s in splits}
+        np.savez(tmp_path / "m.npz", **arrays)
+        source, classes = {"npz": str(tmp_path / "m.npz")}, "['0', '1']"
+    imaging = {"input": {"format": fmt, **source}, "predict": {"images": ""}}
+    imaging["evaluate"] = {"positive_class": "Sick"}
+    off = {"enabled": False}
+    output = bad_config_run(tmp_path, {"imaging": imaging, "sequences": off, "molecules": off})
+    said = "'imaging.evaluate.positive_class' is 'Sick', which is not one of the input's classes"
+    assert f"{said} {classes}" in output

@@ -388,6 +388,7 @@ def check_imaging_inputs():
         require_input_file("imaging.input.labels", section["labels"])
     if fmt != "npz":
         image_files_under(section[key], f"imaging.input.{key}")
+    check_positive_class(section)
     folder = config["imaging"]["predict"]["images"]
     if folder:
         require_input_file(
@@ -397,6 +398,27 @@ def check_imaging_inputs():
             folder=True,
         )
         image_files_under(folder, "imaging.predict.images")
+
+
+def check_positive_class(section):
+    """Stop at start-up when imaging.evaluate.positive_class names no class of the input (else
+    evaluation would say so only after training); only read when the key is set."""
+    positive = config["imaging"]["evaluate"]["positive_class"]
+    if not positive:
+        return
+    from medflow.imaging.datasets import classes_at_start
+    from medflow.step import InputError
+
+    try:
+        classes = classes_at_start(section)
+    except InputError as error:
+        raise WorkflowError(str(error))
+    if classes is not None and positive not in classes:
+        raise WorkflowError(
+            f"config key 'imaging.evaluate.positive_class' is '{positive}', which is not one of "
+            f"the input's classes {classes}; name one of them, or leave it empty (the last class "
+            "is positive)."
+        )
 
 
 def get_imaging_source(wildcards=None):

@@ -172,6 +172,32 @@ def scan_class_folder(root: Path) -> tuple[list[tuple[Path, str]], list[tuple[st
     return records, rejects
 
 
+def classes_at_start(section: dict[str, Any]) -> list[str] | None:
+    """The class names a run will have, as far as they are known before any image is read (the
+    imaging.input section): `class_names` when given; else the class subfolders of a folder, the
+    classes of a DICOM labels table, the label numbers of an .npz. None when only preprocessing
+    can tell (an input that is missing or broken: preprocessing names the problem)."""
+    if section["class_names"]:
+        return [str(name) for name in section["class_names"]]
+    fmt = section["format"]
+    if fmt == "folder":
+        root = Path(section["folder"])
+        if not root.is_dir():
+            return None
+        return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if fmt == "dicom":
+        table = read_labels_table(
+            Path(section["labels"]), section["labels_file_column"], section["labels_class_column"]
+        )
+        return sorted(set(table["class"]))
+    try:
+        with np.load(section["npz"], allow_pickle=False) as archive:
+            labels = np.concatenate([archive[f"{split}_labels"].ravel() for split in SPLITS])
+        return [str(k) for k in sorted({int(k) for k in labels})]
+    except (OSError, ValueError, KeyError, EOFError, TypeError, zipfile.BadZipFile):
+        return None
+
+
 def read_labels_table(path: Path, file_column: str, class_column: str) -> pd.DataFrame:
     """The labels table (CSV or TSV) with columns file and class; fails naming bad lines."""
     path = require_file(path, "imaging.input.labels")
