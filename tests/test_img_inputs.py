@@ -352,6 +352,42 @@ def test_a_tiff_is_turned_upright_by_its_orientation_tag_as_pillow_turns_photos(
     assert decoded_grey.shape == ((5, 7) if orientation <= 4 else (7, 5))
 
 
+@pytest.mark.parametrize("orientation", [1, 2, 3, 6, 8])
+def test_a_planar_rgb_tiff_reads_as_its_contiguous_twin_in_every_orientation(tmp_path, orientation):
+    # one plane per channel (planarconfig separate): the channel axis is moved before the turn
+    rgb = (np.random.default_rng(0).random((12, 20, 3)) * 255).astype(np.uint8)
+    tag = [(274, "H", 1, orientation, False)]
+    planar, contiguous = tmp_path / "planar.tif", tmp_path / "contiguous.tif"
+    tifffile.imwrite(
+        planar, rgb.transpose(2, 0, 1), photometric="rgb", planarconfig="separate", extratags=tag
+    )
+    tifffile.imwrite(contiguous, rgb, photometric="rgb", extratags=tag)
+    assert np.array_equal(img_io.decode_any(planar)[0], img_io.decode_any(contiguous)[0])
+
+
+def test_tiff_colour_interpretations_read_as_viewers_show_them(tmp_path):
+    """White-is-zero grey is inverted; palette and CMYK TIFFs become RGB (as Pillow converts
+    them); the raw samples (palette indices, C/M/Y as R/G/B) were read as pixels before."""
+    grey_image = np.zeros((16, 16), np.uint8)
+    grey_image[:8] = 200
+    tifffile.imwrite(tmp_path / "white_is_zero.tif", grey_image, photometric="miniswhite")
+    decoded, full = img_io.decode_any(tmp_path / "white_is_zero.tif")
+    assert full == 255 and decoded[0, 0] == 55 and decoded[-1, -1] == 255
+    words = np.zeros((8, 8), bool)
+    words[:4] = True
+    tifffile.imwrite(tmp_path / "bilevel.tif", words, photometric="miniswhite")
+    assert np.array_equal(img_io.decode_any(tmp_path / "bilevel.tif")[0], ~words)
+    rgb = (np.random.default_rng(1).random((12, 20, 3)) * 255).astype(np.uint8)
+    for mode in ("P", "CMYK"):
+        image = Image.fromarray(rgb)
+        image = image.quantize(4) if mode == "P" else image.convert("CMYK")
+        image.save(tmp_path / f"{mode}.tif")
+        expected = np.asarray(image.convert("RGB"))
+        decoded, full = img_io.decode_any(tmp_path / f"{mode}.tif")
+        assert decoded.shape == (12, 20, 3) and full == 255
+        assert np.array_equal(decoded, expected), mode
+
+
 # ---------------------------------------------------------------- large images, read quickly
 
 

@@ -113,11 +113,19 @@ def _tiff_array(path: Path) -> tuple[np.ndarray, float]:
     try:
         with tifffile.TiffFile(path) as tiff:
             page = tiff.pages[0]
+            photometric = int(page.photometric)
+            if photometric not in TIFFFILE_COLOURS:
+                return _pil_tiff(path, getattr(page.photometric, "name", str(photometric)))
             pixels = page.asarray()
+            axes = page.axes
             tag = page.tags.get("Orientation")
+        if pixels.ndim == 3 and axes.startswith("S"):
+            pixels = np.moveaxis(pixels, 0, -1)  # planar (one plane per channel): rows first
+        if photometric == MINISWHITE:
+            pixels = white_is_zero(pixels)
         if tag is not None and pixels.ndim in (2, 3):
             pixels = upright(pixels, tag.value)
-    except MemoryError:
+    except (MemoryError, UnreadableImage):
         raise
     except Exception as error:  # tifffile raises many types for damaged or compressed files
         try:
@@ -130,6 +138,41 @@ def _tiff_array(path: Path) -> tuple[np.ndarray, float]:
             ) from error
     signed_or_float = pixels.dtype.kind in "if"  # no nominal full scale: 0..1 is expected
     return pixels, 1.0 if signed_or_float else full_scale_of(pixels.dtype)
+
+
+# TIFF PhotometricInterpretation values whose samples tifffile's array holds as grey or RGB
+# values (white-is-zero after white_is_zero); palette, CMYK, YCbCr, CIELAB and the rest go to
+# Pillow, which converts them as viewers show them.
+MINISWHITE, MINISBLACK, RGB = 0, 1, 2
+TIFFFILE_COLOURS = (MINISWHITE, MINISBLACK, RGB)
+
+
+def white_is_zero(pixels: np.ndarray) -> np.ndarray:
+    """A white-is-zero (MinIsWhite) TIFF's samples as black-is-zero: inverted on its full
+    scale (8-bit 200 -> 55; floats 0..1 -> 1 - x), as image viewers show it."""
+    if pixels.dtype == np.bool_:
+        return ~pixels
+    if pixels.dtype.kind == "u":
+        return np.iinfo(pixels.dtype).max - pixels
+    if pixels.dtype.kind == "f":
+        return 1.0 - pixels
+    raise UnreadableImage(
+        f"a white-is-zero TIFF of signed {pixels.dtype} samples has no known scale; save it "
+        "as an unsigned or black-is-zero image"
+    )
+
+
+def _pil_tiff(path: Path, interpretation: str) -> tuple[np.ndarray, float]:
+    """A TIFF whose colour interpretation (palette, CMYK, YCbCr, ...) Pillow converts to RGB."""
+    try:
+        return _pil_array(path)
+    except UnreadableImage as error:
+        if str(error).startswith("image too large"):
+            raise
+        raise UnreadableImage(
+            f"TIFF with colour interpretation {interpretation} that Pillow cannot convert "
+            f"({error}); save it as RGB or grey"
+        ) from error
 
 
 def dicom_array(path: Path) -> tuple[np.ndarray, float]:
