@@ -227,3 +227,24 @@ def test_a_positive_class_the_input_lacks_stops_the_run_before_training(tmp_path
     output = bad_config_run(tmp_path, {"imaging": imaging, "sequences": off, "molecules": off})
     said = "'imaging.evaluate.positive_class' is 'Sick', which is not one of the input's classes"
     assert f"{said} {classes}" in output
+
+
+def test_a_broken_link_among_the_images_is_left_to_the_steps_rejects(tmp_path):
+    # it used to be a rule input, and Snakemake stopped the run: "Missing input files"
+    import os
+
+    import numpy as np
+    from PIL import Image
+
+    for folder in ("imgs/normal", "imgs/sick", "new"):
+        (tmp_path / folder).mkdir(parents=True)
+        Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / folder / "a.png")
+        os.symlink(tmp_path / "nowhere.png", tmp_path / folder / "gone.png")
+    imaging = {"input": {"format": "folder", "folder": str(tmp_path / "imgs")}}
+    imaging["predict"] = {"images": str(tmp_path / "new")}
+    off = {"enabled": False}
+    path = tmp_path / "links.yaml"
+    path.write_text(yaml.safe_dump({"imaging": imaging, "sequences": off, "molecules": off}))
+    proc = run(snakemake_cmd(tmp_path, path, extra=["-n", "--cores", "1"]))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "img_preprocess" in proc.stdout and "img_predict" in proc.stdout

@@ -255,6 +255,26 @@ def test_hidden_paths_are_skipped_and_broken_links_are_rejects(tmp_path):
     assert len(result["manifest"]) == 8
 
 
+def test_linked_folders_are_read_once_and_a_link_back_up_is_refused(tmp_path):
+    root = class_folder(tmp_path / "data", per_class=4)
+    class_folder(tmp_path / "elsewhere", per_class=3, classes=("more",))
+    os.symlink(tmp_path / "elsewhere" / "more", root / "a" / "more")  # 3 images through a link
+    os.symlink(root / "a" / "more", root / "a" / "twice")  # the same folder again: walked once
+    os.symlink(root / "a" / "000.png", root / "b" / "same.png")  # one image in two classes
+    write_png(root / "__MACOSX" / "a" / "._000.png", grey(9))  # macOS zip residue: skipped
+    result = run_preprocess(tmp_path, format="folder", source=str(root))
+    files = set(result["manifest"]["file"])
+    assert {f"a/more/{i:03d}.png" for i in range(3)} <= files and len(files) == 11
+    rejects = dict(zip(result["rejects"]["file"], result["rejects"]["reason"], strict=True))
+    assert rejects == {"b/same.png": "the same file as 'a/000.png'"}
+    assert img_io.list_files(root / "a") == [root / "a" / f"{i:03d}.png" for i in range(4)] + [
+        root / "a" / "more" / f"{i:03d}.png" for i in range(3)
+    ]
+    os.symlink(root, root / "loop")  # a "class" holding every image again
+    with pytest.raises(InputError, match=r"class folder '.*/loop' is a symbolic link to"):
+        run_preprocess(tmp_path, format="folder", source=str(root))
+
+
 # ---------------------------------------------------------------- 9: too small for the networks
 
 

@@ -437,13 +437,24 @@ def image_files_under(folder, key):
 
 @functools.cache
 def files_under_folder(folder, key):
-    """image_files_under's walk, once per folder (start-up checks and rules both ask)."""
+    """image_files_under's walk, once per folder (start-up checks and rules both ask); it goes
+    where the steps' medflow.imaging.io.list_files goes (linked folders too, each real folder
+    once, hidden and __MACOSX folders skipped), and leaves out broken links, which the steps
+    turn into rejects rows."""
     if not folder or folder in IMAGING_EXAMPLE.values() or not os.path.isdir(folder):
         return ()
-    found = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found += [os.path.join(root, f) for f in sorted(files) if not f.startswith(".")]
+    found, walked = [], set()
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        if os.path.realpath(root) in walked:
+            dirs[:] = []
+            continue
+        walked.add(os.path.realpath(root))
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__MACOSX")
+        found += [
+            os.path.join(root, f)
+            for f in sorted(files)
+            if not f.startswith(".") and os.path.exists(os.path.join(root, f))
+        ]
     for path in found:
         refuse_wildcard_braces(f"the folder of config key '{key}'", path)
     return tuple(found)

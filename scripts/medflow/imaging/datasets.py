@@ -10,6 +10,7 @@ Folder and DICOM inputs get a stratified, seeded split.
 from __future__ import annotations
 
 import json
+import os
 import posixpath
 import zipfile
 from collections import Counter
@@ -21,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from medflow.imaging.io import (
+    IGNORED_FOLDERS,
     IMAGE_EXTENSIONS,
     SPLITS,
     UnreadableImage,
@@ -127,7 +129,12 @@ def scan_class_folder(root: Path) -> tuple[list[tuple[Path, str]], list[tuple[st
     root = require_file(root, "imaging.input.folder")
     if not root.is_dir():
         raise InputError(f"imaging.input.folder '{root}' is not a folder")
-    class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    class_dirs = sorted(
+        p
+        for p in root.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and p.name not in IGNORED_FOLDERS
+    )
+    refuse_links_up(root, class_dirs)
     if not class_dirs:
         raise InputError(
             f"imaging.input.folder '{root}' has no class subfolders; put each class's images in "
@@ -142,10 +149,16 @@ def scan_class_folder(root: Path) -> tuple[list[tuple[Path, str]], list[tuple[st
             f"split itself; point imaging.input.folder at one of them, e.g. '{train}' (if it "
             "holds the class subfolders)"
         )
-    records, rejects = [], []
+    records, rejects, first_seen = [], [], {}
     for class_dir in class_dirs:
-        files = list_files(class_dir)
-        images = [f for f in files if f.suffix.lower() in IMAGE_EXTENSIONS]
+        files, images = list_files(class_dir), []
+        for f in [f for f in files if f.suffix.lower() in IMAGE_EXTENSIONS]:
+            first = first_seen.setdefault(os.path.realpath(f), f)
+            if first == f:
+                images.append(f)
+            else:  # one file reached twice through symbolic links: one record, one reject
+                files.remove(f)
+                rejects.append((relative(f, root), f"the same file as '{relative(first, root)}'"))
         if not images:
             raise InputError(
                 f"class folder '{class_dir}' holds no PNG, JPEG or TIFF images; add images or "
@@ -196,6 +209,20 @@ def classes_at_start(section: dict[str, Any]) -> list[str] | None:
         return [str(k) for k in sorted({int(k) for k in labels})]
     except (OSError, ValueError, KeyError, EOFError, TypeError, zipfile.BadZipFile):
         return None
+
+
+def refuse_links_up(root: Path, class_dirs: list[Path]) -> None:
+    """Stop when a class folder is a symbolic link to the input folder or a folder above it: its
+    "class" would hold every image again (a loop)."""
+    real_root = Path(os.path.realpath(root))
+    for folder in class_dirs:
+        real = Path(os.path.realpath(folder))
+        if real == real_root or real in real_root.parents:
+            raise InputError(
+                f"class folder '{folder}' is a symbolic link to '{real}', which holds "
+                f"imaging.input.folder '{root}' itself, so its images would count twice, once in "
+                "a class of that name; remove the link"
+            )
 
 
 def read_labels_table(path: Path, file_column: str, class_column: str) -> pd.DataFrame:

@@ -7,6 +7,7 @@ stays a light process.
 
 import io
 import json
+import os
 import warnings
 import zipfile
 from collections.abc import Iterable
@@ -23,6 +24,8 @@ RESIZE_METHODS = ("area", "bilinear", "bicubic", "lanczos", "nearest")
 SCALINGS = ("dtype_range", "minmax", "zscore")
 FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 IGNORED_FILES = {".snakemake_timestamp"}  # written by Snakemake into directory() outputs
+# macOS's zip tool adds __MACOSX/ (resource forks named like the images): never images
+IGNORED_FOLDERS = {"__MACOSX"}
 LUMA = np.array([0.299, 0.587, 0.114])
 
 
@@ -384,24 +387,28 @@ def is_broken_link(path: Path) -> bool:
     return path.is_symlink() and not path.exists()
 
 
-def is_hidden(path: Path, root: Path) -> bool:
-    """True when any part of path below root starts with '.' (.ipynb_checkpoints/, .DS_Store)."""
-    return any(part.startswith(".") for part in path.relative_to(root).parts)
-
-
 def list_files(root: Path) -> list[Path]:
     """Every regular file under root, recursively, sorted, and every broken symbolic link (so
     it becomes a reject, not a silent gap); hidden files and folders (a part of the path
-    starting with '.') and Snakemake's folder marker are skipped."""
+    starting with '.'), macOS's __MACOSX folders and Snakemake's folder marker are skipped. Folders reached through a
+    symbolic link are walked too, each real folder once, in name order (a second link to a
+    folder already walked, or a link back up the tree, a loop, is not walked again)."""
     root = Path(root)
-    files = (
-        p
-        for p in root.rglob("*")
-        if (p.is_file() or is_broken_link(p))
-        and p.name not in IGNORED_FILES
-        and not is_hidden(p, root)
-    )
-    return sorted(files, key=lambda p: p.as_posix())
+    found, walked = [], set()
+    for here, folders, files in os.walk(root, followlinks=True):
+        real = os.path.realpath(here)
+        if real in walked:
+            folders[:] = []
+            continue
+        walked.add(real)
+        folders[:] = sorted(n for n in folders if n[0] != "." and n not in IGNORED_FOLDERS)
+        for name in files:
+            path = Path(here) / name
+            if name.startswith(".") or name in IGNORED_FILES:
+                continue
+            if path.is_file() or is_broken_link(path):
+                found.append(path)
+    return sorted(found, key=lambda p: p.as_posix())
 
 
 def relative(path: Path, root: Path) -> str:
