@@ -298,6 +298,9 @@ def test_working_size_below_the_networks_smallest_stops_the_run(tmp_path):
 
 def test_reasons_are_one_line_and_counted_without_the_path(tmp_path):
     assert img_io.rejects_frame([("f", "line one\nline\ttwo")])["reason"][0] == "line one line two"
+    error = OSError("cannot identify image file <_io.BytesIO object at 0x7f6861d0b3d0>")
+    said = img_io.reason_of(error, tmp_path / "x.dcm")  # no address: reruns write equal bytes
+    assert said == "cannot identify image file <_io.BytesIO object>"
     root = tmp_path / "data"
     for name in ("a", "b"):
         for i in range(3):

@@ -34,13 +34,18 @@ class UnreadableImage(Exception):
 
 
 def one_line(text: str) -> str:
-    """A message on one line: newlines, tabs and runs of spaces become one space."""
-    return " ".join(str(text).split())
+    """A message on one line: newlines, tabs and runs of spaces become one space; a Python
+    object's memory address ("<_io.BytesIO object at 0x7f68...>", which differs every run) is
+    left out, so that reruns write the same bytes."""
+    import re
+
+    return " ".join(re.sub(r" at 0x[0-9a-fA-F]+>", ">", str(text)).split())
 
 
 def reason_of(error: BaseException, path: Path) -> str:
     """A decoder's message as a rejects reason: one line, without the file's path (the rejects
-    table names the file), so that equal problems read the same."""
+    table names the file) nor memory addresses, so that equal problems read the same and reruns
+    write the same bytes."""
     text = str(error)
     for spelling in (repr(path), repr(str(path)), str(path)):
         text = text.replace(spelling, "the file")
