@@ -274,6 +274,18 @@ def test_npz_labels_of_shape_n_work_too(tmp_path):
 # ---------------------------------------------------------------- bad input
 
 
+def test_class_names_the_input_does_not_hold_are_named(tmp_path):
+    root = class_folder(tmp_path / "data", per_class=3)  # folders a/ and b/
+    with pytest.raises(
+        InputError,
+        match=r"class_names names class\(es\) \['A', 'B'\] that the input does not hold \(its classes: \['a', 'b'\]\)",
+    ):
+        run_preprocess(tmp_path, format="folder", source=str(root), class_names=["A", "B"])
+    npz = make_npz(tmp_path / "three.npz")  # labels 0, 1, 2
+    with pytest.raises(InputError, match=r"\['w'\] that the input does not hold"):
+        run_preprocess(tmp_path, format="npz", source=str(npz), class_names=["x", "y", "z", "w"])
+
+
 def test_corrupt_and_truncated_images_are_rejected_with_reason(tmp_path):
     root = class_folder(tmp_path / "data", per_class=6)
     (root / "a" / "corrupt.png").write_bytes(b"this is not a png")
@@ -377,6 +389,25 @@ def test_labels_table_with_duplicates_or_wrong_columns_fails(tmp_path):
         datasets.scan_dicom(root, tmp_path / "wide.csv", "file", "class")
     (tmp_path / "bom.csv").write_text("file,class\n0.dcm,a\n", encoding="utf-8-sig")
     assert len(datasets.scan_dicom(root, tmp_path / "bom.csv", "file", "class")[0]) == 1
+    (tmp_path / "semi.csv").write_text("file;class\n0.dcm;a\n")
+    with pytest.raises(InputError, match=r"header is separated by ';', but a .csv file is read"):
+        datasets.scan_dicom(root, tmp_path / "semi.csv", "file", "class")
+
+
+def test_labels_table_that_matches_no_file_or_loses_a_class_stops(tmp_path):
+    root = tmp_path / "dicom"
+    for name in ("a0", "a1", "b0", "b1"):
+        write_dicom(root / f"{name}.dcm", grey(0).astype(np.uint16))
+    (tmp_path / "bare.csv").write_text("file,class\na0,a\nb0,b\n")  # no extension
+    with pytest.raises(
+        InputError,
+        match=r"none of its 2 files is under dicom_dir .*line 2 names 'a0'; it holds for example 'a0.dcm'",
+    ):
+        datasets.scan_dicom(root, tmp_path / "bare.csv", "file", "class")
+    rows = "".join(f"{n}.dcm,{n[0]}\n" for n in ("a0", "a1", "b0", "b1"))
+    (tmp_path / "lost.csv").write_text("file,class\n" + rows + "sub/c0.dcm,c\nsub/c1.dcm,c\n")
+    with pytest.raises(InputError, match=r"no file of class\(es\) \['c'\] .*lines \[6, 7\]"):
+        datasets.scan_dicom(root, tmp_path / "lost.csv", "file", "class")
 
 
 def test_npz_with_missing_keys_fails_naming_them(tmp_path):

@@ -239,9 +239,16 @@ def read_labels_table(path: Path, file_column: str, class_column: str) -> pd.Dat
         raise InputError(f"labels table '{path}' cannot be parsed: {error}") from error
     missing = [c for c in (file_column, class_column) if c not in table.columns]
     if missing:
+        header = str(table.columns[0]) if len(table.columns) == 1 else ""
+        other = next((repr(c) for c in (";", "\t", ",") if c in header), None)
         raise InputError(
             f"labels table '{path}' lacks column(s) {missing}; it has {list(table.columns)} "
-            "(set imaging.input.labels_file_column / labels_class_column)"
+            + (
+                f"(its header is separated by {other}, but a .csv file is read as comma-"
+                "separated and any other as tab-separated: save it so, or rename it)"
+                if other
+                else "(set imaging.input.labels_file_column / labels_class_column)"
+            )
         )
     table = table[[file_column, class_column]].rename(
         columns={file_column: "file", class_column: "class"}
@@ -280,6 +287,7 @@ def scan_dicom(
     labelled = dict(zip(table["file"], table["class"], strict=True))
     line_of = dict(zip(table["file"], table["line"], strict=True))
     records = [(files[name], labelled[name]) for name in sorted(files) if name in labelled]
+    refuse_unmatched_table(labels, root, table, files, records)
     rejects = [
         (name, f"no entry in labels table '{labels}'") for name in files if name not in labelled
     ]
@@ -289,6 +297,30 @@ def scan_dicom(
         if name not in files
     ]
     return records, rejects
+
+
+def refuse_unmatched_table(
+    labels: Path, root: Path, table: pd.DataFrame, files: dict[str, Path], records: list
+) -> None:
+    """Stop when no row of the labels table names a file under dicom_dir, or when every row of
+    a class does (that class would silently vanish from the model), giving an example of each."""
+    found = table[table["file"].isin(files)]
+    if found.empty:
+        row = table.iloc[0]
+        held = f"it holds for example '{sorted(files)[0]}'" if files else "it holds no files"
+        raise InputError(
+            f"labels table '{labels}': none of its {len(table)} files is under dicom_dir "
+            f"'{root}' (line {row['line']} names '{row['file']}'; {held}); the table's paths "
+            "are relative to dicom_dir, extension included"
+        )
+    lost = sorted(set(table["class"]) - set(found["class"]))
+    if lost:
+        rows = table[table["class"] == lost[0]]
+        raise InputError(
+            f"labels table '{labels}': no file of class(es) {lost} is under dicom_dir '{root}' "
+            f"(class '{lost[0]}': lines {rows['line'].tolist()[:10]}, e.g. '{rows.iloc[0]['file']}'); "
+            "fix those paths, or remove the rows if the class is not wanted"
+        )
 
 
 # ---------------------------------------------------------------- decoding and splitting
@@ -347,7 +379,15 @@ def check_classes(
     """The class order (class_names, else `default_order`, else sorted); fails clearly on one
     class, a class left empty, unexpected names or a class called like the totals row."""
     counts = Counter(data.classes)
-    listed = sorted(set(data.classes) | set(listed_classes) | {c for c in class_names or []})
+    found = set(data.classes) | set(listed_classes)
+    unheld = sorted(set(class_names or []) - found)
+    if unheld:
+        raise InputError(
+            f"imaging.input.class_names names class(es) {unheld} that the input does not hold "
+            f"(its classes: {sorted(str(c) for c in found)}); the names must match the class "
+            "folders, the labels table's classes or, for an .npz, list a name per label number"
+        )
+    listed = sorted(found)
     empty = [c for c in listed if counts[c] == 0]
     if empty:
         reasons = Counter(reason for _, reason in data.rejects)
