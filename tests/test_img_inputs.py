@@ -12,6 +12,7 @@ from test_img_preprocess import class_folder, grey, make_npz, run_preprocess, wr
 from medflow.config import ConfigError
 from medflow.imaging import datasets
 from medflow.imaging import io as img_io
+from medflow.imaging.io import SPLITS
 from medflow.step import InputError
 
 
@@ -45,6 +46,7 @@ def npz_with_images(path: Path, dtype, low: float, high: float) -> Path:
         (np.float64, 255.0, 255.0),
         (np.int16, 255, 255.0),
         (np.float32, 4000.0, 65535.0),
+        (np.float32, 1023.0, 65535.0),  # 10-bit data
         (np.int64, 1, 1.0),
     ],
 )
@@ -66,6 +68,27 @@ def test_npz_whose_splits_are_on_different_scales_stops_naming_them(tmp_path):
         run_preprocess(tmp_path, format="npz", source=str(npz), height=8, width=8)
     assert "train_images 0" in str(error.value) and "(float32)" in str(error.value)
     assert "val_images 0 to 255 (uint8)" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("highs", "split"),
+    [((1.02,) * 3, "train"), ((1.0, 1.0001, 1.0), "val"), ((260.0,) * 3, "train")],
+)
+def test_npz_a_little_above_a_full_scale_stops_instead_of_going_dark(tmp_path, highs, split):
+    # floats up to 1.02 were taken as 0..255 (the smallest scale holding them): images 250x darker
+    rng = np.random.default_rng(0)
+    images = {
+        s: (rng.random((9, 8, 8)) * h).astype(np.float32)
+        for s, h in zip(SPLITS, highs, strict=True)
+    }
+    for s, h in zip(SPLITS, highs, strict=True):
+        images[s][0, 0, 0] = h
+    npz = npz_of(tmp_path / "over.npz", images, {s: np.arange(9) % 3 for s in images})
+    over = 255 if highs[0] > 2 else 1
+    with pytest.raises(
+        InputError, match=rf"key '{split}_images' holds values from .* a little above 0..{over}, "
+    ):
+        run_preprocess(tmp_path, format="npz", source=str(npz), height=8, width=8)
 
 
 def test_npz_of_bool_images_scales_by_one(tmp_path):

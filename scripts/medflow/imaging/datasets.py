@@ -653,7 +653,9 @@ def npz_full_scale(arrays: dict[str, np.ndarray], path: Path) -> float:
     """The full scale of the .npz's images under dtype_range scaling: 255 for uint8, 65535 for
     uint16; for any other type (float, signed integers, bool) the smallest of 1, 255 and 65535
     that holds every finite value of every split, chosen once for the whole file so all images
-    are scaled alike; InputError when the values fit none of them (they would be clipped)."""
+    are scaled alike; InputError when the values fit none of them (they would be clipped), or
+    when a split's largest value lies a little above 1 or 255 (scale_just_below: floats up to
+    1.02 were divided by 255)."""
     fixed = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
     ranges = {}
     for split, images in arrays.items():
@@ -668,6 +670,16 @@ def npz_full_scale(arrays: dict[str, np.ndarray], path: Path) -> float:
         return 1.0
     low = min(lo for lo, _ in ranges.values())
     high = max(hi for _, hi in ranges.values())
+    for key, (lo, hi) in ranges.items():
+        over = scale_just_below(hi)
+        if lo >= 0 and over is not None:
+            raise InputError(
+                f"'{path}': key '{key}' holds values from {lo:g} to {hi:g}, a little above "
+                f"0..{over:g}, so dtype_range scaling could not tell their full scale (it would "
+                f"take {next(f for f in NOMINAL_FULL_SCALES if hi <= f):g}, leaving them nearly "
+                f"black); clip the images to 0..{over:g} before saving them, or set "
+                "imaging.preprocess.scaling: minmax (each image to 0..1)"
+            )
     if low >= 0:
         full = next((f for f in NOMINAL_FULL_SCALES if high <= f), None)
         if full is not None:
@@ -683,6 +695,16 @@ def npz_full_scale(arrays: dict[str, np.ndarray], path: Path) -> float:
         "imaging.preprocess.scaling: minmax (each image to 0..1), or store the images as uint8 "
         "or uint16"
     )
+
+
+OVERSHOOT = 1.1  # values up to 10% above a nominal full scale are that scale, overshot
+
+
+def scale_just_below(high: float) -> float | None:
+    """The nominal full scale (1, 255) that a largest value lies a little above (at most 10%:
+    1.02, 260), as an interpolation's or a normalisation's overshoot leaves it; None otherwise
+    (1023 or 4000: 10- or 12-bit data, whose full scale is 65535)."""
+    return next((f for f in NOMINAL_FULL_SCALES[:-1] if f < high <= f * OVERSHOOT), None)
 
 
 def refuse_mixed_scales(
