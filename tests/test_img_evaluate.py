@@ -7,7 +7,7 @@ import img_evaluate
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_score
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score, roc_auc_score
 
 from medflow.imaging import decisions, plots
 from medflow.imaging.example import make_dataset
@@ -64,6 +64,17 @@ def test_multiclass_per_class_rates_on_a_known_case():
     assert m["per_class"]["y"] == {"sensitivity": 0.5, "specificity": 1.0}
     assert m["per_class"]["z"] == {"sensitivity": 1.0, "specificity": 0.75}
     assert m["confusion_matrix"][1] == [0, 1, 1]
+
+
+def test_macro_f1_averages_the_classes_the_test_split_holds():
+    # class z has no test image: it would count as F1 0 and pull the mean down by a third
+    labels = np.array([0, 1, 0, 1, 1, 0])
+    probabilities = np.eye(3)[[0, 1, 2, 1, 0, 0]] * 0.8 + 0.2 / 3
+    m = decisions.medmnist_metrics(labels, probabilities, ["x", "y", "z"], 2, 0.5)
+    predicted = probabilities.argmax(axis=1)
+    expected = f1_score(labels, predicted, average="macro", labels=[0, 1], zero_division=0)
+    assert m["f1"] == pytest.approx(expected, abs=1e-6) and expected > 0.6
+    assert m["sensitivity"] == pytest.approx(2 / 3, abs=1e-6)  # x 2 of 3, y 2 of 3
 
 
 def test_auc_is_null_when_the_split_lacks_a_class():
