@@ -263,6 +263,39 @@ def test_best_epoch_is_chosen_among_the_scored_epochs_only():
     assert history["val_accuracy"].tolist()[3:] == [0.5, 1.0, 0.0]
 
 
+def test_held_out_images_of_one_class_keep_the_last_epoch():
+    # no AUC can judge the epochs: the first scored epoch was kept, with an AUC of -inf
+    model = ScriptedModel([np.array([[0.1], [0.2]]), np.array([[0.3], [0.4]])])
+    callback = training._best_weights_callback(
+        x_val=np.zeros((2, 2, 2, 1)),
+        y_val=np.array([0, 0]),
+        n_classes=2,
+        batch_size=256,
+        history=[],
+        scored=training.scored_epochs(2, 0.0),
+    )
+    callback.set_model(model)
+    for epoch in range(2):
+        model.epoch = epoch + 1
+        callback.on_epoch_end(epoch, {"loss": 1.0})
+    assert callback.best_epoch == 2 and callback.best_weights[0] == 2
+
+
+def test_a_validation_split_of_one_class_keeps_threshold_one_half_and_warns(caplog):
+    arrays = toy_arrays(n=48)
+    arrays["x_val"], arrays["y_val"] = (
+        arrays["x_val"][arrays["y_val"] == 0],
+        arrays["y_val"][arrays["y_val"] == 0],
+    )
+    with caplog.at_level("WARNING"):
+        _, _, summary = training.train(
+            arrays, train_settings(members=1, epochs=2), seed=3, threads=1
+        )
+    assert summary["threshold"] == 0.5 and summary["val_auc"] is None
+    assert summary["members"][0]["best_val_auc"] is None  # JSON null, not -Infinity
+    assert "the validation split holds only class(es) ['c0'] of ['c0', 'c1']" in caplog.text
+
+
 def test_out_of_fold_predictions_reuse_the_kept_epochs_scores_exactly():
     """Cross-fitted training scores only the later epochs, trains as if it scored them all, and
     keeps a scored one; the out-of-fold predictions it builds from the kept epoch's held-out scores

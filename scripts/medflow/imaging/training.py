@@ -180,10 +180,11 @@ def _best_weights_callback(x_val, y_val, n_classes, batch_size, history, scored)
             probabilities = as_class_probabilities(scores)
             auc = decisions.medmnist_auc(y_val, probabilities, n_classes - 1)
             accuracy = float((decisions.decide(probabilities, 1, 0.5) == y_val).mean())
-            score = -np.inf if auc is None else auc
             row.update(val_auc=np.nan if auc is None else auc, val_accuracy=accuracy)
-            if score > self.best_score or self.best_weights is None:
-                self.best_score, self.best_epoch = score, epoch + 1
+            # held-out images of one class: no AUC can judge the epochs, so the last one is kept
+            if auc is None or auc > self.best_score or self.best_weights is None:
+                self.best_score = -np.inf if auc is None else auc
+                self.best_epoch = epoch + 1
                 self.best_weights, self.best_scores = self.model.get_weights(), scores
 
     return BestOnValidation()
@@ -270,7 +271,7 @@ def train_member(
         "train_images_available": available,
         "scored_epochs": [scored.start, scored.stop - 1],
         "best_epoch": best.best_epoch,
-        "best_val_auc": float(best.best_score),
+        "best_val_auc": float(best.best_score) if np.isfinite(best.best_score) else None,
         "seconds": seconds,
     }
     log.info(
@@ -379,6 +380,16 @@ def train(
             "folds cut from %d to %d (the smallest class's count)", settings["folds"], folds
         )
     splits = member_splits(arrays["y_train"], arrays["y_val"], folds, settings["members"], seed)
+    judged_on = {int(k) for k in np.unique(arrays["y_val"])}
+    if not folds and len(judged_on) < n_classes:
+        log.warning(
+            "the validation split holds only class(es) %s of %s: no AUC can judge the epochs "
+            "there, so each member keeps its last epoch%s; set imaging.train.folds (cross-"
+            "fitting judges on every class) or give the validation split every class",
+            [str(arrays["class_names"][k]) for k in sorted(judged_on)],
+            [str(name) for name in arrays["class_names"]],
+            " and the decision threshold stays 0.5" if n_classes == 2 else "",
+        )
     log.info(
         "training %d x %s on %s (%d classes)",
         len(splits),
@@ -419,7 +430,7 @@ def train(
         val = models.class_probabilities(model, arrays["x_val"], batch, settings["tta"])
         y_val = np.asarray(arrays["y_val"])
     threshold = 0.5
-    if n_classes == 2 and settings["choose_threshold"]:
+    if n_classes == 2 and settings["choose_threshold"] and len(np.unique(y_val)) == 2:
         threshold = decisions.best_threshold(y_val == 1, val[:, 1])
     decided = decisions.decide(decisions.recentre(val, 1, threshold), 1, 0.5)
     val_auc = decisions.medmnist_auc(y_val, val, 1)
