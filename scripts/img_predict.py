@@ -76,6 +76,8 @@ def main(ctx: Context) -> None:
         raise InputError(f"imaging.evaluate.positive_class: {error}") from None
     preprocess = {key: stored["preprocess"][key] for key in SETTING_KEYS}
     names, prepared, rejected = load_folder(folder, preprocess, ctx.threads)
+    if not names and not rejected:
+        log.warning("imaging.predict.images '%s' holds no image files: nothing to diagnose", folder)
     models.configure_determinism(ctx.config["seed"], ctx.threads)
     stack = np.stack(prepared) if prepared else np.zeros((0, *stored["input_shape"]), np.float32)
     probabilities, _ = models.model_probabilities(ctx.input.model, stack, settings["batch_size"])

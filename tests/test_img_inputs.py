@@ -471,3 +471,18 @@ def test_decoding_in_threads_gives_what_one_thread_does(tmp_path):
     ]
     assert np.stack(one.images).tobytes() == np.stack(three.images).tobytes()
     assert (one.shapes, one.colour, one.classes) == (three.shapes, three.colour, three.classes)
+
+
+def test_a_grey_and_alpha_image_a_few_pixels_tall_stays_grey():
+    # (4, 40, 2) read as channels first became a 40x2 colour image of grey and alpha values
+    pixels = np.stack([np.arange(160).reshape(4, 40), np.full((4, 40), 255)], axis=-1)
+    assert np.array_equal(img_io.as_hwc(pixels.astype(np.uint8)), pixels[:, :, :1].astype(np.uint8))
+    assert img_io.as_hwc(np.zeros((3, 28, 28))).shape == (28, 28, 3)  # channels first still turns
+
+
+def test_a_model_path_that_is_no_keras_file_is_named(tmp_path):
+    from medflow.imaging import models
+
+    (tmp_path / "model.keras").write_text("not a model")
+    with pytest.raises(KeyError, match=r"model.keras is not a Keras model file"):
+        models.read_medflow_config(str(tmp_path / "model.keras"))

@@ -267,8 +267,8 @@ def as_hwc(pixels: np.ndarray) -> np.ndarray:
     pixels = np.asarray(pixels)
     if pixels.ndim == 2:
         pixels = pixels[:, :, None]
-    if pixels.ndim == 3 and pixels.shape[0] in (1, 3, 4) and pixels.shape[2] not in (1, 3, 4):
-        pixels = np.moveaxis(pixels, 0, -1)  # channels-first TIFF
+    if pixels.ndim == 3 and pixels.shape[0] in (1, 3, 4) and pixels.shape[2] not in (1, 2, 3, 4):
+        pixels = np.moveaxis(pixels, 0, -1)  # channels first (an .npz saved for PyTorch)
     if pixels.ndim != 3 or pixels.shape[2] not in (1, 2, 3, 4):
         raise UnreadableImage(f"unsupported pixel array shape {tuple(pixels.shape)}")
     if pixels.shape[0] < 2 or pixels.shape[1] < 2:

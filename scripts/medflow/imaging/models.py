@@ -327,7 +327,10 @@ def save_model_stable(model: keras.Model, path: str, medflow_config: dict[str, A
 
 
 def read_medflow_config(path: str) -> dict[str, Any]:
-    """The medflow config stored inside a .keras file by save_model_stable."""
+    """The medflow config stored inside a .keras file by save_model_stable; KeyError naming
+    the file when it is not one (not a zip archive, or saved by something else)."""
+    if not zipfile.is_zipfile(path):
+        raise KeyError(f"{path} is not a Keras model file (a .keras zip archive) made by img_train")
     with zipfile.ZipFile(path) as archive:
         if MEDFLOW_ENTRY not in archive.namelist():
             raise KeyError(f"{path} was not saved by medflow (no {MEDFLOW_ENTRY} inside)")
