@@ -394,6 +394,21 @@ def test_labels_table_with_duplicates_or_wrong_columns_fails(tmp_path):
         datasets.scan_dicom(root, tmp_path / "semi.csv", "file", "class")
 
 
+def test_labels_table_paths_absolute_inside_dicom_dir_are_read_and_hidden_ones_named(tmp_path):
+    root = tmp_path / "dicom"
+    for name in ("a0", "b0", ".c0"):
+        write_dicom(root / f"{name}.dcm", grey(0).astype(np.uint16))
+    rows = f"{root / 'a0.dcm'},a\nb0.dcm,b\n.c0.dcm,b\n{tmp_path / 'x.dcm'},a\n"
+    (tmp_path / "abs.csv").write_text("file,class\n" + rows)
+    records, rejects = datasets.scan_dicom(root, tmp_path / "abs.csv", "file", "class")
+    assert [(p.name, c) for p, c in records] == [("a0.dcm", "a"), ("b0.dcm", "b")]
+    reasons = dict(rejects)
+    assert "line 4) but the file is hidden" in reasons[".c0.dcm"]
+    assert (
+        "line 5) but it is an absolute path outside dicom_dir" in reasons[str(tmp_path / "x.dcm")]
+    )
+
+
 def test_labels_table_that_matches_no_file_or_loses_a_class_stops(tmp_path):
     root = tmp_path / "dicom"
     for name in ("a0", "a1", "b0", "b1"):

@@ -281,6 +281,7 @@ def scan_dicom(
     """(DICOM path, class) by the labels table; rejects for unlabelled and missing files."""
     root = require_file(root, "imaging.input.dicom_dir")
     table = read_labels_table(Path(labels), file_column, class_column)
+    table["file"] = [within(name, root) for name in table["file"]]
     files = {relative(f, root): f for f in list_files(root)}
     labels_path = Path(labels).resolve()
     files = {name: f for name, f in files.items() if f.resolve() != labels_path}
@@ -292,11 +293,31 @@ def scan_dicom(
         (name, f"no entry in labels table '{labels}'") for name in files if name not in labelled
     ]
     rejects += [
-        (name, f"listed in labels table (line {line_of[name]}) but no such file in '{root}'")
+        (name, f"listed in labels table (line {line_of[name]}) but {not_found(name, root)}")
         for name in labelled
         if name not in files
     ]
     return records, rejects
+
+
+def within(name: str, root: Path) -> str:
+    """A labels-table path as relative to dicom_dir: an absolute path inside it made relative;
+    anything else as written."""
+    if not posixpath.isabs(name):
+        return name
+    try:
+        return Path(name).resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return name
+
+
+def not_found(name: str, root: Path) -> str:
+    """Why a labels-table path names no input file."""
+    if posixpath.isabs(name):
+        return f"it is an absolute path outside dicom_dir '{root}' (the table's paths are relative to it)"
+    if (root / name).exists():
+        return "the file is hidden (a name starting with '.'), and hidden files are skipped"
+    return f"no such file in '{root}'"
 
 
 def refuse_unmatched_table(
