@@ -47,6 +47,8 @@ def test_canonical_tautomer_only_when_asked():
         ("C(C)(C)(C)(C)C", "Explicit valence for atom # 0 C, 5"),
         ("c1cccc1", "sanitization"),
         ("CCO,1", r"holds a comma, which SMILES do not: if this came from a \.smi file"),
+        # RDKit reads what follows a space as a name: triethylamine would become diethylamine
+        ("CCN(CC) CC", r"SMILES holds a space: 'CCN\(CC\) CC'; RDKit would read only 'CCN\(CC\)'"),
     ],
 )
 def test_bad_smiles_give_the_reason(smiles, message):
@@ -188,3 +190,15 @@ def test_metal_complexes_stay_whole_unless_asked_to_disconnect(given, keep, disc
 def test_unknown_metals_setting_is_refused():
     with pytest.raises(ValueError, match="metals must be one of"):
         Standardizer(metals="strip")
+
+
+def test_a_cxsmiles_block_after_a_space_is_read():
+    assert parse_smiles("C[C@H](O)CC |&1:1|").GetNumAtoms() == 5
+
+
+def test_control_characters_in_ids_are_written_as_escapes():
+    from medflow.molecules.io import clean_id
+
+    assert clean_id("eth\x00anol") == "eth\\x00anol"
+    assert clean_id("ethyl\x1b[31mamine\u2028x") == "ethyl\\x1b[31mamine\\u2028x"
+    assert clean_id(" caf\u00e9\tno 1\r\n") == "caf\u00e9 no 1"

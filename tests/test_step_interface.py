@@ -265,3 +265,8 @@ def test_a_hand_run_refuses_a_key_given_twice_but_keeps_merge_keys(tmp_path):
     merged = tmp_path / "merged.yaml"  # an explicit key may override one merged in by `<<`
     merged.write_text("base: &d {x: 1, y: 2}\nmine:\n  <<: *d\n  x: 3\n")
     assert read_config_file(merged)["mine"] == {"x": 3, "y": 2}
+
+
+def test_a_molecule_file_of_another_format_is_refused_saying_what_to_do():
+    with pytest.raises(ConfigError, match=r"'lib.xlsx' is not allowed: .*export it as CSV or SDF"):
+        load_config(None, ["molecules.inputs=[lib.xlsx]"])

@@ -156,7 +156,10 @@ def fill_and_validate(config: dict) -> dict:
         error = errors[0]
         where = ".".join(str(part) for part in error.absolute_path) or "(top level)"
         message = error.message
-        if error.validator in ("not", "anyOf", "oneOf") and "description" in error.schema:
+        if (
+            error.validator in ("not", "anyOf", "oneOf", "pattern")
+            and "description" in error.schema
+        ):
             # jsonschema's own words ("1 should not be valid under {'const': 1}") say little
             message = f"{error.instance!r} is not allowed: {error.schema['description']}"
         raise ConfigError(f"config key '{where}': {message}")

@@ -40,6 +40,7 @@ HEAD_BYTES = 1024
 SMILES_TOKEN = re.compile(r"^[A-Za-z0-9@+\-\[\]()=#$%/\\.:*~]+$")  # SMILES characters, no spaces
 LONE_CR = re.compile(r"(?<=\r)(?!\n)")  # a line end of old Mac files (CR alone)
 ID_BREAKS = re.compile(r"[\r\n\t]+")
+ID_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 
 log = logging.getLogger("medflow.molecules")
 
@@ -106,8 +107,11 @@ def not_utf8(path: str, line_no: int) -> dict:
 
 def clean_id(mol_id: str) -> str:
     """An ID with its line breaks and tabs replaced by spaces (they would break SDF and TSV
-    outputs)."""
-    return ID_BREAKS.sub(" ", mol_id).strip()
+    outputs) and other control characters (NUL, ESC, form feed, U+2028...) written as their
+    escapes (`eth\\x00anol`), so that every output shows them and no terminal acts on them."""
+    text = ID_BREAKS.sub(" ", mol_id)
+    text = ID_CONTROLS.sub(lambda found: found.group().encode("unicode_escape").decode(), text)
+    return text.strip()
 
 
 def reject(path: str, record: int, reason: str, mol_id: str = "", smiles: str = "") -> dict:
@@ -486,8 +490,8 @@ def sdf_properties(block: str) -> list[str]:
 
 def file_kind(path: str) -> str:
     """'sdf', 'smi', 'tsv' or 'csv': the file's last extension before any `.gz`, so that
-    `lib.sdf.smi` is SMILES and `export.tsv.csv` comma-separated; any other extension is read as
-    CSV."""
+    `lib.sdf.smi` is SMILES and `export.tsv.csv` comma-separated (the config schema admits no
+    other extension; a hand run's other extension is read as CSV)."""
     name = path.lower().removesuffix(".gz")
     suffix = Path(name).suffix.lstrip(".")
     return suffix if suffix in ("sdf", "smi", "tsv") else "csv"

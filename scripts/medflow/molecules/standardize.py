@@ -103,6 +103,13 @@ def parse_smiles(smiles: str) -> Chem.Mol:
     text = smiles.strip()
     if not text:
         raise StandardizeError("empty SMILES")
+    words = text.split(maxsplit=1)
+    if len(words) == 2 and not words[1].startswith("|"):  # a CXSMILES |...| block may follow
+        raise StandardizeError(
+            f"SMILES holds a space: {text!r}; RDKit would read only {words[0]!r} and take the "
+            "rest as a name, a different molecule. Remove the space (a name belongs in the ID "
+            "column)"
+        )
     mol = Chem.MolFromSmiles(text, sanitize=False)
     if mol is None:
         hint = (
