@@ -59,3 +59,13 @@ def test_full_and_truncated_dendrograms_and_heatmap_are_byte_stable(tmp_path):
     svg = (tmp_path / "h.svg").read_text()
     assert "distances, dendrogram order (30 sequences shown)" in svg
     assert (tmp_path / "h.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_ids_holding_dollar_signs_are_drawn_as_written(tmp_path):
+    # a '$\frac$' pair was parsed as TeX and crashed the plot job
+    dist = random_matrix(6)
+    tree, labels = cluster(dist, "average", "count", 0.0, 2)
+    ids = ["x$\\frac$y", "a$x$", "b", "c", "d", "e"]
+    plot_dendrogram(tree, labels, ids, 300, str(tmp_path / "d.png"), str(tmp_path / "d.svg"))
+    svg = (tmp_path / "d.svg").read_text()
+    assert "x$\\frac$y" in svg and "a$x$" in svg

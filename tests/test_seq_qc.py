@@ -46,6 +46,23 @@ def test_detect_alphabet():
     assert detect_alphabet("ACGTACGTNN") == "nucleotide"
     assert detect_alphabet("ACGU") == "nucleotide"
     assert detect_alphabet("MKVLAAGIEE") == "protein"
+    assert detect_alphabet("ACGTXXXXXXXXACGTAC") == "nucleotide"  # hard-masked bases aside
+    assert detect_alphabet("XXXX") == "protein"
+
+
+def test_hard_masked_dna_is_read_as_dna_with_x_as_n(tmp_path):
+    # X-masked repeats made the whole run protein (BLOSUM62, one cluster) without a word
+    bases = "ACGTTGCAAGGCTTACCGATGGACTAGCATCGGATC"
+    fasta = write(
+        tmp_path / "masked.fa",
+        f">a\n{bases}\n>b\n{bases[:10]}XXX{bases[13:]}\n>c\n{bases[::-1]}\n",
+    )
+    table, _, summary = run_main(tmp_path, [fasta])
+    assert summary["alphabet"] == "nucleotide" and summary["matrix"] == "NUC.4.4"
+    row = table.set_index("id").loc["b"]
+    assert row["status"] == "unique" and row["ambiguous_fraction"] == pytest.approx(
+        3 / 36, abs=1e-3
+    )
 
 
 def test_every_record_is_kept_collapsed_or_rejected(tmp_path):
@@ -142,6 +159,10 @@ def test_nucleotide_run_reads_u_as_t(tmp_path):
         (">a\nMKVLAAGIEE\n>b\nMKVLAAGIEE\n", "fewer than two distinct sequences"),
         (">\nMKVLAAGIEE\n", "header without an ID"),
         (">a\nMKVLAAGIEE\n>b\x00c\nPQRSTVWYAC\n", r"line 3: the ID 'b\\x00c' holds control"),
+        (
+            ">P1;CRAB_ANAPL\nAlpha crystallin B chain\nMDIAIHHPWIRRPFFPFHSP*\n",
+            r"line 1: 'P1;CRAB_ANAPL' is a PIR/NBRF header",
+        ),
     ],
 )
 def test_bad_input_is_a_clear_error(tmp_path, text, message):
@@ -347,3 +368,13 @@ def test_a_record_nothing_in_which_scores_against_itself_is_rejected(tmp_path):
     }
     assert "cannot align" in rejects.set_index("id").loc["allx", "detail"]
     assert summary["unique"] == 3 and summary["rejected_by_reason"] == {"no_self_score": 2}
+
+
+@pytest.mark.parametrize(("packer", "name"), [("bz2", "bzip2"), ("lzma", "xz")])
+def test_a_fasta_compressed_other_than_gzip_is_named(tmp_path, packer, name):
+    import importlib
+
+    data = importlib.import_module(packer).compress(b">a\nMKVLAAGIEE\n>b\nPQRSTVWYAC\n")
+    (tmp_path / "in.fa.x").write_bytes(data)
+    with pytest.raises(InputError, match=rf"a {name}-compressed file, which medflow does not read"):
+        run_main(tmp_path, [str(tmp_path / "in.fa.x")])

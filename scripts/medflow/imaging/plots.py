@@ -16,6 +16,7 @@ def pyplot() -> Any:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    plt.rcParams["text.parse_math"] = False  # class names are drawn as written, '$' and all
     return plt
 
 

@@ -14,6 +14,8 @@ from rdkit.Chem import Draw
 
 from medflow.molecules import screen
 
+plt.rcParams["text.parse_math"] = False  # names are drawn as written, '$' and all
+
 
 def thresholds(filters: dict[str, Any]) -> dict[str, list[tuple[float, str]]]:
     """Per descriptor, the (value, filter name) lines the enabled filters impose."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import re
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -61,6 +62,12 @@ def open_text(path: str | Path) -> TextIO:
     return open(path, encoding="utf-8-sig")
 
 
+# PIR/NBRF headers: >P1; (protein), >F1; (fragment), >DL; >DC; >RL; >RC; >N1; >N3; >XX;
+PIR_HEADER = re.compile(r"^(P1|F1|DL|DC|RL|RC|N1|N3|XX);")
+# Compressed formats that are not gzip (gzip is read), by their first bytes
+COMPRESSED = {b"BZh": "bzip2", b"\xfd7zXZ": "xz", b"PK\x03\x04": "zip", b"(\xb5/\xfd": "zstd"}
+
+
 def _records(path: str | Path, handle: Iterable[str]) -> Iterator[Record]:
     header: tuple[str, int] | None = None
     chunks: list[str] = []
@@ -78,6 +85,13 @@ def _records(path: str | Path, handle: Iterable[str]) -> Iterator[Record]:
                     f"{path}, line {number}: the ID {name[0]!r} holds control character(s) "
                     f"{' '.join(hidden)}, which every table and tree would carry; remove them "
                     "from the header (for example tr -d '\\000' < FILE > NEW for NUL bytes)"
+                )
+            if PIR_HEADER.match(name[0]):
+                raise InputError(
+                    f"{path}, line {number}: '{name[0]}' is a PIR/NBRF header, whose next line is "
+                    "a description, not sequence (it would be read into the sequence); convert "
+                    "the file to FASTA, for example with Biopython: SeqIO.convert(PATH, 'pir', "
+                    "NEW, 'fasta')"
                 )
             header, chunks = (name[0], number), []
         elif line and header is None:
@@ -118,6 +132,14 @@ def first_non_utf8(path: str | Path) -> tuple[int, bytes] | None:
 def unreadable(path: str | Path, error: Exception) -> InputError:
     """The message for a FASTA file that cannot be read as text: the line of the first byte that
     is not UTF-8, or what is wrong with the file or its gzip stream."""
+    with open(path, "rb") as handle:
+        start = handle.read(6)
+    packed = next((name for magic, name in COMPRESSED.items() if start.startswith(magic)), None)
+    if packed:
+        return InputError(
+            f"{path}: a {packed}-compressed file, which medflow does not read; decompress it (or "
+            "compress it with gzip, which is read)"
+        )
     if isinstance(error, UnicodeDecodeError):
         found = first_non_utf8(path)
         if found:
@@ -286,7 +308,12 @@ def write_table(path: str | Path, rows: Iterable[dict], columns: Iterable[str]) 
 
 
 def detect_alphabet(seq: str) -> str:
-    """'nucleotide' when >= 90% of letters are ACGTUN and all are IUPAC nucleotide codes."""
+    """'nucleotide' when >= 90% of letters are ACGTUN and all are IUPAC nucleotide codes, X (a
+    hard-masked base, as RepeatMasker -x writes it) aside when it is under half the letters;
+    'protein' otherwise."""
+    unmasked = seq.replace("X", "")
+    if len(unmasked) > len(seq) / 2:
+        seq = unmasked
     if not seq:
         return "protein"
     core = sum(seq.count(c) for c in "ACGTUN")

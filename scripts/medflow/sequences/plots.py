@@ -21,6 +21,8 @@ from matplotlib.colors import to_hex
 HEATMAP_MAX = 1000
 GREY = "#999999"
 plt.rcParams["svg.hashsalt"] = "medflow"
+# IDs are drawn as written: a '$' pair in a FASTA ID is not TeX (a '$\\frac$' ID crashed the job)
+plt.rcParams["text.parse_math"] = False
 # SVG text stays text (not one path per glyph): a third less drawing time, and the labels stay
 # searchable and editable in the SVG
 plt.rcParams["svg.fonttype"] = "none"

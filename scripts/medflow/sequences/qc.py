@@ -49,12 +49,15 @@ def gap_count(seq: str) -> int:
 
 
 def normalize(seq: str, alphabet: str | None = None, gaps: str = "strip") -> str:
-    """Upper case, alignment gaps removed (gaps: strip), trailing stop '*' removed, RNA U read
-    as T for nucleotides."""
+    """Upper case, alignment gaps removed (gaps: strip), trailing stop '*' removed; for
+    nucleotides RNA U read as T and a hard-masked base X as N (unknown base)."""
     if gaps == "strip":
         seq = seq.translate(WITHOUT_GAPS)
     seq = seq.upper().rstrip("*")
-    return seq.replace("U", "T") if alphabet == "nucleotide" else seq
+    return seq.translate(NUCLEOTIDE_READINGS) if alphabet == "nucleotide" else seq
+
+
+NUCLEOTIDE_READINGS = str.maketrans("UX", "TN")
 
 
 def check_unique_ids(records: list[Record]) -> None:
