@@ -28,6 +28,7 @@ def main(ctx: Context) -> None:
         settings["max_iterations"],
         ctx.config["seed"],
         ctx.threads,
+        settings["max_heavy_atoms"],
     )
     with Chem.SDWriter(ctx.output.sdf) as writer:
         for mol in mols:

@@ -32,6 +32,16 @@ def test_impossible_geometry_fails_embedding():
         optimize("[C@@H]12C[C@H]1C2", conformers=2, max_iterations=100, seed=1)
 
 
+def test_a_hit_over_the_heavy_atom_cap_is_not_embedded():
+    # a 60-residue peptide (502 heavy atoms) took over 5 minutes of ETKDGv3 and then failed
+    peptide = Chem.MolToSmiles(Chem.MolFromSequence("ACDEFGHIKLMNPQRSTVWY" * 3))
+    with pytest.raises(
+        ValueError,
+        match=r"too large for 3D embedding: \d+ heavy atoms > molecules.optimize.max_heavy_atoms 150",
+    ):
+        optimize(peptide, conformers=2, max_iterations=100, seed=1, max_heavy_atoms=150)
+
+
 def test_top_hits_rows_include_failures():
     screened = pd.DataFrame(
         {

@@ -21,12 +21,24 @@ COLUMNS = [
 
 
 def optimize(
-    smiles: str, conformers: int, max_iterations: int, seed: int, threads: int = 1
+    smiles: str,
+    conformers: int,
+    max_iterations: int,
+    seed: int,
+    threads: int = 1,
+    max_heavy_atoms: int | None = None,
 ) -> tuple[Chem.Mol, dict]:
-    """(molecule with its lowest-energy conformer, report); raises ValueError when embedding fails."""
+    """(molecule with its lowest-energy conformer, report); raises ValueError when embedding
+    fails, or before it when the molecule has more than max_heavy_atoms heavy atoms."""
     parsed = Chem.MolFromSmiles(smiles)
     if parsed is None:
         raise ValueError(f"canonical SMILES {smiles!r} does not parse back for 3D embedding")
+    heavy = parsed.GetNumHeavyAtoms()
+    if max_heavy_atoms is not None and heavy > max_heavy_atoms:
+        raise ValueError(
+            f"too large for 3D embedding: {heavy} heavy atoms > molecules.optimize."
+            f"max_heavy_atoms {max_heavy_atoms}"
+        )
     mol = Chem.AddHs(parsed)
     params = AllChem.ETKDGv3()
     params.randomSeed = seed
@@ -64,6 +76,7 @@ def optimize_hits(
     max_iterations: int,
     seed: int,
     threads: int,
+    max_heavy_atoms: int | None = None,
 ) -> tuple[list[Chem.Mol], pd.DataFrame]:
     """Optimize the top_n ranked hits; molecules for the SDF and one report row per hit tried.
 
@@ -75,7 +88,9 @@ def optimize_hits(
     for hit in progress(hits.itertuples(), total=len(hits), desc="3D optimization"):
         row = {"inchikey": hit.inchikey, "id": hit.id}
         try:
-            mol, report = optimize(hit.smiles, conformers, max_iterations, seed, threads)
+            mol, report = optimize(
+                hit.smiles, conformers, max_iterations, seed, threads, max_heavy_atoms
+            )
         except ValueError as error:
             rows.append({**row, "status": "failed", "reason": str(error)})
             failed += 1
