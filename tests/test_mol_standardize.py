@@ -202,3 +202,14 @@ def test_control_characters_in_ids_are_written_as_escapes():
     assert clean_id("eth\x00anol") == "eth\\x00anol"
     assert clean_id("ethyl\x1b[31mamine\u2028x") == "ethyl\\x1b[31mamine\\u2028x"
     assert clean_id(" caf\u00e9\tno 1\r\n") == "caf\u00e9 no 1"
+
+
+def test_mol2_or_pdb_text_in_an_sdf_record_is_named():
+    from medflow.molecules.standardize import parse_molblock
+
+    mol2 = "@<TRIPOS>MOLECULE\nethanol\n 3 2\n@<TRIPOS>ATOM\n1 C1 0 0 0 C.3\n"
+    with pytest.raises(StandardizeError, match=r"the text is MOL2, not SDF: convert it"):
+        parse_molblock(mol2)
+    pdb = "HEADER    X\nATOM      1  C   LIG A   1       0.000   0.000   0.000  1.00  0.00           C\nEND\n"
+    with pytest.raises(StandardizeError, match=r"the text is PDB, not SDF"):
+        parse_molblock(pdb)

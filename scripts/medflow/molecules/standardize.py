@@ -126,6 +126,17 @@ def parse_smiles(smiles: str) -> Chem.Mol:
     return mol
 
 
+def other_format(block: str) -> str:
+    """A hint when an SDF record is text of another structure format (MOL2, PDB), else ''."""
+    if "@<TRIPOS>" in block:
+        found = "MOL2"
+    elif any(line.startswith(("ATOM  ", "HETATM", "HEADER")) for line in block.splitlines()):
+        found = "PDB"
+    else:
+        return ""
+    return f"; the text is {found}, not SDF: convert it, for example `obabel IN -O OUT.sdf`"
+
+
 def parse_molblock(block: str) -> Chem.Mol:
     """Parse and sanitize one SDF record (hydrogens removed, as RDKit reads SDF), raising
     StandardizeError with RDKit's own reason."""
@@ -135,7 +146,7 @@ def parse_molblock(block: str) -> Chem.Mol:
     except Exception as error:  # RDKit raises on some malformed blocks instead of returning None
         raise StandardizeError(f"unreadable SDF record: {error}") from None
     if mol is None and raw is None:
-        raise StandardizeError("unreadable SDF record (malformed molblock)")
+        raise StandardizeError(f"unreadable SDF record (malformed molblock{other_format(block)})")
     if mol is None:
         try:
             Chem.SanitizeMol(raw)
