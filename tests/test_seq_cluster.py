@@ -233,7 +233,10 @@ def test_label_scores(tmp_path):
         ("name,family\na,X\n", "header line is \\['name,family'\\]"),
         ("id\tfamily\na\tX\n", "'id' and 'group'"),
         ("", "is empty"),
-        ("id\tgroup\na\tX\na\tY\n", "line 3: ID a repeats"),
+        (
+            "id\tgroup\na\tX\na\tY\n",
+            "line 3: ID a repeats \\(first on line 2, group 'X'; here group 'Y'\\)",
+        ),
         ("id\tgroup\na\n", "line 2: 1 column"),
         ("id\tgroup\na\tX\n\tY\n", "line 3: the id cell is empty"),
         ("id\tgroup\na\t\na\tY\n", "line 3: ID a repeats"),
@@ -247,6 +250,12 @@ def test_bad_labels_table(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(InputError, match=message):
         read_labels(path)
+
+
+def test_a_labels_header_is_read_in_any_case(tmp_path):
+    path = tmp_path / "labels.tsv"
+    path.write_text("ID\tGroup\na\tX\n")
+    assert read_labels(path) == {"a": "X"}
 
 
 def test_an_empty_group_cell_leaves_the_record_unlabelled(tmp_path):

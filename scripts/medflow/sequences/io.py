@@ -204,7 +204,7 @@ def read_labels(path: str | Path) -> dict[str, str]:
             f"labels table {path} is empty; it needs a header line 'id<TAB>group' and one line "
             "per labelled sequence (config key sequences.labels)"
         )
-    header = [name.strip() for name in rows[0][1]]
+    header = [name.strip().lower() for name in rows[0][1]]  # 'ID', 'Group' read too
     if not set(LABEL_COLUMNS) <= set(header):
         raise InputError(
             f"labels table {path}: the header line is {rows[0][1]!r}, but it needs the "
@@ -213,7 +213,7 @@ def read_labels(path: str | Path) -> dict[str, str]:
         )
     at_id, at_group = header.index("id"), header.index("group")
     labels: dict[str, str] = {}
-    seen: set[str] = set()
+    seen: dict[str, tuple[int, str]] = {}
     for number, row in rows[1:]:
         if not any(cell.strip() for cell in row):
             continue
@@ -229,8 +229,12 @@ def read_labels(path: str | Path) -> dict[str, str]:
                 "give the sequence's ID or delete the line"
             )
         if name in seen:
-            raise InputError(f"labels table {path}, line {number}: ID {name} repeats")
-        seen.add(name)
+            first, earlier = seen[name]
+            raise InputError(
+                f"labels table {path}, line {number}: ID {name} repeats (first on line {first}, "
+                f"group {earlier!r}; here group {group!r}); keep one line per ID"
+            )
+        seen[name] = (number, group)
         if group:  # an empty group cell: the record has no known group
             labels[name] = group
     return labels
