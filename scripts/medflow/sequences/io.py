@@ -78,7 +78,10 @@ def _records(path: str | Path, handle: Iterable[str]) -> Iterator[Record]:
                 yield Record(header[0], "".join(chunks), str(path), header[1])
             name = line[1:].split(maxsplit=1)
             if not name:
-                raise InputError(f"{path}, line {number}: FASTA header without an ID")
+                raise InputError(
+                    f"{path}, line {number}: FASTA header without an ID; write the record's ID "
+                    "right after the '>' (for example '>seq1 description')"
+                )
             if not name[0].isprintable():
                 hidden = sorted({repr(c) for c in name[0] if not c.isprintable()})
                 raise InputError(
