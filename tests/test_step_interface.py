@@ -270,3 +270,13 @@ def test_a_hand_run_refuses_a_key_given_twice_but_keeps_merge_keys(tmp_path):
 def test_a_molecule_file_of_another_format_is_refused_saying_what_to_do():
     with pytest.raises(ConfigError, match=r"'lib.xlsx' is not allowed: .*export it as CSV or SDF"):
         load_config(None, ["molecules.inputs=[lib.xlsx]"])
+
+
+def test_the_filled_config_does_not_depend_on_the_order_keys_are_written_in():
+    # Snakemake compares a rule's params by repr: a config restating defaults in another order
+    # (or one default value alone, placed first) reran the whole branch
+    a = {"molecules": {"filters": {"veber": True, "lipinski": True}}}
+    b = {"molecules": {"filters": {"lipinski": True, "veber": True}}}
+    c = {"molecules": {"filters": {"alerts": ["PAINS_A", "PAINS_B", "PAINS_C", "METALS"]}}}
+    filled = [repr(fill_and_validate(config)) for config in (a, b, c, {})]
+    assert len(set(filled)) == 1

@@ -148,7 +148,8 @@ def as_schema_number(value: Any, schema: dict) -> Any:
 
 
 def fill_and_validate(config: dict) -> dict:
-    """A deep copy of `config` with every default filled in; ConfigError names a bad key."""
+    """A deep copy of `config` with every default filled in and its keys sorted (sorted_keys);
+    ConfigError names a bad key."""
     filled = copy.deepcopy(config)
     validator = _validator_filling_defaults()(_schema_file(ROOT_SCHEMA), registry=_registry())
     errors = sorted(validator.iter_errors(filled), key=lambda e: list(e.absolute_path))
@@ -163,7 +164,18 @@ def fill_and_validate(config: dict) -> dict:
             # jsonschema's own words ("1 should not be valid under {'const': 1}") say little
             message = f"{error.instance!r} is not allowed: {error.schema['description']}"
         raise ConfigError(f"config key '{where}': {message}")
-    return filled
+    return sorted_keys(filled)
+
+
+def sorted_keys(value: Any) -> Any:
+    """Mappings with their keys in sorted order, at every depth (lists keep theirs): the filled
+    config is the same whatever order a config file writes its keys in, so Snakemake, which
+    compares a rule's params as written, reruns no job for a config that changes no value."""
+    if isinstance(value, dict):
+        return {key: sorted_keys(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [sorted_keys(item) for item in value]
+    return value
 
 
 def parse_override(text: str) -> tuple[str, Any]:
