@@ -3,6 +3,7 @@
 README.md marks each generated part with a pair of comments:
 
     <!-- BEGIN generated: config sequences.clustering -->   every key under that config path
+    <!-- BEGIN generated: config -->                        the top-level keys and switches
     <!-- BEGIN generated: bench -->                          the table of bench/results.json
     <!-- BEGIN generated: family-sets -->                    bench_pfam_sets's sets, one row each
     ...
@@ -47,6 +48,22 @@ def config_table(path: str) -> str:
             f"| `{key}` | `{cell(default_text(schema))}` | {cell(schema.get('description', ''))} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def top_config_table() -> str:
+    """The top-level keys: seed, and each branch's section and switch (its other keys are in
+    the branch's own table)."""
+    lines = ["| key | default | description |", "| --- | --- | --- |"]
+    for key in ("seed", *(f"{b}{part}" for b in BRANCHES for part in ("", ".enabled"))):
+        schema = schema_at(key)
+        text = schema.get("description", "")
+        if "." not in key and key != "seed":
+            text += " Its other keys: the branch's table above."
+        lines.append(f"| `{key}` | `{cell(default_text(schema))}` | {cell(text)} |")
+    return "\n".join(lines) + "\n"
+
+
+BRANCHES = ("molecules", "sequences", "imaging")
 
 
 def figure(value: object) -> str:
@@ -97,7 +114,7 @@ def family_sets_table(results_file: Path = BENCH_RESULTS) -> str:
 def render_block(what: str) -> str:
     kind, _, argument = what.partition(" ")
     if kind == "config":
-        return config_table(argument.strip())
+        return config_table(argument.strip()) if argument.strip() else top_config_table()
     if kind == "bench":
         return bench_table()
     if kind == "family-sets":
