@@ -104,7 +104,9 @@ def parse_smiles(smiles: str) -> Chem.Mol:
     if not text:
         raise StandardizeError("empty SMILES")
     words = text.split(maxsplit=1)
-    if len(words) == 2 and not words[1].startswith("|"):  # a CXSMILES |...| block may follow
+    # one line with a space inside (a CXSMILES |...| block may follow one); text over several
+    # lines is no SMILES at all: RDKit's syntax error below says so
+    if len(words) == 2 and "\n" not in text and not words[1].startswith("|"):
         raise StandardizeError(
             f"SMILES holds a space: {text!r}; RDKit would read only {words[0]!r} and take the "
             "rest as a name, a different molecule. Remove the space (a name belongs in the ID "
