@@ -75,6 +75,8 @@ def test_macro_f1_averages_the_classes_the_test_split_holds():
     expected = f1_score(labels, predicted, average="macro", labels=[0, 1], zero_division=0)
     assert m["f1"] == pytest.approx(expected, abs=1e-6) and expected > 0.6
     assert m["sensitivity"] == pytest.approx(2 / 3, abs=1e-6)  # x 2 of 3, y 2 of 3
+    # specificity too: x 3 of 3 others, y 2 of 3 (z's 5 of 6 would count with no z image)
+    assert m["specificity"] == pytest.approx((1.0 + 2 / 3) / 2, abs=1e-6)
 
 
 def test_auc_is_null_when_the_split_lacks_a_class():
@@ -232,3 +234,16 @@ def test_example_step_writes_class_folders_and_new_cases(tmp_path):
     }
     with pytest.raises(InputError, match=r"lesion_radius_min \(6.0\) is above lesion_radius_max"):
         img_make_example.main(img_make_example.STEP.context({}, out, overrides=overrides))
+
+
+def test_the_history_plot_stars_the_epoch_training_kept():
+    import pandas as pd
+
+    from medflow.imaging.plots import kept_epoch
+
+    nan = float("nan")
+    scored = pd.DataFrame({"epoch": [1, 2, 3, 4], "val_auc": [nan, 0.8, 0.9, 0.9]})
+    scored["val_accuracy"] = [nan, 0.5, 0.6, 0.6]
+    assert kept_epoch(scored) == 3  # the first best, as training keeps it
+    one_class = scored.assign(val_auc=nan)  # no AUC on held-out images of one class: the last
+    assert kept_epoch(one_class) == 4

@@ -502,3 +502,12 @@ def test_shared_object_ids_are_renumbered_in_order():
         "b": [{"shared_object_id": 2}],
         "c": {"shared_object_id": 1},
     }
+
+
+def test_a_diverging_run_stops_naming_the_settings_to_lower():
+    # weight decay 1e6 made the outputs NaN, and scikit-learn's AUC raised "Input contains NaN"
+    settings = train_settings(members=1, epochs=2, weight_decay=1e6)
+    with pytest.raises(
+        training.FoldError, match=r"training diverged: .* lower imaging.train.learning_rate"
+    ):
+        training.train(toy_arrays(n=48), settings, seed=3, threads=1)

@@ -133,6 +133,7 @@ def medmnist_metrics(
     predicted = decide(probabilities, positive, threshold)
     confusion = confusion_matrix(labels, predicted, labels=list(range(n_classes)))
     sensitivity, specificity = per_class_rates(confusion)
+    present = np.unique(labels).astype(int)
     metrics: dict[str, Any] = {
         "n": len(labels),
         "class_names": list(class_names),
@@ -158,8 +159,10 @@ def medmnist_metrics(
     else:
         metrics.update(
             decision="the most probable class",
-            sensitivity=rounded(np.nanmean(sensitivity)),
-            specificity=rounded(np.nanmean(specificity)),
+            # means over the classes the test split holds (an absent class's specificity is
+            # defined, but says nothing of the test images of that class, which are none)
+            sensitivity=rounded(np.mean(sensitivity[present])),
+            specificity=rounded(np.mean(specificity[present])),
             f1=rounded(
                 f1_score(
                     labels,

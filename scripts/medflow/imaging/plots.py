@@ -27,6 +27,17 @@ def save(fig: Any, path: str | Path) -> None:
     pyplot().close(fig)
 
 
+def kept_epoch(rows: pd.DataFrame) -> int:
+    """The epoch a member keeps, as training chose it: its first best scored validation AUC, or
+    its last scored epoch when no AUC could be measured (held-out images of one class)."""
+    scored = rows[rows["val_accuracy"].notna()]
+    if scored.empty:
+        return int(rows["epoch"].max())
+    if scored["val_auc"].notna().any():
+        return int(scored.loc[scored["val_auc"].idxmax(), "epoch"])
+    return int(scored["epoch"].max())
+
+
 def plot_history(history: pd.DataFrame, path: str | Path) -> None:
     """Per member and epoch: training loss, validation AUC and accuracy (in the scored epochs
     only; the others are gaps); kept epochs marked."""
@@ -38,7 +49,7 @@ def plot_history(history: pd.DataFrame, path: str | Path) -> None:
         ("val_accuracy", "validation accuracy"),
     )
     for member, rows in history.groupby("member", sort=True):
-        best = int(rows["epoch"][rows["val_auc"].fillna(-1).idxmax()])
+        best = kept_epoch(rows)
         for ax, (column, _) in zip(axes, panels, strict=True):
             line = ax.plot(
                 rows["epoch"], rows[column], marker="o", ms=2, lw=1, label=f"member {member}"

@@ -28,7 +28,8 @@ log = logging.getLogger("medflow.imaging.training")
 
 
 class FoldError(ValueError):
-    """Cross-fitting asked of data too small for it (a class with fewer than two images)."""
+    """Training the data or settings cannot serve: cross-fitting asked of data too small for
+    it (a class with fewer than two images), or a run that diverged (non-finite outputs)."""
 
 
 def class_weights(labels: np.ndarray, n_classes: int, mode: str) -> dict[int, float] | None:
@@ -177,6 +178,11 @@ def _best_weights_callback(x_val, y_val, n_classes, batch_size, history, scored)
                 row.update(val_auc=np.nan, val_accuracy=np.nan)
                 return
             scores = self.model.predict(x_val, batch_size=batch_size, verbose=0)
+            if not np.isfinite(scores).all():
+                raise FoldError(
+                    f"training diverged: the network's outputs are not finite after epoch "
+                    f"{epoch + 1}; lower imaging.train.learning_rate or imaging.train.weight_decay"
+                )
             probabilities = as_class_probabilities(scores)
             auc = decisions.medmnist_auc(y_val, probabilities, n_classes - 1)
             accuracy = float((decisions.decide(probabilities, 1, 0.5) == y_val).mean())
