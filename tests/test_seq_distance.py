@@ -37,3 +37,15 @@ def test_non_positive_self_score_names_the_sequence():
     bad = np.array([[0.0, 1.0], [1.0, 5.0]])
     with pytest.raises(InputError, match="seqA"):
         distances(bad, "min", ids=["seqA", "seqB"])
+
+
+def test_the_statistics_are_only_for_matrices_on_ncbis_scale():
+    # NCBI's lambda/K/H hold for NCBI's matrix scores; Biopython's BLOSUM80 is on another scale
+    from Bio.Align import substitution_matrices
+
+    from medflow.sequences.stats import BLAST_GAPPED
+
+    ncbi = {"BLOSUM62": (4, 11), "BLOSUM50": (5, 15), "PAM30": (6, 13)}  # A-A, W-W in blast_stat
+    for matrix in {name for name, _, _ in BLAST_GAPPED} - {"NUC.4.4"}:
+        scores = substitution_matrices.load(matrix)
+        assert (scores["A", "A"], scores["W", "W"]) == ncbi[matrix], matrix
