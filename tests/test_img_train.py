@@ -511,3 +511,15 @@ def test_a_diverging_run_stops_naming_the_settings_to_lower():
         training.FoldError, match=r"training diverged: .* lower imaging.train.learning_rate"
     ):
         training.train(toy_arrays(n=48), settings, seed=3, threads=1)
+
+
+def test_batch_norm_forgets_its_untrained_start_in_short_runs():
+    assert training.batch_norm_momentum(13) == pytest.approx(0.01 ** (1 / 13))
+    assert 0.9**44 < 0.01 and training.batch_norm_momentum(44) == 0.9
+    assert training.batch_norm_momentum(5000) == 0.9
+    network = models.build_model("resnet", (16, 16, 1), 2, 8, 0.1, AUGMENT, 1)
+    training.set_batch_norm_momentum(network, 0.7)
+    norms = [
+        layer for layer in network._flatten_layers() if "BatchNormalization" in type(layer).__name__
+    ]
+    assert norms and all(layer.momentum == 0.7 for layer in norms)
