@@ -10,7 +10,7 @@ import json
 import os
 import warnings
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -123,7 +123,14 @@ def _tiff_array(path: Path) -> tuple[np.ndarray, float]:
             page = tiff.pages[0]
             photometric = int(page.photometric)
             if photometric not in TIFFFILE_COLOURS:
-                return _pil_tiff(path, getattr(page.photometric, "name", str(photometric)))
+                named = getattr(page.photometric, "name", str(photometric))
+                return _pil_tiff(
+                    path,
+                    lambda error: (
+                        f"TIFF with colour interpretation {named} that Pillow cannot "
+                        f"convert ({error}); save it as RGB or grey"
+                    ),
+                )
             pixels = page.asarray()
             axes = page.axes
             tag = page.tags.get("Orientation")
@@ -136,14 +143,8 @@ def _tiff_array(path: Path) -> tuple[np.ndarray, float]:
     except (MemoryError, UnreadableImage):
         raise
     except Exception as error:  # tifffile raises many types for damaged or compressed files
-        try:
-            return _pil_array(path)
-        except UnreadableImage as fallback:
-            if str(fallback).startswith("image too large"):
-                raise
-            raise UnreadableImage(
-                f"cannot decode TIFF: {reason_of(error, path)} (Pillow: {fallback})"
-            ) from error
+        why = reason_of(error, path)
+        return _pil_tiff(path, lambda fallback: f"cannot decode TIFF: {why} (Pillow: {fallback})")
     signed_or_float = pixels.dtype.kind in "if"  # no nominal full scale: 0..1 is expected
     return pixels, 1.0 if signed_or_float else full_scale_of(pixels.dtype)
 
@@ -170,17 +171,16 @@ def white_is_zero(pixels: np.ndarray) -> np.ndarray:
     )
 
 
-def _pil_tiff(path: Path, interpretation: str) -> tuple[np.ndarray, float]:
-    """A TIFF whose colour interpretation (palette, CMYK, YCbCr, ...) Pillow converts to RGB."""
+def _pil_tiff(path: Path, reason: Callable[[UnreadableImage], str]) -> tuple[np.ndarray, float]:
+    """A TIFF read by Pillow (compression tifffile lacks, colour interpretations it leaves raw);
+    when Pillow fails too, the reject's reason is `reason(Pillow's error)` (an image too large
+    keeps Pillow's own reason)."""
     try:
         return _pil_array(path)
     except UnreadableImage as error:
         if str(error).startswith("image too large"):
             raise
-        raise UnreadableImage(
-            f"TIFF with colour interpretation {interpretation} that Pillow cannot convert "
-            f"({error}); save it as RGB or grey"
-        ) from error
+        raise UnreadableImage(reason(error)) from error
 
 
 def dicom_array(path: Path) -> tuple[np.ndarray, float]:
