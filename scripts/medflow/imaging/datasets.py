@@ -129,11 +129,7 @@ def scan_class_folder(root: Path) -> tuple[list[tuple[Path, str]], list[tuple[st
     root = require_file(root, "imaging.input.folder")
     if not root.is_dir():
         raise InputError(f"imaging.input.folder '{root}' is not a folder")
-    class_dirs = sorted(
-        p
-        for p in root.iterdir()
-        if p.is_dir() and not p.name.startswith(".") and p.name not in IGNORED_FOLDERS
-    )
+    class_dirs = class_folders(root)
     refuse_links_up(root, class_dirs)
     if not class_dirs:
         raise InputError(
@@ -185,6 +181,15 @@ def scan_class_folder(root: Path) -> tuple[list[tuple[Path, str]], list[tuple[st
     return records, rejects
 
 
+def class_folders(root: Path) -> list[Path]:
+    """The class subfolders of a folder input, sorted: hidden folders and __MACOSX aside."""
+    return sorted(
+        p
+        for p in root.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and p.name not in IGNORED_FOLDERS
+    )
+
+
 def classes_at_start(section: dict[str, Any]) -> list[str] | None:
     """The class names a run will have, as far as they are known before any image is read (the
     imaging.input section): `class_names` when given; else the class subfolders of a folder, the
@@ -197,7 +202,7 @@ def classes_at_start(section: dict[str, Any]) -> list[str] | None:
         root = Path(section["folder"])
         if not root.is_dir():
             return None
-        return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        return [folder.name for folder in class_folders(root)]
     if fmt == "dicom":
         table = read_labels_table(
             Path(section["labels"]), section["labels_file_column"], section["labels_class_column"]
@@ -288,7 +293,7 @@ def scan_dicom(
     labelled = dict(zip(table["file"], table["class"], strict=True))
     line_of = dict(zip(table["file"], table["line"], strict=True))
     records = [(files[name], labelled[name]) for name in sorted(files) if name in labelled]
-    refuse_unmatched_table(labels, root, table, files, records)
+    refuse_unmatched_table(labels, root, table, files)
     rejects = [
         (name, f"no entry in labels table '{labels}'") for name in files if name not in labelled
     ]
@@ -321,7 +326,7 @@ def not_found(name: str, root: Path) -> str:
 
 
 def refuse_unmatched_table(
-    labels: Path, root: Path, table: pd.DataFrame, files: dict[str, Path], records: list
+    labels: Path, root: Path, table: pd.DataFrame, files: dict[str, Path]
 ) -> None:
     """Stop when no row of the labels table names a file under dicom_dir, or when every row of
     a class does (that class would silently vanish from the model), giving an example of each."""
