@@ -163,12 +163,26 @@ def test_nucleotide_run_reads_u_as_t(tmp_path):
             ">P1;CRAB_ANAPL\nAlpha crystallin B chain\nMDIAIHHPWIRRPFFPFHSP*\n",
             r"line 1: 'P1;CRAB_ANAPL' is a PIR/NBRF header",
         ),
+        (  # one-word description, told by PIR's terminator
+            ">a\nMKVLAAGIEE\n>F1;X\nkinase\nMDIAIHHPWIRRPF\nFPFHSP*\n",
+            r"line 3: 'F1;X' is a PIR/NBRF header",
+        ),
     ],
 )
 def test_bad_input_is_a_clear_error(tmp_path, text, message):
     fasta = write(tmp_path / "in.fa", text)
     with pytest.raises(InputError, match=message):
         run_main(tmp_path, [fasta])
+
+
+def test_fasta_ids_that_look_like_pir_headers_read_as_fasta(tmp_path):
+    # Pfam/HomFam domain files name records >P1;1ggla with plain sequence lines: FASTA, not PIR
+    text = ">P1;1ggla\nPPNLTGYYRFVSQKNMEDYLQA\nLNISLAVRKIALL\n>P1;7ahla\nMKVLAAGIEEWLLQ\n"
+    records = read_fasta(write(tmp_path / "in.fa", text))
+    assert [(r.id, r.seq) for r in records] == [
+        ("P1;1ggla", "PPNLTGYYRFVSQKNMEDYLQALNISLAVRKIALL"),
+        ("P1;7ahla", "MKVLAAGIEEWLLQ"),
+    ]
 
 
 def test_duplicate_id_error_names_both_records(tmp_path):

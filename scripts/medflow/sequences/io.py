@@ -62,20 +62,41 @@ def open_text(path: str | Path) -> TextIO:
     return open(path, encoding="utf-8-sig")
 
 
-# PIR/NBRF headers: >P1; (protein), >F1; (fragment), >DL; >DC; >RL; >RC; >N1; >N3; >XX;
+# PIR/NBRF headers: >P1; (protein), >F1; (fragment), >DL; >DC; >RL; >RC; >N1; >N3; >XX;. FASTA
+# files keep such IDs too (Pfam/HomFam domains named >P1;1ggla, with plain sequence lines), so a
+# record is taken for PIR only when its body is PIR's as well (see _is_pir).
 PIR_HEADER = re.compile(r"^(P1|F1|DL|DC|RL|RC|N1|N3|XX);")
 # Compressed formats that are not gzip (gzip is read), by their first bytes
 COMPRESSED = {b"BZh": "bzip2", b"\xfd7zXZ": "xz", b"PK\x03\x04": "zip", b"(\xb5/\xfd": "zstd"}
 
 
+def _is_pir(name: str, first_line: str, sequence: str) -> bool:
+    """A PIR/NBRF record: a PIR header, then a description line (words, so spaces) or a body that
+    ends in PIR's '*' terminator. A FASTA record whose ID merely looks like one reads as FASTA."""
+    return bool(PIR_HEADER.match(name)) and (len(first_line.split()) > 1 or sequence.endswith("*"))
+
+
+def _record(path: str | Path, header: tuple[str, int], chunks: list[str], first: str) -> Record:
+    sequence = "".join(chunks)
+    if _is_pir(header[0], first, sequence):
+        raise InputError(
+            f"{path}, line {header[1]}: '{header[0]}' is a PIR/NBRF header, whose next line is "
+            "a description, not sequence (it would be read into the sequence); convert "
+            "the file to FASTA, for example with Biopython: SeqIO.convert(PATH, 'pir', "
+            "NEW, 'fasta')"
+        )
+    return Record(header[0], sequence, str(path), header[1])
+
+
 def _records(path: str | Path, handle: Iterable[str]) -> Iterator[Record]:
     header: tuple[str, int] | None = None
     chunks: list[str] = []
+    first = ""  # the record's first line after its header, as written
     for number, line in enumerate(handle, start=1):
         line = line.strip()
         if line.startswith(">"):
             if header is not None:
-                yield Record(header[0], "".join(chunks), str(path), header[1])
+                yield _record(path, header, chunks, first)
             name = line[1:].split(maxsplit=1)
             if not name:
                 raise InputError(
@@ -89,23 +110,17 @@ def _records(path: str | Path, handle: Iterable[str]) -> Iterator[Record]:
                     f"{' '.join(hidden)}, which every table and tree would carry; remove them "
                     "from the header (for example tr -d '\\000' < FILE > NEW for NUL bytes)"
                 )
-            if PIR_HEADER.match(name[0]):
-                raise InputError(
-                    f"{path}, line {number}: '{name[0]}' is a PIR/NBRF header, whose next line is "
-                    "a description, not sequence (it would be read into the sequence); convert "
-                    "the file to FASTA, for example with Biopython: SeqIO.convert(PATH, 'pir', "
-                    "NEW, 'fasta')"
-                )
-            header, chunks = (name[0], number), []
+            header, chunks, first = (name[0], number), [], ""
         elif line and header is None:
             raise InputError(
                 f"{path}, line {number}: not FASTA (expected a '>' header line, found "
                 f"{line[:40]!r}). Give FASTA files in sequences.fasta."
             )
         elif line:
+            first = first if chunks else line
             chunks.append("".join(line.split()))  # spaces, tabs, any whitespace inside
     if header is not None:
-        yield Record(header[0], "".join(chunks), str(path), header[1])
+        yield _record(path, header, chunks, first)
 
 
 def _check_file(path: str | Path, what: str) -> None:
