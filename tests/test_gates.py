@@ -248,3 +248,34 @@ def test_a_broken_link_among_the_images_is_left_to_the_steps_rejects(tmp_path):
     proc = run(snakemake_cmd(tmp_path, path, extra=["-n", "--cores", "1"]))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "img_preprocess" in proc.stdout and "img_predict" in proc.stdout
+
+
+def test_an_alignment_setting_that_would_fail_in_the_alignment_stops_the_run_at_start_up(
+    tmp_path,
+):
+    off = {"enabled": False}
+    sequences = {"alignment": {"matrix": "GONNET1992"}}  # not integer: pyopal cannot use it
+    output = bad_config_run(tmp_path, {"sequences": sequences, "molecules": off, "imaging": off})
+    assert "config key 'sequences.alignment': pyopal needs an integer matrix" in output
+
+
+def test_settings_without_effect_are_named_at_start_up(tmp_path):
+    import numpy as np
+
+    splits = ("train", "val", "test")
+    arrays = {f"{s}_images": np.zeros((3, 8, 8), np.uint8) for s in splits}
+    arrays |= {f"{s}_labels": np.array([0, 1, 2]) for s in splits}
+    np.savez(tmp_path / "m.npz", **arrays)
+    imaging = {
+        "input": {"format": "npz", "npz": str(tmp_path / "m.npz")},
+        "predict": {"images": ""},
+        "evaluate": {"threshold": 0.3},  # three classes: argmax decides
+        "train": {"members": 4},  # cross-fitting by default: one member per fold
+    }
+    path = tmp_path / "quiet.yaml"
+    path.write_text(yaml.safe_dump({"imaging": imaging, "molecules": {"enabled": False}}))
+    proc = run(snakemake_cmd(tmp_path, path, extra=["-n", "--cores", "1"]))
+    assert proc.returncode == 0, proc.stderr
+    output = proc.stdout + proc.stderr
+    assert "config key 'imaging.train.members' is 4, but it is used only with" in output
+    assert "'imaging.evaluate.threshold' is 0.3, but it is used only with two classes" in output

@@ -9,6 +9,7 @@ from test_seq_simulate import example
 from medflow.sequences.align import Scoring, gather, longest_first
 from medflow.sequences.align import score_block as engine_block
 from medflow.sequences.blocks import block_bounds, block_pairs
+from medflow.sequences.io import check_scoring_settings
 from medflow.sequences.simulate import simulate
 from medflow.step import InputError
 
@@ -116,6 +117,43 @@ def test_pyopal_refuses_gap_open_below_gap_extend():
         pair_score("ACDE", "ACDE", "pyopal", gap_open=1, gap_extend=3)
 
 
+def settings(alphabet="auto", **alignment):
+    return {"alphabet": alphabet, "alignment": {**DEFAULTS, **alignment}}
+
+
+@pytest.mark.parametrize(
+    ("alphabet", "alignment", "message"),
+    [
+        ("auto", {"matrix": "SCHNEIDER"}, "SCHNEIDER' scores 64 symbols of several letters"),
+        ("auto", {"matrix": "BLOSUM63"}, "unknown substitution matrix 'BLOSUM63'"),
+        ("auto", {"matrix": "GONNET1992"}, "pyopal needs an integer matrix and GONNET1992"),
+        ("auto", {"matrix": "auto", "gap_open": 0, "gap_extend": "auto"}, r"got 0 < 1"),
+        # 'auto' gaps of a DNA run are 16/6: gap_open 5 fails only for nucleotide input
+        ("nucleotide", {"matrix": "auto", "gap_open": 5, "gap_extend": "auto"}, r"got 5 < 6"),
+        ("protein", {"matrix": "NUC.4.4"}, "is a nucleotide matrix but sequences.alphabet is"),
+    ],
+)
+def test_scoring_settings_that_would_fail_in_the_alignment_stop_at_start_up(
+    alphabet, alignment, message
+):
+    with pytest.raises(InputError, match=message):
+        check_scoring_settings(settings(alphabet, **alignment))
+
+
+@pytest.mark.parametrize(
+    ("alphabet", "alignment"),
+    [
+        ("auto", {"matrix": "auto", "gap_open": "auto", "gap_extend": "auto"}),
+        ("protein", {"matrix": "auto", "gap_open": 5, "gap_extend": "auto"}),
+        ("auto", {"matrix": "PAM250"}),
+        ("auto", {"matrix": "GONNET1992", "engine": "biopython"}),
+        ("auto", {"matrix": "auto", "gap_open": 0, "gap_extend": 0, "engine": "biopython"}),
+    ],
+)
+def test_usable_scoring_settings_pass_the_start_up_check(alphabet, alignment):
+    check_scoring_settings(settings(alphabet, **alignment))
+
+
 def test_sequences_near_max_length_score_exactly():
     # 9,990 residues, just under the default qc.max_length: no score overflow in pyopal's SIMD lanes.
     long_w = "W" * 9990
@@ -202,7 +240,7 @@ def test_every_nucleotide_matrix_scores_complements_alike():
     for name in substitution_matrices.load():
         matrix = substitution_matrices.load(name)
         letters = matrix.alphabet
-        if matrix_kind(name) != "nucleotide" or not all(len(x) == 1 for x in letters):
+        if not all(len(x) == 1 for x in letters) or matrix_kind(name) != "nucleotide":
             continue  # protein, or codons (SCHNEIDER), which medflow cannot align letter by letter
         for x in letters:
             for y in letters:

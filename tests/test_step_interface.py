@@ -16,7 +16,9 @@ from medflow.config import (
     get_path,
     load_config,
     read_config_file,
+    set_path,
     settings_help,
+    unused_settings,
 )
 from medflow.step import DeclarationError, Port, Step, parse_ports
 
@@ -280,3 +282,36 @@ def test_the_filled_config_does_not_depend_on_the_order_keys_are_written_in():
     c = {"molecules": {"filters": {"alerts": ["PAINS_A", "PAINS_B", "PAINS_C", "METALS"]}}}
     filled = [repr(fill_and_validate(config)) for config in (a, b, c, {})]
     assert len(set(filled)) == 1
+
+
+def changed(**settings) -> dict:
+    config = fill_and_validate({})
+    for path, value in settings.items():
+        set_path(config, path.replace("__", "."), value)
+    return config
+
+
+def test_unused_settings_name_each_changed_setting_without_effect():
+    assert unused_settings(fill_and_validate({})) == []  # the defaults: nothing to say
+    notes = unused_settings(
+        changed(
+            imaging__train__members=5,  # folds 3 by default: one member per fold
+            imaging__train__model="seed_cnn",
+            imaging__train__width=64,
+            sequences__clustering__n_clusters=9,  # cut significance by default
+            sequences__clustering__threshold=0.5,  # used: the fallback of significance
+        )
+    )
+    assert [note.split("'")[1] for note in notes] == [
+        "imaging.train.members",
+        "imaging.train.width",
+        "sequences.clustering.n_clusters",
+    ]
+    assert "is 5, but it is used only with imaging.train.folds: 0" in notes[0]
+    # used where the other setting asks for it; a disabled branch says nothing
+    assert unused_settings(changed(imaging__train__members=5, imaging__train__folds=0)) == []
+    assert unused_settings(changed(imaging__train__members=5, imaging__enabled=False)) == []
+    count = changed(sequences__clustering__cut="count", sequences__clustering__e_value=0.01)
+    assert [note.split("'")[1] for note in unused_settings(count)] == [
+        "sequences.clustering.e_value"
+    ]

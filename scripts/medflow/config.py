@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -266,3 +266,63 @@ def settings_help(paths: Iterable[str]) -> str:
             description = " ".join(str(schema.get("description", "")).split())
             lines.append(f"  {key} (default {default}): {description}")
     return "\n".join(lines)
+
+
+def _folds(config: dict) -> int:
+    return get_path(config, "imaging.train.folds")
+
+
+# Settings that take effect only beside another setting: (key, in use under config, when). A run
+# that changes one from its default where it has no effect is told so (unused_settings).
+CONDITIONAL_SETTINGS: tuple[tuple[str, Callable[[dict], bool], str], ...] = (
+    (
+        "imaging.train.members",
+        lambda c: _folds(c) == 0,
+        "with imaging.train.folds: 0 (cross-fitting trains one member per fold)",
+    ),
+    ("imaging.train.calibrate", lambda c: _folds(c) >= 2, "with cross-fitting (folds >= 2)"),
+    *(
+        (f"imaging.train.{key}", lambda c: get_path(c, "imaging.train.model") != "seed_cnn", why)
+        for key, why in (
+            ("width", "by small_cnn and resnet (seed_cnn has its fixed layers)"),
+            ("dropout", "by small_cnn and resnet (seed_cnn has its fixed layers)"),
+            ("augment", "by small_cnn and resnet (seed_cnn trains on the images as they are)"),
+        )
+    ),
+    (
+        "sequences.clustering.e_value",
+        lambda c: get_path(c, "sequences.clustering.cut") == "significance",
+        "with sequences.clustering.cut: significance",
+    ),
+    (
+        "sequences.clustering.threshold",
+        lambda c: get_path(c, "sequences.clustering.cut") != "count",
+        "with sequences.clustering.cut: distance (or as the fallback of significance)",
+    ),
+    (
+        "sequences.clustering.n_clusters",
+        lambda c: get_path(c, "sequences.clustering.cut") == "count",
+        "with sequences.clustering.cut: count",
+    ),
+    (
+        "sequences.alignment.strand",
+        lambda c: get_path(c, "sequences.alphabet") != "protein",
+        "for nucleotide runs (sequences.alphabet is protein)",
+    ),
+)
+
+
+def unused_settings(config: dict) -> list[str]:
+    """One line per setting of an enabled branch that differs from its default but that the rest
+    of the filled `config` leaves without effect (CONDITIONAL_SETTINGS), so a user who set it
+    learns why the results did not change."""
+    defaults = fill_and_validate({})
+    notes = []
+    for key, in_use, when in CONDITIONAL_SETTINGS:
+        branch = key.split(".")[0]
+        value = get_path(config, key)
+        if not config[branch]["enabled"] or value == get_path(defaults, key) or in_use(config):
+            continue
+        notes.append(f"config key '{key}' is {value!r}, but it is used only {when}; it has no "
+                     "effect in this run")
+    return notes

@@ -8,7 +8,13 @@ from snakemake.io import WILDCARD_REGEX
 from snakemake.logging import logger
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
-from medflow.config import ConfigError, fill_and_validate, get_path, read_config_file
+from medflow.config import (
+    ConfigError,
+    fill_and_validate,
+    get_path,
+    read_config_file,
+    unused_settings,
+)
 from medflow.resources import scaled_mem_mb, scaled_runtime
 
 
@@ -34,6 +40,8 @@ def refuse_duplicate_keys(paths):
 
 refuse_duplicate_keys(workflow.configfiles)
 config.update(checked_config(config))
+for note in unused_settings(config):
+    logger.warning(f"medflow: {note}")
 
 
 def is_activated(branch):
@@ -256,11 +264,21 @@ def get_sequences_input_files():
 
 
 def check_sequences_inputs():
-    """Every start-up check of the branch, before the first job: input files exist, and the
-    labels table has the columns id and group and names at least one FASTA record."""
-    from medflow.sequences.io import check_labels_match, fasta_ids, read_labels
+    """Every start-up check of the branch, before the first job: the alignment settings are
+    usable (medflow.sequences.io.check_scoring_settings), input files exist, and the labels
+    table has the columns id and group and names at least one FASTA record."""
+    from medflow.sequences.io import (
+        check_labels_match,
+        check_scoring_settings,
+        fasta_ids,
+        read_labels,
+    )
     from medflow.step import InputError, check_listed_once
 
+    try:
+        check_scoring_settings(config["sequences"])
+    except InputError as error:
+        raise WorkflowError(f"config key 'sequences.alignment': {error}")
     fasta = config["sequences"]["fasta"]
     for index, path in enumerate(fasta):
         require_input_file(f"sequences.fasta[{index}]", path)
@@ -402,9 +420,12 @@ def check_imaging_inputs():
 
 def check_positive_class(section):
     """Stop at start-up when imaging.evaluate.positive_class names no class of the input (else
-    evaluation would say so only after training); only read when the key is set."""
-    positive = config["imaging"]["evaluate"]["positive_class"]
-    if not positive:
+    evaluation would say so only after training), and warn when it or the threshold is set for
+    more than two classes (the most probable class is chosen then); the input is read only when
+    either key is set."""
+    evaluate = config["imaging"]["evaluate"]
+    positive, threshold = evaluate["positive_class"], evaluate["threshold"]
+    if not positive and threshold == 0.5:
         return
     from medflow.imaging.datasets import classes_at_start
     from medflow.step import InputError
@@ -413,7 +434,15 @@ def check_positive_class(section):
         classes = classes_at_start(section)
     except InputError as error:
         raise WorkflowError(str(error))
-    if classes is not None and positive not in classes:
+    if classes is not None and len(classes) > 2:
+        for key, value in (("positive_class", positive), ("threshold", threshold)):
+            if value not in ("", 0.5):
+                logger.warning(
+                    f"medflow: config key 'imaging.evaluate.{key}' is {value!r}, but it is "
+                    f"used only with two classes and the input has {len(classes)}; each image "
+                    "gets its most probable class and the metrics are macro means"
+                )
+    if positive and classes is not None and positive not in classes:
         raise WorkflowError(
             f"config key 'imaging.evaluate.positive_class' is '{positive}', which is not one of "
             f"the input's classes {classes}; name one of them, or leave it empty (the last class "

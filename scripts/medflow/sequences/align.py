@@ -16,7 +16,13 @@ from multiprocessing.pool import ThreadPool
 
 import numpy as np
 
-from medflow.sequences.io import gap_costs, load_matrix, matrix_kind, reverse_complement
+from medflow.sequences.io import (
+    check_pyopal_scoring,
+    gap_costs,
+    load_matrix,
+    matrix_kind,
+    reverse_complement,
+)
 from medflow.step import InputError, progress
 
 ALGORITHM = {"local": "sw", "global": "nw"}
@@ -55,19 +61,9 @@ def pyopal_aligner(matrix: str, gap_open: int, gap_extend: int):
     import pyopal
     from scoring_matrices import ScoringMatrix
 
-    if gap_open < gap_extend:
-        raise InputError(
-            f"pyopal needs gap_open >= gap_extend (got {gap_open} < {gap_extend}); raise "
-            "sequences.alignment.gap_open or set sequences.alignment.engine: biopython"
-        )
-    biopython = load_matrix(matrix)
-    scores = np.asarray(biopython)
-    if not np.array_equal(scores, np.round(scores)):
-        raise InputError(
-            f"pyopal needs an integer matrix and {matrix} is not; choose another "
-            "sequences.alignment.matrix or set sequences.alignment.engine: biopython"
-        )
-    scoring = ScoringMatrix(scores.tolist(), alphabet="".join(biopython.alphabet), name=matrix)
+    scores = check_pyopal_scoring(matrix, gap_open, gap_extend)
+    alphabet = "".join(load_matrix(matrix).alphabet)
+    scoring = ScoringMatrix(scores.tolist(), alphabet=alphabet, name=matrix)
     return pyopal.Aligner(scoring, gap_open=gap_open, gap_extend=gap_extend)
 
 

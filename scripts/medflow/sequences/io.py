@@ -356,11 +356,21 @@ def load_matrix(name: str):
 
 def matrix_kind(name: str) -> str:
     """'protein' for a matrix that scores the 20 standard amino acids, 'nucleotide' otherwise (the
-    default matrices without loading them: common.smk asks before the first alignment job)."""
+    default matrices without loading them: common.smk asks before the first alignment job).
+    InputError for a matrix of codons (SCHNEIDER) or other symbols longer than one letter:
+    medflow aligns residues, one letter each."""
     known = {matrix: kind for kind, matrix in DEFAULT_MATRIX.items()}
     if name in known:
         return known[name]
-    return "protein" if set(PROTEIN) <= set(load_matrix(name).alphabet) else "nucleotide"
+    alphabet = load_matrix(name).alphabet
+    if any(len(symbol) != 1 for symbol in alphabet):
+        raise InputError(
+            f"sequences.alignment.matrix {name!r} scores {len(alphabet)} symbols of several "
+            f"letters ({', '.join(alphabet[:3])}, ...: codons), but medflow aligns residues one "
+            "letter each; choose a protein or nucleotide matrix (e.g. BLOSUM62 or NUC.4.4) or "
+            "'auto'"
+        )
+    return "protein" if set(PROTEIN) <= set(alphabet) else "nucleotide"
 
 
 def gap_costs(alignment: dict, matrix: str) -> tuple[int, int]:
@@ -369,6 +379,53 @@ def gap_costs(alignment: dict, matrix: str) -> tuple[int, int]:
     defaults = DEFAULT_GAPS[matrix_kind(matrix)]
     given = (alignment["gap_open"], alignment["gap_extend"])
     return tuple(d if g == "auto" else int(g) for g, d in zip(given, defaults, strict=True))
+
+
+def check_scoring_settings(sequences: dict) -> None:
+    """InputError, before any job, for alignment settings that would fail only in the alignment:
+    an unknown or codon matrix, a matrix of the wrong kind for a fixed `sequences.alphabet`, and
+    for pyopal a matrix that is not integer or gap costs with gap_open < gap_extend (for every
+    kind of run 'auto' can still become)."""
+    alignment, alphabet = sequences["alignment"], sequences["alphabet"]
+    name = alignment["matrix"]
+    if name != "auto":
+        kinds = [matrix_kind(name)]
+        if alphabet != "auto" and alphabet != kinds[0]:
+            raise InputError(
+                f"sequences.alignment.matrix {name!r} is a {kinds[0]} matrix but "
+                f"sequences.alphabet is {alphabet}; choose a {alphabet} matrix or 'auto'"
+            )
+    else:
+        kinds = [alphabet] if alphabet != "auto" else list(DEFAULT_MATRIX)
+    if alignment["engine"] != "pyopal":
+        return
+    for kind in kinds:
+        matrix = name if name != "auto" else DEFAULT_MATRIX[kind]
+        gap_open, gap_extend = gap_costs(alignment, matrix)
+        if matrix in DEFAULT_MATRIX.values():  # integer; not loaded, so start-up stays quick
+            matrix = None
+        check_pyopal_scoring(matrix, gap_open, gap_extend)
+
+
+def check_pyopal_scoring(matrix: str | None, gap_open: int, gap_extend: int):
+    """The matrix's scores (a NumPy array; None for matrix None: the gaps alone are checked), or
+    InputError when pyopal cannot use the matrix or the gap costs."""
+    if gap_open < gap_extend:
+        raise InputError(
+            f"pyopal needs gap_open >= gap_extend (got {gap_open} < {gap_extend}); raise "
+            "sequences.alignment.gap_open or set sequences.alignment.engine: biopython"
+        )
+    if matrix is None:
+        return None
+    import numpy as np
+
+    scores = np.asarray(load_matrix(matrix))
+    if not np.array_equal(scores, np.round(scores)):
+        raise InputError(
+            f"pyopal needs an integer matrix and {matrix} is not; choose another "
+            "sequences.alignment.matrix or set sequences.alignment.engine: biopython"
+        )
+    return scores
 
 
 def reverse_complement(seq: str) -> str:
