@@ -272,6 +272,10 @@ def _folds(config: dict) -> int:
     return get_path(config, "imaging.train.folds")
 
 
+def _cut(*cuts: str) -> Callable[[dict], bool]:
+    return lambda config: get_path(config, "sequences.clustering.cut") in cuts
+
+
 # Settings that take effect only beside another setting: (key, in use under config, when). A run
 # that changes one from its default where it has no effect is told so (unused_settings).
 CONDITIONAL_SETTINGS: tuple[tuple[str, Callable[[dict], bool], str], ...] = (
@@ -291,19 +295,15 @@ CONDITIONAL_SETTINGS: tuple[tuple[str, Callable[[dict], bool], str], ...] = (
     ),
     (
         "sequences.clustering.e_value",
-        lambda c: get_path(c, "sequences.clustering.cut") == "significance",
+        _cut("significance"),
         "with sequences.clustering.cut: significance",
     ),
     (
         "sequences.clustering.threshold",
-        lambda c: get_path(c, "sequences.clustering.cut") != "count",
-        "with sequences.clustering.cut: distance (or as the fallback of significance)",
+        _cut("distance", "significance"),
+        "with cut: distance (or as the fallback of significance)",
     ),
-    (
-        "sequences.clustering.n_clusters",
-        lambda c: get_path(c, "sequences.clustering.cut") == "count",
-        "with sequences.clustering.cut: count",
-    ),
+    ("sequences.clustering.n_clusters", _cut("count"), "with sequences.clustering.cut: count"),
     (
         "sequences.alignment.strand",
         lambda c: get_path(c, "sequences.alphabet") != "protein",
@@ -323,6 +323,8 @@ def unused_settings(config: dict) -> list[str]:
         value = get_path(config, key)
         if not config[branch]["enabled"] or value == get_path(defaults, key) or in_use(config):
             continue
-        notes.append(f"config key '{key}' is {value!r}, but it is used only {when}; it has no "
-                     "effect in this run")
+        notes.append(
+            f"config key '{key}' is {value!r}, but it is used only {when}; it has no "
+            "effect in this run"
+        )
     return notes
