@@ -523,3 +523,15 @@ def test_batch_norm_forgets_its_untrained_start_in_short_runs():
         layer for layer in network._flatten_layers() if "BatchNormalization" in type(layer).__name__
     ]
     assert norms and all(layer.momentum == 0.7 for layer in norms)
+
+
+def test_contrast_augmentation_keeps_negative_pixels():
+    # z-scored images hold negative values; Keras's RandomContrast clips to 0..255 unless told
+    (layer,) = models.augmentation({"contrast": 0.5}, seed=3)
+    images = np.linspace(-2.0, 2.0, 2 * 4 * 4).reshape(2, 4, 4, 1).astype("float32")
+    out = np.asarray(layer(images, training=True))
+    means = images.mean(axis=(1, 2), keepdims=True)
+    factors = (out - means) / (images - means)
+    assert out.min() < -1.0
+    assert np.allclose(factors, factors[:, :1, :1, :], atol=1e-4)  # one factor per image
+    assert np.all((factors >= 0.5 - 1e-4) & (factors <= 1.5 + 1e-4))

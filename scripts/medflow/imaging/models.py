@@ -45,6 +45,9 @@ def head(n_classes: int) -> layers.Dense:
     return layers.Dense(n_classes, activation="softmax", name="output")
 
 
+NO_CLIP = (-1e6, 1e6)  # pixel values of any preprocess.scaling lie well inside
+
+
 def augmentation(settings: dict[str, Any], seed: int) -> list[layers.Layer]:
     """On-the-fly augmentation layers (active only while training), seeded."""
     steps: list[layers.Layer] = []
@@ -68,8 +71,12 @@ def augmentation(settings: dict[str, Any], seed: int) -> list[layers.Layer]:
             layers.RandomZoom(settings["zoom"], fill_mode="nearest", seed=seed + 3, name="aug_zoom")
         )
     if settings.get("contrast", 0) > 0:
+        # Keras clips the result to value_range, 0..255 unless told: z-scored inputs (negative
+        # values) would lose their dark half, so the range is wide enough never to clip
         steps.append(
-            layers.RandomContrast(settings["contrast"], seed=seed + 4, name="aug_contrast")
+            layers.RandomContrast(
+                settings["contrast"], value_range=NO_CLIP, seed=seed + 4, name="aug_contrast"
+            )
         )
     return steps
 
