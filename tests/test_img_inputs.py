@@ -342,6 +342,48 @@ def test_a_folder_of_split_folders_points_at_train(tmp_path):
         run_preprocess(tmp_path, format="folder", source=str(tmp_path / "data"))
 
 
+@pytest.mark.parametrize(
+    ("splits", "train"),
+    [
+        (("Training", "Testing"), "Training"),  # Kaggle's brain tumour MRI layout
+        (("train", "val", "test", "chest_xray"), "train"),  # chest_xray.zip holds a copy of itself
+    ],
+)
+def test_split_folders_among_other_folders_are_refused_too(tmp_path, splits, train):
+    for split in splits:
+        target = tmp_path / "data" / split
+        class_folder(target / "chest_xray" if split == "chest_xray" else target, per_class=3)
+    with pytest.raises(InputError, match=rf"split folders .* with folders inside.*data/{train}'"):
+        run_preprocess(tmp_path, format="folder", source=str(tmp_path / "data"))
+
+
+def test_a_class_named_like_a_split_that_holds_images_stays_a_class(tmp_path):
+    class_folder(tmp_path / "data", per_class=3, classes=("test", "control"))
+    assert run_preprocess(tmp_path, format="folder", source=str(tmp_path / "data"))
+
+
+def test_dicom_files_in_class_folders_are_pointed_at_the_dicom_format(tmp_path):
+    for name in ("normal", "tumour"):
+        for i in range(3):
+            write_dicom(tmp_path / "data" / name / f"{i}.dcm", grey(i))
+    with pytest.raises(InputError, match=r"holds DICOM files .*imaging.input.format: dicom"):
+        run_preprocess(tmp_path, format="folder", source=str(tmp_path / "data"))
+
+
+def test_a_labels_table_in_windows_1252_names_its_line_and_the_fix(tmp_path):
+    for i in range(6):
+        write_dicom(tmp_path / "dcm" / f"{i}.dcm", grey(i))
+    rows = "".join(f"{i}.dcm,{'maligné' if i % 2 else 'benign'}\n" for i in range(6))
+    (tmp_path / "labels.csv").write_bytes(f"file,class\n{rows}".encode("cp1252"))
+    with pytest.raises(InputError, match=r"labels.csv', line 3: byte b'\\xe9' is not UTF-8"):
+        run_preprocess(
+            tmp_path,
+            format="dicom",
+            source=str(tmp_path / "dcm"),
+            labels=str(tmp_path / "labels.csv"),
+        )
+
+
 def test_predict_skips_hidden_paths_and_rejects_broken_links_and_bad_dicom(tmp_path):
     import img_predict
 

@@ -94,6 +94,21 @@ def not_utf8_text(head: bytes) -> str | None:
     )
 
 
+def first_non_utf8(path: str | Path) -> tuple[int, bytes] | None:
+    """(line number, byte) of the first byte of a file (plain or gzipped) that is not UTF-8."""
+    import gzip
+
+    with open(path, "rb") as handle:
+        packed = handle.read(2) == b"\x1f\x8b"
+    with (gzip.open if packed else open)(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as bad:
+                return number, line[bad.start : bad.start + 1]
+    return None
+
+
 def configure_logging(log_path: str | Path | None) -> None:
     """Send logging (and, under Snakemake, all of stderr) to the rule's log file."""
     if log_path is not None:

@@ -29,12 +29,13 @@ from medflow.imaging.io import (
     decode_any,
     is_broken_link,
     is_colour,
+    is_dicom_path,
     list_files,
     prepare_pixels,
     relative,
     require_file,
 )
-from medflow.step import InputError, log, not_utf8_text, progress
+from medflow.step import InputError, first_non_utf8, log, not_utf8_text, progress
 
 NPZ_KEYS = tuple(f"{split}_{kind}" for split in SPLITS for kind in ("images", "labels"))
 NPY_MAGIC = b"\x93NUMPY"
@@ -43,7 +44,10 @@ MIN_PER_CLASS = 3  # one image per split at the very least
 DEFAULT_SIZE = 28  # height and width 0 (auto) on folder and DICOM input
 MIN_SIZE = 4  # smallest side the networks take: small_cnn and seed_cnn pool twice / once
 TOTALS_ROW = "all"  # the totals row of class_counts.tsv, so no class may be called this
-SPLIT_FOLDERS = {"train", "val", "valid", "validation", "test"}
+# Names of split folders (any case): a class folder by one of these names that holds subfolders
+# is a data set's own split, with the classes one level down (Kaggle's train/ test/, Training/
+# Testing/, chest_xray's copy of itself beside them)
+SPLIT_FOLDERS = {"train", "training", "val", "valid", "validation", "dev", "test", "testing"}
 
 
 @dataclass
@@ -136,15 +140,7 @@ def scan_class_folder(root: Path) -> tuple[list[tuple[Path, str]], list[tuple[st
             f"imaging.input.folder '{root}' has no class subfolders; put each class's images in "
             "a subfolder named after the class (e.g. normal/, pneumonia/)"
         )
-    if all(p.name.lower() in SPLIT_FOLDERS for p in class_dirs):
-        names = [p.name for p in class_dirs]
-        train = next((p for p in class_dirs if p.name.lower() == "train"), class_dirs[0])
-        raise InputError(
-            f"imaging.input.folder '{root}' holds split folders {names}, not class folders: it "
-            "must hold one subfolder per class (e.g. normal/, pneumonia/), and medflow makes the "
-            f"split itself; point imaging.input.folder at one of them, e.g. '{train}' (if it "
-            "holds the class subfolders)"
-        )
+    refuse_split_folders(root, class_dirs)
     records, rejects, first_seen = [], [], {}
     for class_dir in class_dirs:
         files, images = list_files(class_dir), []
@@ -156,9 +152,14 @@ def scan_class_folder(root: Path) -> tuple[list[tuple[Path, str]], list[tuple[st
                 files.remove(f)
                 rejects.append((relative(f, root), f"the same file as '{relative(first, root)}'"))
         if not images:
+            dicom = [f for f in files if is_dicom_path(f)]
             raise InputError(
-                f"class folder '{class_dir}' holds no PNG, JPEG or TIFF images; add images or "
-                "remove the folder"
+                f"class folder '{class_dir}' holds DICOM files ({relative(dicom[0], root)}, ...), "
+                "not PNG, JPEG or TIFF images: for DICOM input set imaging.input.format: dicom, "
+                "with dicom_dir and a labels table of file and class"
+                if dicom
+                else f"class folder '{class_dir}' holds no PNG, JPEG or TIFF images; add images "
+                "or remove the folder"
             )
         records += [(f, class_dir.name) for f in images]
         rejects += [
@@ -179,6 +180,22 @@ def scan_class_folder(root: Path) -> tuple[list[tuple[Path, str]], list[tuple[st
         if f not in in_classes
     ]
     return records, rejects
+
+
+def refuse_split_folders(root: Path, class_dirs: list[Path]) -> None:
+    """Stop when a "class" folder is a split folder holding folders of its own (train/NORMAL/...):
+    its name would become a class and the real classes one level down would be lost."""
+    splits = [p for p in class_dirs if p.name.lower() in SPLIT_FOLDERS and class_folders(p)]
+    if not splits:
+        return
+    names = [p.name for p in splits]
+    train = next((p for p in splits if p.name.lower() in ("train", "training")), splits[0])
+    raise InputError(
+        f"imaging.input.folder '{root}' holds split folders {names} with folders inside, not "
+        "class folders: it must hold one subfolder per class (e.g. normal/, pneumonia/), and "
+        f"medflow makes the split itself; point imaging.input.folder at one of them, e.g. "
+        f"'{train}' (if it holds the class subfolders)"
+    )
 
 
 def class_folders(root: Path) -> list[Path]:
@@ -202,7 +219,9 @@ def classes_at_start(section: dict[str, Any]) -> list[str] | None:
         root = Path(section["folder"])
         if not root.is_dir():
             return None
-        return [folder.name for folder in class_folders(root)]
+        folders = class_folders(root)
+        refuse_split_folders(root, folders)
+        return [folder.name for folder in folders]
     if fmt == "dicom":
         table = read_labels_table(
             Path(section["labels"]), section["labels_file_column"], section["labels_class_column"]
@@ -238,6 +257,13 @@ def read_labels_table(path: Path, file_column: str, class_column: str) -> pd.Dat
         problem = not_utf8_text(handle.read(1024))
     if problem:
         raise InputError(f"labels table '{path}': {problem}")
+    found = first_non_utf8(path)
+    if found:  # pandas would name a byte position within its read buffer, not a line
+        raise InputError(
+            f"labels table '{path}', line {found[0]}: byte {found[1]!r} is not UTF-8 (a Latin-1 "
+            "or Windows-1252 accent, as Excel's plain 'CSV' saves them); save the table as UTF-8 "
+            "(Excel: 'CSV UTF-8'; or iconv -f WINDOWS-1252 -t UTF-8 FILE > NEW)"
+        )
     try:
         table = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, UnicodeDecodeError) as error:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from medflow.step import InputError, not_utf8_text
+from medflow.step import InputError, first_non_utf8, not_utf8_text
 
 PROTEIN = "ACDEFGHIKLMNPQRSTVWY"
 PROTEIN_EXTRA = (
@@ -132,19 +132,6 @@ def _check_file(path: str | Path, what: str) -> None:
 
 # What reading a broken file raises: bytes that are not UTF-8, a damaged or truncated gzip stream
 UNREADABLE = (UnicodeDecodeError, gzip.BadGzipFile, EOFError, zlib.error)
-
-
-def first_non_utf8(path: str | Path) -> tuple[int, bytes] | None:
-    """(line number, byte) of the first byte of a file (plain or gzipped) that is not UTF-8."""
-    with open(path, "rb") as handle:
-        packed = handle.read(2) == b"\x1f\x8b"
-    with (gzip.open if packed else open)(path, "rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError as bad:
-                return number, line[bad.start : bad.start + 1]
-    return None
 
 
 def unreadable(path: str | Path, error: Exception) -> InputError:
