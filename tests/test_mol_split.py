@@ -534,3 +534,27 @@ def test_a_smiles_longer_than_csvs_default_field_limit_is_read(tmp_path):
     records, rejects = read_file(str(path), SETTINGS)
     assert rejects == [] and [r["id"] for r in records] == ["longchain", "b"]
     assert records[0]["smiles"] == long_chain
+
+
+def test_a_smi_header_after_comment_lines_is_skipped(tmp_path):
+    path = tmp_path / "zinc.smi"  # ZINC20's exports start with a comment
+    path.write_text("# ZINC20 export\n\nsmiles zinc_id\nCCO ZINC_ETH\nsmiles_not_a_header x\n")
+    records, rejects = read_file(str(path), SETTINGS)
+    assert [r["id"] for r in records] == ["ZINC_ETH", "x"]  # only the first line can be a header
+    assert rejects == []
+
+
+def test_sdf_files_joined_with_cat_lose_each_byte_order_mark(tmp_path):
+    path = tmp_path / "joined.sdf"
+    one, two = sdf_text("CCO", name_prefix="a"), sdf_text("CCN", name_prefix="b")
+    path.write_bytes(b"\xef\xbb\xbf" + one.encode() + b"\xef\xbb\xbf" + two.encode())
+    records, rejects = read_file(str(path), SETTINGS)
+    assert rejects == [] and [r["id"] for r in records] == ["a1", "b1"]
+
+
+@pytest.mark.parametrize("name", ["_Name", "_NAME", "_name"])
+def test_the_title_line_is_the_id_property_in_any_case(tmp_path, name):
+    path = tmp_path / "lib.sdf"
+    path.write_text(sdf_text("CCO", "CCN"))
+    records, _ = read_file(str(path), {**SETTINGS, "sdf_id_property": name})
+    assert [r["id"] for r in records] == ["m1", "m2"]

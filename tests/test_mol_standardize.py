@@ -213,3 +213,18 @@ def test_mol2_or_pdb_text_in_an_sdf_record_is_named():
     pdb = "HEADER    X\nATOM      1  C   LIG A   1       0.000   0.000   0.000  1.00  0.00           C\nEND\n"
     with pytest.raises(StandardizeError, match=r"the text is PDB, not SDF"):
         parse_molblock(pdb)
+
+
+def test_atom_maps_leave_no_trace_in_the_canonical_smiles():
+    assert standard_smiles("[CH3:1][C:2](=[O:3])[NH:4]c1ccc(O)cc1") == "CC(=O)Nc1ccc(O)cc1"
+
+
+@pytest.mark.parametrize("group", ["&1", "o1"])
+def test_a_racemic_or_unknown_enantiomer_is_not_the_pure_enantiomer_drawn(group):
+    pure = identity(Standardizer()(parse_smiles("C[C@H](N)c1ccccc1")))
+    relative = identity(Standardizer()(parse_smiles(f"C[C@H](N)c1ccccc1 |{group}:1|")))
+    assert relative == identity(Standardizer()(parse_smiles("CC(N)c1ccccc1")))
+    assert relative[1] != pure[1] and pure[0] == "C[C@H](N)c1ccccc1"
+    # an absolute group keeps its centres
+    absolute = identity(Standardizer()(parse_smiles("C[C@H](N)c1ccccc1 |a:1|")))
+    assert absolute == pure

@@ -77,11 +77,12 @@ def open_bytes(path: str) -> io.BufferedIOBase:
 def read_lines(path: str) -> Iterator[tuple[int, str | None]]:
     """(line number, text with its line end) of every line of a text file (gunzipped for `.gz`),
     decoded line by line: a line that is not UTF-8 comes as None, so the lines around it are still
-    read. Line ends may be LF, CRLF or CR; a leading UTF-8 byte-order mark is dropped."""
+    read. Line ends may be LF, CRLF or CR; a UTF-8 byte-order mark starting a line is dropped (the
+    file's own, or one of each file joined with `cat`)."""
     with open_bytes(path) as handle:
         number = 0
         for raw in handle:
-            if number == 0 and raw.startswith(codecs.BOM_UTF8):
+            if raw.startswith(codecs.BOM_UTF8):
                 raw = raw[len(codecs.BOM_UTF8) :]
             try:
                 line = raw.decode("utf-8")
@@ -130,19 +131,22 @@ def read_smi(path: str, smiles_column: str) -> Iterator[dict]:
     """SMILES files: SMILES first, ID second (whitespace-separated; on a line holding a tab, the
     tab-separated second column, further columns ignored); a header line is skipped. A CXSMILES
     extension after the SMILES (`CCO |$a;b;c$| ethanol`) stays with the SMILES."""
+    first = True  # the first line that is not blank or a comment may be a header
     for line_no, line in read_lines(path):
         if line is None:
             yield not_utf8(path, line_no)
+            first = False
             continue
         fields = split_smiles_line(line)
         if not fields or fields[0].startswith("#"):
             continue
-        if line_no == 1 and fields[0].lower() in HEADERS | {smiles_column.lower()}:
+        header, first = first, False
+        if header and fields[0].lower() in HEADERS | {smiles_column.lower()}:
             continue  # a header line (smiles, ChEMBL's canonical_smiles, ...)
-        if line_no == 1 and fields[0].split(",")[0].lower() in HEADERS and "," in fields[0]:
+        if header and fields[0].split(",")[0].lower() in HEADERS and "," in fields[0]:
             yield reject(
                 path,
-                1,
+                line_no,
                 f"the first line {line.strip()[:60]!r} looks like a comma-separated header: a "
                 ".smi file holds SMILES and ID separated by spaces or tabs; name a "
                 "comma-separated file .csv (and set molecules.smiles_column)",
@@ -439,10 +443,13 @@ def split_molblocks(
         yield lo, "".join(lines[first:end]), [n for n in bad if lo <= n < hi]
 
 
+TITLE = "_Name"  # RDKit's name for an SDF record's title line (matched in any case)
+
+
 def sdf_property(block: str, name: str) -> str:
     """A data item of an SDF record ('_Name' is the title line); '' when absent."""
     lines = block.splitlines()
-    if name == "_Name":
+    if name.lower() == TITLE.lower():
         return lines[0].strip() if lines else ""
     for i, line in enumerate(lines[:-1]):
         if line.startswith(">") and f"<{name.lower()}>" in line.lower():
@@ -456,7 +463,7 @@ def read_sdf(path: str, id_property: str) -> Iterator[dict]:
     missing = 0
     for line_no, block, bad in sdf_blocks(path):
         mol_id = sdf_property(block, id_property)
-        if not mol_id and id_property != "_Name" and block.strip():
+        if not mol_id and id_property.lower() != TITLE.lower() and block.strip():
             missing += 1
             if missing == 1:
                 log.warning(

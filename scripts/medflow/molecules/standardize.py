@@ -235,7 +235,7 @@ class Standardizer:
         """(standardized parent molecule, SMILES of the fragments salt stripping removed);
         StandardizeError when nothing usable (organic) is left."""
         try:
-            mol = self.cleanup(mol)
+            mol = self.cleanup(without_maps_or_relative_stereo(mol))
             several = len(Chem.GetMolFrags(mol)) > 1  # atom indices only: cheap
             parts = Chem.GetMolFrags(mol, asMols=True) if several else ()
             fragments = [Chem.MolToSmiles(f) for f in parts]
@@ -257,6 +257,32 @@ class Standardizer:
                 f"{Chem.MolToSmiles(mol)!r}"
             )
         return mol, removed
+
+
+def without_maps_or_relative_stereo(mol: Chem.Mol) -> Chem.Mol:
+    """The molecule without atom-map numbers (reaction bookkeeping: `[CH3:1]` would stay in the
+    canonical SMILES) and with the centres of enhanced-stereo AND (racemic, `&1`) and OR (one
+    unknown enantiomer, `o1`) groups unspecified: the canonical SMILES and InChI carry no such
+    groups, so a racemate would come out, and be merged, as the pure enantiomer drawn. Absolute
+    centres stay. The input is not changed."""
+    relative = [
+        group
+        for group in mol.GetStereoGroups()
+        if group.GetGroupType() != Chem.StereoGroupType.STEREO_ABSOLUTE
+    ]
+    if not relative and not any(atom.GetAtomMapNum() for atom in mol.GetAtoms()):
+        return mol
+    mol = Chem.RWMol(mol)
+    for atom in mol.GetAtoms():
+        atom.SetAtomMapNum(0)
+    for group in relative:
+        for atom in group.GetAtoms():
+            mol.GetAtomWithIdx(atom.GetIdx()).SetChiralTag(Chem.ChiralType.CHI_UNSPECIFIED)
+    absolute = [
+        g for g in mol.GetStereoGroups() if g.GetGroupType() == Chem.StereoGroupType.STEREO_ABSOLUTE
+    ]
+    mol.SetStereoGroups(absolute)
+    return mol
 
 
 INCHI_MAX_ATOMS = 1023  # the InChI library's limit (its MAX_ATOMS is 1024)
