@@ -229,12 +229,20 @@ def test_a_line_that_is_not_utf8_is_a_rejects_row_and_the_others_are_read(tmp_pa
     records, rejects = read_file(str(table), SETTINGS)
     assert [r["id"] for r in records] == ["a", "c"] and [r["record"] for r in rejects] == [3]
     sdf = tmp_path / "lib.sdf"
+    # in the molblock (its title line): the record is a reject
     sdf.write_bytes(
-        sdf_text("CCO").replace("C1", "\xe9").encode("latin-1") + sdf_text("CCN").encode()
+        sdf_text("CCO").replace("m1", "\xe9").encode("latin-1") + sdf_text("CCN").encode()
     )
     records, rejects = read_file(str(sdf), SETTINGS)
     assert len(records) == 1 and rejects[0]["record"] == 1
     assert "of this SDF record is not UTF-8" in rejects[0]["reasons"]
+    # in a data item (PubChem's names carry ® and °): that line only, the structure is read
+    sdf.write_bytes(
+        sdf_text("CCO").replace("C1", "\xe9").encode("latin-1") + sdf_text("CCN").encode()
+    )
+    records, rejects = read_file(str(sdf), SETTINGS)
+    assert [r["id"] for r in records] == ["m1", "m1"] and rejects == []
+    assert Chem.MolFromMolBlock(records[0]["molblock"]).GetNumAtoms() == 3
 
 
 def test_utf16_library_is_one_rejects_row_naming_its_encoding(tmp_path):

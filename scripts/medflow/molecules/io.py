@@ -475,6 +475,15 @@ def read_sdf(path: str, id_property: str) -> Iterator[dict]:
                     ", ".join(sdf_properties(block)) or "none",
                 )
         mol_id = mol_id or f"{path}:{line_no}"
+        if bad and in_data_items(block, line_no, bad):
+            log.warning(
+                "%s: line %d (in the data items of the SDF record at line %d) is not UTF-8 text "
+                "and is left out; the structure is read",
+                path,
+                bad[0],
+                line_no,
+            )
+            bad = []
         if bad:
             yield reject(
                 path,
@@ -488,6 +497,13 @@ def read_sdf(path: str, id_property: str) -> Iterator[dict]:
             yield {"file": path, "record": line_no, "id": mol_id, "smiles": "", "molblock": block}
     if missing > 1:
         log.warning("%s: %d SDF records have no property '%s'", path, missing, id_property)
+
+
+def in_data_items(block: str, start: int, bad: list[int]) -> bool:
+    """Whether every line of `bad` (line numbers; the record's text starts at line `start`) comes
+    after the molblock's 'M  END': in the data items, which RDKit's structure does not need."""
+    ends = [i for i, line in enumerate(block.splitlines()) if line.startswith("M  END")]
+    return bool(ends) and min(bad) > start + ends[0]
 
 
 def sdf_properties(block: str) -> list[str]:
