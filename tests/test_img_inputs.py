@@ -528,3 +528,38 @@ def test_a_model_path_that_is_no_keras_file_is_named(tmp_path):
     (tmp_path / "model.keras").write_text("not a model")
     with pytest.raises(KeyError, match=r"model.keras is not a Keras model file"):
         models.read_medflow_config(str(tmp_path / "model.keras"))
+
+
+def test_ct_reads_as_hounsfield_units_however_the_scanner_stores_them(tmp_path):
+    import pydicom
+
+    hu = np.full((8, 8), -1000)  # air
+    hu[2:6, 2:6], hu[0, :], hu[7, :] = 40, 1000, -2000  # soft tissue, bone, padding outside
+    arrays = []
+    for name, signed, bits, intercept in (("s", True, 16, 0), ("u", False, 12, -1024)):
+        path = write_dicom(tmp_path / f"{name}.dcm", np.zeros((8, 8)))
+        ds = pydicom.dcmread(path)
+        ds.Modality, ds.RescaleSlope, ds.RescaleIntercept = "CT", 1, intercept
+        ds.BitsStored, ds.HighBit, ds.PixelRepresentation = bits, bits - 1, int(signed)
+        stored = np.maximum(hu - intercept, 0) if not signed else hu
+        ds.PixelData = stored.astype(np.int16 if signed else np.uint16).tobytes()
+        ds.save_as(path)
+        arrays.append(img_io.dicom_array(path))
+    (signed, full), (unsigned, _) = arrays
+    assert full == 4095 and np.array_equal(signed, unsigned)
+    assert signed[3, 3] == 40 + 1024 and signed[0, 0] == 1000 + 1024 and signed[7, 0] == 0
+
+
+def test_a_palette_colour_dicom_reads_as_its_colours():
+    from pydicom.data import get_testdata_files
+
+    found = get_testdata_files("examples_palette.dcm")  # shipped with pydicom
+    if not found:
+        pytest.skip("pydicom's examples_palette.dcm is not installed")
+    import pydicom
+    from pydicom.pixels import apply_color_lut
+
+    pixels, full = img_io.dicom_array(Path(found[0]))
+    expected = apply_color_lut(pydicom.dcmread(found[0]).pixel_array, pydicom.dcmread(found[0]))
+    assert pixels.shape == expected.shape and pixels.shape[-1] == 3 and full == 65535
+    assert np.array_equal(pixels, expected)

@@ -184,7 +184,8 @@ def _pil_tiff(path: Path, reason: Callable[[UnreadableImage], str]) -> tuple[np.
 
 
 def dicom_array(path: Path) -> tuple[np.ndarray, float]:
-    """Stored DICOM pixel values (MONOCHROME1 inverted) and their full scale from BitsStored.
+    """Stored DICOM pixel values (MONOCHROME1 inverted) and their full scale from BitsStored; of
+    a CT image, its Hounsfield units on a fixed scale (ct_pixels).
 
     Any failure to read one file (a damaged header raises many kinds of error in pydicom, some
     only when an element is first used) makes that file a reject, never a crash of the run."""
@@ -220,6 +221,14 @@ def _dicom_pixels(path: Path) -> tuple[np.ndarray, float]:
     if frames > 1:
         log.warning("%s: a multi-frame DICOM (%d frames); its first frame is used", path, frames)
         pixels = pixels[0]
+    if samples == 1 and is_ct(dataset):
+        return ct_pixels(pixels, dataset), CT_FULL
+    if str(getattr(dataset, "PhotometricInterpretation", "")) == "PALETTE COLOR":
+        from pydicom.pixels import apply_color_lut
+
+        # indices into the file's red, green and blue tables; the tables' entries are 8 or 16 bits
+        bits = int(dataset.RedPaletteColorLookupTableDescriptor[2])
+        return apply_color_lut(pixels, dataset).astype(np.float64), 2.0**bits - 1
     bits = int(getattr(dataset, "BitsStored", 8 * pixels.dtype.itemsize))
     pixels = pixels.astype(np.float64)
     if int(getattr(dataset, "PixelRepresentation", 0)) == 1:
@@ -228,6 +237,31 @@ def _dicom_pixels(path: Path) -> tuple[np.ndarray, float]:
     if samples == 1 and str(getattr(dataset, "PhotometricInterpretation", "")) == "MONOCHROME1":
         pixels = full - pixels
     return pixels, full
+
+
+# CT in Hounsfield units: -1024..3071, the 12-bit range CT scanners store (air -1000, water 0,
+# bone up to about 3000), as 0..CT_FULL. Below -1024 (the padding outside a scanner's field of view,
+# -2000 or -3024) reads as air, above 3071 (metal) as the top.
+CT_LOWEST_HU = -1024
+CT_FULL = 4095.0
+
+
+def is_ct(dataset) -> bool:
+    """A CT image (Modality CT, or a rescale to Hounsfield units)."""
+    return (
+        str(getattr(dataset, "Modality", "")).upper() == "CT"
+        or str(getattr(dataset, "RescaleType", "")).upper() == "HU"
+    )
+
+
+def ct_pixels(stored: np.ndarray, dataset) -> np.ndarray:
+    """A CT image's stored values in Hounsfield units (RescaleSlope and RescaleIntercept, the
+    modality LUT), shifted to 0..CT_FULL: the same tissue gives the same value whether a scanner
+    stores signed values or unsigned ones with an intercept of -1024."""
+    slope = float(getattr(dataset, "RescaleSlope", 1) or 1)
+    intercept = float(getattr(dataset, "RescaleIntercept", 0) or 0)
+    hu = stored.astype(np.float64) * slope + intercept
+    return np.clip(hu - CT_LOWEST_HU, 0.0, CT_FULL)
 
 
 def is_dicom_path(path: Path) -> bool:
