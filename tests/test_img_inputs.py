@@ -563,3 +563,25 @@ def test_a_palette_colour_dicom_reads_as_its_colours():
     expected = apply_color_lut(pydicom.dcmread(found[0]).pixel_array, pydicom.dcmread(found[0]))
     assert pixels.shape == expected.shape and pixels.shape[-1] == 3 and full == 65535
     assert np.array_equal(pixels, expected)
+
+
+def test_decoder_advice_is_put_in_medflow_terms(tmp_path):
+    from pydicom.errors import InvalidDicomError
+
+    error = InvalidDicomError(
+        "File is missing DICOM File Meta Information header or the 'DICM' prefix is missing "
+        "from the header. Use force=True to force reading."
+    )
+    said = img_io.reason_of(error, tmp_path / "a.dcm")
+    assert "force=True" not in said and "not a DICOM file, or one without" in said
+    unknown = OSError(f"cannot identify image file {str(tmp_path / 'a.png')!r}")
+    assert img_io.reason_of(unknown, tmp_path / "a.png") == "not an image file"
+
+
+def test_jfif_files_are_jpegs(tmp_path):
+    for name in ("a", "b"):
+        for i in range(3):
+            path = tmp_path / "data" / name / f"{i}.jfif"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(grey(i)).save(path, format="JPEG")
+    assert run_preprocess(tmp_path, format="folder", source=str(tmp_path / "data"))

@@ -18,7 +18,7 @@ import pandas as pd
 
 from medflow.step import InputError, log
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".tif", ".tiff")
 DICOM_EXTENSIONS = (".dcm", ".dicom")
 RESIZE_METHODS = ("area", "bilinear", "bicubic", "lanczos", "nearest")
 SCALINGS = ("dtype_range", "minmax", "zscore")
@@ -49,7 +49,14 @@ def reason_of(error: BaseException, path: Path) -> str:
     text = str(error)
     for spelling in (repr(path), repr(str(path)), str(path)):
         text = text.replace(spelling, "the file")
-    return one_line(text)
+    # pydicom's advice names its own API; the file may be no DICOM at all, or one without the
+    # preamble and meta header that DICOM files carry
+    text = text.replace(
+        "Use force=True to force reading.",
+        "It is not a DICOM file, or one without the standard preamble and header (convert it, "
+        "for example with dcmconv from DCMTK).",
+    )
+    return one_line(text).replace("cannot identify image file the file", "not an image file")
 
 
 def too_large(error: BaseException) -> UnreadableImage:
