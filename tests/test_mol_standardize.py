@@ -175,8 +175,9 @@ def test_cleanup_is_rdkits_cleanup_bit_for_bit():
             "O=C(O)C(O)C(O)C(O)C(O)CO",
             "O=C(O)C(O)C(O)C(O)C(O)CO",
         ),
-        # bonds of alkali metals to carbon too (a drawn sodium cyanide; MolVS's rules keep them)
-        ("[Na]C#N", "C#N", "N#[C][Na]"),
+        # bonds of alkali metals to carbon too (a drawn sodium acetylide; MolVS's rules keep them;
+        # a drawn sodium cyanide is HCN then, an inorganic parent: see below)
+        ("[Na]C#Cc1ccccc1", "C#Cc1ccccc1", "[Na][C]#Cc1ccccc1"),
         # an ionic salt of a transition metal keeps its organic part either way
         ("[Fe+2].[O-]C(=O)/C=C/C([O-])=O", "O=C(O)/C=C/C(=O)O", "O=C(O)/C=C/C(=O)O"),
     ],
@@ -228,3 +229,19 @@ def test_a_racemic_or_unknown_enantiomer_is_not_the_pure_enantiomer_drawn(group)
     # an absolute group keeps its centres
     absolute = identity(Standardizer()(parse_smiles("C[C@H](N)c1ccccc1 |a:1|")))
     assert absolute == pure
+
+
+@pytest.mark.parametrize(
+    "smiles",
+    ["[Li+].[Li+].[O-]C([O-])=O", "[K+].[C-]#N", "O=C=O", "[Na+].[O-]C#N", "[K+].[S-]C#N"],
+)
+def test_inorganic_carbon_salts_are_no_organic_fragment(smiles):
+    with pytest.raises(
+        StandardizeError, match=r"no organic fragment \(carbon only as an inorganic"
+    ):
+        Standardizer()(parse_smiles(smiles))
+
+
+@pytest.mark.parametrize("smiles", ["NC(N)=O", "OC=O", "NC=O", "CO", "CC#N"])
+def test_small_organic_molecules_stay_organic(smiles):
+    assert Standardizer()(parse_smiles(smiles)).GetNumAtoms() >= 2

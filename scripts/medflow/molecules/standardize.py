@@ -256,6 +256,12 @@ class Standardizer:
                 "no organic fragment (no carbon atom) after salt stripping: the parent is "
                 f"{Chem.MolToSmiles(mol)!r}"
             )
+        if mol.GetNumAtoms() <= 4 and Chem.MolToSmiles(mol) in INORGANIC_CARBON:
+            raise StandardizeError(
+                "no organic fragment (carbon only as an inorganic carbonate, cyanide, carbon "
+                f"oxide, cyanate or thiocyanate) after salt stripping: the parent is "
+                f"{Chem.MolToSmiles(mol)!r}"
+            )
         return mol, removed
 
 
@@ -285,6 +291,21 @@ def without_maps_or_relative_stereo(mol: Chem.Mol) -> Chem.Mol:
     return mol
 
 
+# Parents whose one carbon is inorganic, as standardization writes them (neutralized): carbonic
+# acid (lithium carbonate, sodium bicarbonate), HCN (cyanide salts), CO2, CO, cyanic and thiocyanic
+# acids and their iso forms, CS2, COS. Urea, formic acid, formamide and methanol stay organic.
+INORGANIC_CARBON = {
+    "O=C(O)O",
+    "C#N",
+    "O=C=O",
+    "[C-]#[O+]",
+    "N#CO",
+    "N=C=O",
+    "N#CS",
+    "N=C=S",
+    "S=C=S",
+    "O=C=S",
+}
 INCHI_MAX_ATOMS = 1023  # the InChI library's limit (its MAX_ATOMS is 1024)
 
 
