@@ -585,3 +585,19 @@ def test_jfif_files_are_jpegs(tmp_path):
             path.parent.mkdir(parents=True, exist_ok=True)
             Image.fromarray(grey(i)).save(path, format="JPEG")
     assert run_preprocess(tmp_path, format="folder", source=str(tmp_path / "data"))
+
+
+def test_the_table_route_reads_photos_kept_in_one_folder(tmp_path):
+    # ISIC / HAM10000 ship images in one folder and a CSV of image and diagnosis
+    rows = ["file,class"]
+    for i in range(6):
+        colour = np.full((12, 12, 3), (40 * i, 200, 90), np.uint8)  # dermoscopy is colour
+        Image.fromarray(colour).save(tmp_path / f"ISIC_{i}.jpg")
+        rows.append(f"ISIC_{i}.jpg,{'mel' if i % 2 else 'nev'}")
+    (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
+    run_preprocess(
+        tmp_path, format="dicom", source=str(tmp_path), labels=str(tmp_path / "labels.csv")
+    )
+    arrays = np.load(tmp_path / "out" / "arrays.npz")
+    kept = sum(len(arrays[f"y_{split}"]) for split in SPLITS)
+    assert kept == 6 and arrays["x_train"].shape[-1] == 3

@@ -138,7 +138,10 @@ def scan_class_folder(root: Path) -> tuple[list[tuple[Path, str]], list[tuple[st
     if not class_dirs:
         raise InputError(
             f"imaging.input.folder '{root}' has no class subfolders; put each class's images in "
-            "a subfolder named after the class (e.g. normal/, pneumonia/)"
+            "a subfolder named after the class (e.g. normal/, pneumonia/), or, for images in one "
+            "folder with a table of file and class (as ISIC and HAM10000 ship), set "
+            "imaging.input.format: dicom with dicom_dir and labels: that route reads PNG, JPEG "
+            "and TIFF files too"
         )
     refuse_split_folders(root, class_dirs)
     records, rejects, first_seen = [], [], {}
