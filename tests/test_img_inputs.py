@@ -596,7 +596,11 @@ def test_the_table_route_reads_photos_kept_in_one_folder(tmp_path):
         rows.append(f"ISIC_{i}.jpg,{'mel' if i % 2 else 'nev'}")
     (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
     run_preprocess(
-        tmp_path, format="dicom", source=str(tmp_path), labels=str(tmp_path / "labels.csv")
+        tmp_path,
+        format="dicom",
+        source=str(tmp_path),
+        labels=str(tmp_path / "labels.csv"),
+        channels=0,  # follow the data
     )
     arrays = np.load(tmp_path / "out" / "arrays.npz")
     kept = sum(len(arrays[f"y_{split}"]) for split in SPLITS)
