@@ -175,6 +175,40 @@ def test_bad_input_is_a_clear_error(tmp_path, text, message):
         run_main(tmp_path, [fasta])
 
 
+@pytest.mark.parametrize(
+    ("text", "named", "biopython"),
+    [
+        (
+            "# STOCKHOLM 1.0\n#=GF ID PF00001\ns1/1-9 MKV-LLAAG\n//\n",
+            "a Stockholm alignment",
+            "stockholm",
+        ),
+        ("LOCUS       AB000001   20 aa   linear\nORIGIN\n//\n", "a GenBank flat file", "genbank"),
+        ("ID   X56734; SV 1; linear; mRNA; STD; PLN; 1859 BP.\n//\n", "an EMBL flat file", "embl"),
+        ("ID   CRAB_ANAPL     Reviewed;   175 AA.\n//\n", "a UniProt flat file", "swiss"),
+        (
+            "CLUSTAL W (1.83) multiple sequence alignment\n\ns1  MKV\n",
+            "a Clustal alignment",
+            "clustal",
+        ),
+        (" 2 10\ns1 MKVALLAAGG\ns2 MKVALLAAGK\n", "a PHYLIP alignment", "phylip"),
+        ("#NEXUS\nbegin data;\n", "a NEXUS file", "nexus"),
+        ("@r1\nACGTACGTAC\n+\nIIIIIIIIII\n", "a FASTQ file of reads", "fastq"),
+        ("<!DOCTYPE html>\n<html></html>\n", "HTML or XML", None),
+    ],
+)
+def test_other_sequence_formats_are_named_with_their_conversion(tmp_path, text, named, biopython):
+    fasta = write(tmp_path / "in.fa", text)
+    with pytest.raises(InputError) as error:
+        read_fasta(fasta)
+    message = str(error.value)
+    assert f"{fasta}, line 1: not FASTA" in message and f"This looks like {named}" in message
+    if biopython:
+        assert f"SeqIO.convert(PATH, '{biopython}', NEW, 'fasta')" in message
+    else:
+        assert "SeqIO" not in message
+
+
 def test_fasta_ids_that_look_like_pir_headers_read_as_fasta(tmp_path):
     # Pfam/HomFam domain files name records >P1;1ggla with plain sequence lines: FASTA, not PIR
     text = ">P1;1ggla\nPPNLTGYYRFVSQKNMEDYLQA\nLNISLAVRKIALL\n>P1;7ahla\nMKVLAAGIEEWLLQ\n"

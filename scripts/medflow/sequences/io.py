@@ -76,6 +76,36 @@ def _is_pir(name: str, first_line: str, sequence: str) -> bool:
     return bool(PIR_HEADER.match(name)) and (len(first_line.split()) > 1 or sequence.endswith("*"))
 
 
+# Sequence formats that are not FASTA, told by their first line: (pattern, name, Biopython's
+# name for SeqIO.convert, or None where SeqIO cannot read it)
+OTHER_FORMATS = (
+    (re.compile(r"# STOCKHOLM"), "a Stockholm alignment (Pfam, Rfam, HMMER)", "stockholm"),
+    (re.compile(r"LOCUS\s"), "a GenBank flat file", "genbank"),
+    (re.compile(r"ID   .*\b(Reviewed|Unreviewed);"), "a UniProt flat file", "swiss"),
+    (re.compile(r"ID   "), "an EMBL flat file", "embl"),
+    (re.compile(r"(CLUSTAL|MUSCLE|PROBCONS)"), "a Clustal alignment", "clustal"),
+    (re.compile(r"#NEXUS", re.IGNORECASE), "a NEXUS file", "nexus"),
+    (re.compile(r"\d+\s+\d+$"), "a PHYLIP alignment", "phylip"),
+    (re.compile(r"@\S"), "a FASTQ file of reads", "fastq"),
+    (re.compile(r"<"), "HTML or XML (a web page saved instead of the file?)", None),
+)
+
+
+def what_format(line: str) -> str:
+    """What to do with a file whose first line is `line` and is not FASTA: the format it looks
+    like and how to convert it, where it is a known one."""
+    for pattern, name, biopython in OTHER_FORMATS:
+        if pattern.match(line):
+            if biopython is None:
+                return f"This looks like {name}. Give FASTA files in sequences.fasta."
+            return (
+                f"This looks like {name}: convert it to FASTA, for example with Biopython: "
+                f"SeqIO.convert(PATH, '{biopython}', NEW, 'fasta'), and give NEW in "
+                "sequences.fasta."
+            )
+    return "Give FASTA files in sequences.fasta."
+
+
 def _record(path: str | Path, header: tuple[str, int], chunks: list[str], first: str) -> Record:
     sequence = "".join(chunks)
     if _is_pir(header[0], first, sequence):
@@ -114,7 +144,7 @@ def _records(path: str | Path, handle: Iterable[str]) -> Iterator[Record]:
         elif line and header is None:
             raise InputError(
                 f"{path}, line {number}: not FASTA (expected a '>' header line, found "
-                f"{line[:40]!r}). Give FASTA files in sequences.fasta."
+                f"{line[:40]!r}). {what_format(line)}"
             )
         elif line:
             first = first if chunks else line
