@@ -25,7 +25,7 @@ from medflow.sequences.align import Scoring
 from medflow.sequences.blocks import block_bounds, query_block_size
 from medflow.sequences.io import read_fasta
 from medflow.sequences.sparse import refuse_unserved, scored_pairs
-from medflow.sequences.stats import alignment_statistics
+from medflow.sequences.stats import alignment_statistics, compositions_of
 from medflow.step import Context, Step, log
 
 STEP = Step(
@@ -45,8 +45,11 @@ def main(ctx: Context) -> None:
     start, stop = block_bounds(len(seqs), size, int(ctx.wildcards.row))
     scoring = Scoring.from_settings(settings, summary["matrix"])
     stats = alignment_statistics(settings, summary["matrix"])
-    e_value = ctx.config["sequences"]["clustering"]["e_value"]
-    i, j, scores, searched = scored_pairs(seqs, start, stop, scoring, stats, e_value, ctx.threads)
+    clustering = ctx.config["sequences"]["clustering"]
+    compositions = compositions_of(seqs, summary["matrix"], clustering)
+    i, j, scores, searched = scored_pairs(
+        seqs, start, stop, scoring, stats, clustering["e_value"], ctx.threads, compositions
+    )
     log.info(
         "queries %d-%d (%d threads): %d scored pairs; %d queries unsettled by their nearest "
         "candidates searched deeper, %d without a significant partner searched again",

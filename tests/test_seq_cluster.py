@@ -411,6 +411,16 @@ def test_weak_hits_must_outnumber_those_with_shuffled_residues():
     assert kept_apart.tolist() == [2] * 4 + [1] * 6
 
 
+def test_weak_hits_must_stay_dense_beyond_those_with_shuffled_residues():
+    # 3 of the 24 pairs hit (12%, dense). With no shuffled hit they join; with one, the fold still
+    # holds (3 >= SHUFFLE_FOLD x 1), but the 2 hits beyond composition are 8% of the pairs, below
+    # DENSE_SHARE: apart. (DISIN and phoslip: 2,396 hits, about 750 shuffled, 7% beyond.)
+    labels, i, j, e = weak_hits_between(3000, 3)
+    assert join_small_groups(labels, i, j, e, 1e-3, lambda m, p: 0)[:10].tolist() == [1] * 10
+    kept_apart = join_small_groups(labels, i, j, e, 1e-3, lambda m, p: 1)[:10]
+    assert kept_apart.tolist() == [2] * 4 + [1] * 6
+
+
 def test_significance_cut_on_simulated_scores():
     stats = karlin_altschul("BLOSUM62", 11, 1)
     # Two families of three (strong hits inside), a fragment with a weak hit to family 1 only.
@@ -480,3 +490,104 @@ def test_small_groups_join_the_same_way_whatever_the_input_order():
         inverse = np.argsort(perm)
         shuffled = join_small_groups(renumber(found[perm]), inverse[i], inverse[j], evalues, 1e-3)
         assert same_partition(shuffled[inverse], reference), f"order {seed} changed the groups"
+
+
+def test_compositions_give_blast_s_ungapped_lambda_for_background_residues():
+    """BLOSUM62's ungapped lambda for Robinson & Robinson's frequencies is 0.3176 (NCBI BLAST,
+    blast_stat.c); a sequence of exactly background composition keeps its scores (ratio 1)."""
+    from medflow.sequences.io import PROTEIN
+    from medflow.sequences.stats import BACKGROUND, Compositions
+
+    compositions = Compositions.of(["MKVLAAGIEEWLLQ"], "BLOSUM62")
+    assert compositions.lam == pytest.approx(0.3176, abs=5e-5)
+    # 10,000 residues in background proportions: the pseudocounts change nothing
+    typical = "".join(a * round(10_000 * f) for a, f in zip(PROTEIN, BACKGROUND, strict=True))
+    compositions = Compositions.of([typical, typical], "BLOSUM62")
+    assert compositions.ratios(np.array([0]), np.array([1]))[0] == pytest.approx(1.0, abs=1e-3)
+
+
+def test_shared_composition_bias_lowers_the_pair_s_lambda_ratio():
+    """Two cysteine-rich sequences: ratio well below 1, the same both ways; one of them against a
+    typical protein: nearer 1 (a bias on one side alone does not raise scores); poly-C against poly-C scores positive on average, so it has no
+    lambda at all and gets the floor. Nucleotide matrices have no composition statistics."""
+    from medflow.sequences.stats import LAMBDA_RATIO_FLOOR, Compositions
+
+    rich_a = "CKCGCPCSCDCRCNCEC" * 4
+    rich_b = "DCCRGCQCPCKCTCCAC" * 4
+    typical = "MKVLAAGIEEWLLQSTPNRGDHFKYVLAEL" * 2
+    seqs = [rich_a, rich_b, typical, "C" * 80, "C" * 60]
+    compositions = Compositions.of(seqs, "BLOSUM62")
+    i, j = np.array([0, 1, 0, 3, 2]), np.array([1, 0, 2, 4, 2])
+    rich, back, typical_rich, poly, own = compositions.ratios(i, j)
+    assert rich == pytest.approx(back) and rich < 0.8
+    assert rich < typical_rich <= 1.0
+    assert poly == LAMBDA_RATIO_FLOOR and 0.9 < own <= 1.0
+    scaled = compositions.scaled(np.array([100.0, 100.0]), np.array([0, 2]), np.array([1, 2]))
+    assert scaled[0] == pytest.approx(100 * rich) and scaled[1] == pytest.approx(100 * own)
+    assert Compositions.of(["ACGTACGT"], "NUC.4.4") is None
+
+
+def two_groups_with_cross_hits(cross_evalue: float, cross_hit_evalue: float):
+    """Pairs of two groups of 10 (0-9, 10-19), each a clique of strong hits, with three pairs
+    between them of E `cross_evalue` (hit_evalues: `cross_hit_evalue`)."""
+    i, j = np.triu_indices(20, 1)
+    same = (i < 10) == (j < 10)
+    i, j = np.r_[i[same], 0, 1, 2], np.r_[j[same], 10, 11, 12]
+    evalues = np.r_[np.full(int(same.sum()), 1e-30), [cross_evalue] * 3]
+    hit_evalues = np.r_[evalues[:-3], [cross_hit_evalue] * 3]
+    return i, j, evalues, hit_evalues
+
+
+def test_composition_scaled_evalues_decide_the_hits_and_the_join_reads_the_raw_ones():
+    """Three hits between two groups of 10 are far more than chance gives (rate 1e-3 / 20 per
+    pair): they merge the groups, unless their composition-scaled E-values are no hits. The join
+    reads the raw E-values: three of ten members voting is not half, and 3% of the pairs is not
+    dense, so the groups stay apart."""
+    from medflow.sequences.cluster import significance_cut_pairs
+
+    i, j, evalues, hit_evalues = two_groups_with_cross_hits(1e-5, 0.5)
+    labels, facts, _ = significance_cut_pairs(20, i, j, evalues, 1e-3)
+    assert labels.max() == 1 and facts["significant_pairs"] == i.size
+    labels, facts, _ = significance_cut_pairs(20, i, j, evalues, 1e-3, None, hit_evalues)
+    assert labels.tolist() == [1] * 10 + [2] * 10 and facts["significant_pairs"] == i.size - 3
+
+
+def test_significance_cut_scales_the_scores_of_pairs_that_share_a_bias():
+    """End to end on a score matrix: two groups of ten cysteine-rich sequences with three strong
+    pairs between them (E < 1e-4 raw) are two clusters with the composition scaling, one without;
+    the same scores between typical sequences keep their hits and merge."""
+    from medflow.sequences.sparse import significance_cut_sparse
+    from medflow.sequences.stats import Compositions
+
+    rng = np.random.default_rng(3)
+    rich = [("CKCGCPCSCDCRCNCEC" * 4, "DCCRGCQCPCKCTCCAC" * 4)[k // 10] for k in range(20)]
+    rich = ["".join(rng.permutation(list(seq))) for seq in rich]
+    typical = ["".join(rng.permutation(list("MKVLAAGIEEWLLQSTPNRGDHFKYVLAEL" * 2))) for _ in rich]
+    scores = np.full((20, 20), 10.0)
+    scores[:10, :10] = scores[10:, 10:] = 300.0
+    for a, b in ((0, 10), (1, 11), (2, 12)):
+        scores[a, b] = scores[b, a] = 75.0
+    stats = karlin_altschul("BLOSUM62", 11, 1)
+    for seqs, parts in ((rich, 2), (typical, 1)):
+        lengths = np.array([len(seq) for seq in seqs], dtype=float)
+        compositions = Compositions.of(seqs, "BLOSUM62")
+        assert stats.evalues(75.0, lengths[0], lengths[10], 20) < 1e-4
+        raw, _, _ = significance_cut(scores, lengths, stats, 1e-3)
+        scaled, _, _ = significance_cut(scores, lengths, stats, 1e-3, None, compositions)
+        assert raw.max() == 1 and scaled.max() == parts
+        # the sparse path's cut of the same pairs agrees
+        i, j = np.triu_indices(20, 1)
+        sparse, _, _ = significance_cut_sparse(
+            i, j, scores[i, j], lengths, stats, 1e-3, None, compositions
+        )
+        assert sparse.tolist() == scaled.tolist()
+
+
+def test_composition_adjustment_can_be_turned_off():
+    from medflow.sequences.stats import compositions_of
+
+    clustering = fill_and_validate({})["sequences"]["clustering"]
+    assert clustering["composition_adjustment"] is True
+    assert compositions_of(["MKVLAAGIEE"], "BLOSUM62", clustering) is not None
+    off = {**clustering, "composition_adjustment": False}
+    assert compositions_of(["MKVLAAGIEE"], "BLOSUM62", off) is None

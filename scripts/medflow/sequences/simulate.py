@@ -30,15 +30,8 @@ import numpy as np
 import pandas as pd
 
 from medflow.sequences.io import NUCLEOTIDE, PROTEIN, matrix_array, reverse_complement
+from medflow.sequences.stats import BACKGROUND
 
-# Background frequencies of the residues of PROTEIN (per thousand; Robinson & Robinson 1991, PNAS
-# 88:8880, the table BLAST's statistics use).
-ROBINSON = {
-    **{"A": 78.05, "C": 19.25, "D": 53.64, "E": 62.95, "F": 38.56, "G": 73.77, "H": 21.99},
-    **{"I": 51.42, "K": 57.44, "L": 90.19, "M": 22.43, "N": 44.87, "P": 52.03, "Q": 42.64},
-    **{"R": 51.29, "S": 71.20, "T": 58.41, "V": 64.41, "W": 13.30, "Y": 32.16},
-}
-BACKGROUND = np.array([ROBINSON[a] for a in PROTEIN]) / sum(ROBINSON.values())
 KAPPA = 2.0  # transition/transversion rate ratio of the DNA model
 
 

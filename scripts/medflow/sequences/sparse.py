@@ -49,7 +49,7 @@ from medflow.sequences.io import matrix_kind
 
 if TYPE_CHECKING:
     from medflow.sequences.align import Scoring
-    from medflow.sequences.stats import KarlinAltschul
+    from medflow.sequences.stats import Compositions, KarlinAltschul
 
 MURPHY10 = ("LVIM", "C", "A", "G", "ST", "P", "FYW", "EDNQ", "KR", "H")
 K = 4
@@ -270,9 +270,11 @@ def loners(
     queries: np.ndarray,
     stats: KarlinAltschul,
     e_value: float,
+    compositions: Compositions | None = None,
 ) -> np.ndarray:
     """The queries with no significant partner (E < e_value) among the scored pairs."""
-    significant = (pair_evalues(i, j, scores, lengths, stats) < e_value) & (i != j)
+    evalues = pair_evalues(i, j, scores, lengths, stats, compositions)
+    significant = (evalues < e_value) & (i != j)
     partnered = np.zeros(lengths.size, dtype=bool)
     partnered[i[significant]] = partnered[j[significant]] = True
     return queries[~partnered[queries]]
@@ -408,25 +410,27 @@ def scored_pairs(
     stats: KarlinAltschul,
     e_value: float,
     threads: int = 1,
+    compositions: Compositions | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
     """The sparse path's scored pairs of queries start..stop-1, sorted, in three searches that
     each go further for fewer queries: each query's FIRST_TOP best candidates; the rest of its TOP
     for the queries those leave unsettled (unsettled, deeper_candidates); then, for those still
     without a significant partner, the rescue (rescue_candidates). Also how many queries the
-    second and third searches took."""
+    second and third searches took. Significance is judged as the clustering judges it
+    (`compositions`: medflow.sequences.stats.Compositions, or None for raw scores)."""
     index = KmerIndex(seqs, matrix_kind(scoring.matrix), canonical=scoring.strand == "both")
     queries = np.arange(start, stop)
     ranked = index.best_targets(queries, TOP, MIN_SHARED, threads)
     i, j = first_candidates(*ranked, start, stop, FIRST_TOP)
     scores = score_pairs(seqs, i, j, scoring, threads)
     lengths = np.array([len(seq) for seq in seqs], dtype=float)
-    evalues = pair_evalues(i, j, scores, lengths, stats)
+    evalues = pair_evalues(i, j, scores, lengths, stats, compositions)
     significant = significant_keys(i, j, evalues, e_value, len(seqs))
     further = unsettled(*ranked, FIRST_TOP, significant, queries, len(seqs), FEW_HITS)
     deeper_i, deeper_j = deeper_candidates(*ranked, further, i, j, FIRST_TOP)
     deeper = score_pairs(seqs, deeper_i, deeper_j, scoring, threads)
     i, j, scores = np.r_[i, deeper_i], np.r_[j, deeper_j], np.r_[scores, deeper]
-    lonely = loners(i, j, scores, lengths, queries, stats, e_value)
+    lonely = loners(i, j, scores, lengths, queries, stats, e_value, compositions)
     budget = nearest_pairs(*ranked, start, stop, TOP)[0].size // RESCUE_SHARE
     more_i, more_j = rescue_candidates(index, lonely, i, j, budget)
     more = score_pairs(seqs, more_i, more_j, scoring, threads)
@@ -460,10 +464,22 @@ def load_pairs(paths: list[str], n: int) -> tuple[np.ndarray, np.ndarray, np.nda
 
 
 def pair_evalues(
-    i: np.ndarray, j: np.ndarray, scores: np.ndarray, lengths: np.ndarray, stats: KarlinAltschul
+    i: np.ndarray,
+    j: np.ndarray,
+    scores: np.ndarray,
+    lengths: np.ndarray,
+    stats: KarlinAltschul,
+    compositions: Compositions | None = None,
 ) -> np.ndarray:
-    """E-values of scored pairs, per query against the whole set (as the dense path)."""
-    return stats.evalues(scores, lengths[i], lengths[j], lengths.size)
+    """E-values of scored pairs, per query against the whole set (as the dense path); with
+    `compositions`, of the composition-scaled scores of the pairs with E < 1 (scaling only raises
+    E, and no decision reads E above 1)."""
+    evalues = stats.evalues(scores, lengths[i], lengths[j], lengths.size)
+    if compositions is not None:
+        low = np.flatnonzero(evalues < 1.0)
+        scaled = compositions.scaled(scores[low], i[low], j[low])
+        evalues[low] = stats.evalues(scaled, lengths[i[low]], lengths[j[low]], lengths.size)
+    return evalues
 
 
 def significance_cut_sparse(
@@ -474,17 +490,22 @@ def significance_cut_sparse(
     stats: KarlinAltschul,
     e_value: float,
     control=None,
+    compositions: Compositions | None = None,
 ) -> tuple[np.ndarray, dict, np.ndarray]:
     """The significance cut on the scored pairs (i < j): labels 1..k, facts for the summary, and
-    which sequences joined on best hits (control: as medflow.sequences.cluster.join_small_groups)."""
+    which sequences joined on best hits (control: as medflow.sequences.cluster.join_small_groups;
+    compositions: as pair_evalues)."""
     # imported here: medflow.sequences.cluster loads SciPy's clustering (0.3 s), which the
     # alignment jobs that import this module never use
     from medflow.sequences.cluster import significance_cut_pairs
 
     evalues = pair_evalues(i, j, scores, lengths, stats)
     matter = evalues < max(e_value, 1.0)  # the pairs that can matter, as on the dense path
+    hits = None
+    if compositions is not None:
+        hits = pair_evalues(i[matter], j[matter], scores[matter], lengths, stats, compositions)
     labels, facts, joined = significance_cut_pairs(
-        lengths.size, i[matter], j[matter], evalues[matter], e_value, control
+        lengths.size, i[matter], j[matter], evalues[matter], e_value, control, hits
     )
     facts = {"cut": "significance", "path": "sparse", "scored_pairs": int(i.size), **facts}
     return labels, facts, joined
@@ -636,7 +657,7 @@ def cluster_sparse(
     scores and self-scores): what seq_cluster writes and seq_plot draws. Each computes it, so the
     plots need not wait for the tables; it is deterministic, so both see the same clusters."""
     from medflow.sequences.align import Scoring, ShuffleControl
-    from medflow.sequences.stats import alignment_statistics
+    from medflow.sequences.stats import alignment_statistics, compositions_of
 
     settings, alignment = sequences["clustering"], sequences["alignment"]
     refuse_unserved(matrix_kind(matrix), matrix, sequences)
@@ -644,18 +665,18 @@ def cluster_sparse(
     i, j, scores, self_scores = pairs
     lengths = np.array([len(seq) for seq in seqs], dtype=float)
     scoring = Scoring.from_settings(alignment, matrix)
+    compositions = compositions_of(seqs, matrix, settings)
     control = ShuffleControl(seqs, stats, scoring, threads)
     labels, facts, joined = significance_cut_sparse(
-        i, j, scores, lengths, stats, settings["e_value"], control
+        i, j, scores, lengths, stats, settings["e_value"], control, compositions
     )
-    more_i, more_j = pairs_to_complete(
-        labels, i, j, pair_evalues(i, j, scores, lengths, stats), budget=i.size // COMPLETE_SHARE
-    )
+    evalues = pair_evalues(i, j, scores, lengths, stats)
+    more_i, more_j = pairs_to_complete(labels, i, j, evalues, budget=i.size // COMPLETE_SHARE)
     if more_i.size:
         more = score_pairs(seqs, more_i, more_j, scoring, threads)
         i, j, scores = np.r_[i, more_i], np.r_[j, more_j], np.r_[scores, more]
         labels, facts, joined = significance_cut_sparse(
-            i, j, scores, lengths, stats, settings["e_value"], control
+            i, j, scores, lengths, stats, settings["e_value"], control, compositions
         )
     facts["pairs_completed"] = int(more_i.size)
     centre = sparse_medoids(labels, i, j, scores)
