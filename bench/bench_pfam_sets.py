@@ -6,7 +6,7 @@ the whole tuning set (12 families x 150 domains); 6 x 50 from it (seeds 200-202)
 (seeds 103-110); and 3,000 and 10,000 domains of the 60-family set (seed 0). A draw takes its families by `choice` among those with enough
 members (sorted names), then its members by `choice` within each family (sorted IDs). Each set
 runs end to end through Snakemake with the defaults (dense up to sparse_above unique sequences,
-sparse beyond), with the E-values of raw scores (composition_adjustment off, the earlier default)
+sparse beyond), with the E-values of raw scores (composition_adjustment off)
 and with `e_value` 0.01 and 0.0001 to show how much those settings matter, and
 MMseqs2 14 `easy-cluster` with its defaults and with `-s 7.5 -c 0 --cluster-mode 1` (its best
 setting tuned on labels). Each row: medflow's ARI against the tuned MMseqs2's, cluster counts and

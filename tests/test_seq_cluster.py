@@ -591,3 +591,17 @@ def test_composition_adjustment_can_be_turned_off():
     assert compositions_of(["MKVLAAGIEE"], "BLOSUM62", clustering) is not None
     off = {**clustering, "composition_adjustment": False}
     assert compositions_of(["MKVLAAGIEE"], "BLOSUM62", off) is None
+
+
+def test_composition_ratios_are_computed_once_per_pair_and_agree_both_ways():
+    from medflow.sequences.stats import Compositions
+
+    seqs = ["CKCGCPCSCDCRCNCEC" * 4, "DCCRGCQCPCKCTCCAC" * 4, "MKVLAAGIEEWLLQSTPNRGDHF" * 3]
+    compositions = Compositions.of(seqs, "BLOSUM62")
+    first = compositions.ratios(np.array([0, 1]), np.array([1, 2]))
+    assert compositions.known["keys"].tolist() == [1, 5]
+    again = compositions.ratios(np.array([2, 1, 0, 0]), np.array([1, 0, 2, 1]))
+    assert again[[0, 1, 3]].tolist() == [first[1], first[0], first[0]]
+    assert compositions.known["keys"].tolist() == [1, 2, 5]
+    fresh = Compositions.of(seqs, "BLOSUM62").ratios(np.array([0]), np.array([2]))
+    assert again[2] == fresh[0]

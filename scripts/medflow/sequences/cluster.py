@@ -348,9 +348,11 @@ def significance_cut(
     e_value or 1, whichever is larger; with `compositions`, E of the composition-scaled scores)."""
     i, j, evalues = significant_pairs(scores, lengths, stats, max(e_value, 1.0))
     hits = None
-    if compositions is not None:
-        scaled = compositions.scaled(scores[i, j], i, j)
-        hits = stats.evalues(scaled, lengths[i], lengths[j], lengths.size)
+    if compositions is not None:  # only a hit can become no hit: scaling only raises E
+        hits = evalues.copy()
+        low = np.flatnonzero(evalues < e_value)
+        scaled = compositions.scaled(scores[i[low], j[low]], i[low], j[low])
+        hits[low] = stats.evalues(scaled, lengths[i[low]], lengths[j[low]], lengths.size)
     return significance_cut_pairs(lengths.size, i, j, evalues, e_value, control, hits)
 
 

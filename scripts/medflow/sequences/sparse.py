@@ -273,7 +273,7 @@ def loners(
     compositions: Compositions | None = None,
 ) -> np.ndarray:
     """The queries with no significant partner (E < e_value) among the scored pairs."""
-    evalues = pair_evalues(i, j, scores, lengths, stats, compositions)
+    evalues = pair_evalues(i, j, scores, lengths, stats, compositions, e_value)
     significant = (evalues < e_value) & (i != j)
     partnered = np.zeros(lengths.size, dtype=bool)
     partnered[i[significant]] = partnered[j[significant]] = True
@@ -424,7 +424,7 @@ def scored_pairs(
     i, j = first_candidates(*ranked, start, stop, FIRST_TOP)
     scores = score_pairs(seqs, i, j, scoring, threads)
     lengths = np.array([len(seq) for seq in seqs], dtype=float)
-    evalues = pair_evalues(i, j, scores, lengths, stats, compositions)
+    evalues = pair_evalues(i, j, scores, lengths, stats, compositions, e_value)
     significant = significant_keys(i, j, evalues, e_value, len(seqs))
     further = unsettled(*ranked, FIRST_TOP, significant, queries, len(seqs), FEW_HITS)
     deeper_i, deeper_j = deeper_candidates(*ranked, further, i, j, FIRST_TOP)
@@ -470,13 +470,14 @@ def pair_evalues(
     lengths: np.ndarray,
     stats: KarlinAltschul,
     compositions: Compositions | None = None,
+    below: float = 1.0,
 ) -> np.ndarray:
     """E-values of scored pairs, per query against the whole set (as the dense path); with
-    `compositions`, of the composition-scaled scores of the pairs with E < 1 (scaling only raises
-    E, and no decision reads E above 1)."""
+    `compositions`, of the composition-scaled scores of the pairs with E < `below` (scaling only
+    raises E: a pair at or above it keeps its raw E, and stays above)."""
     evalues = stats.evalues(scores, lengths[i], lengths[j], lengths.size)
     if compositions is not None:
-        low = np.flatnonzero(evalues < 1.0)
+        low = np.flatnonzero(evalues < below)
         scaled = compositions.scaled(scores[low], i[low], j[low])
         evalues[low] = stats.evalues(scaled, lengths[i[low]], lengths[j[low]], lengths.size)
     return evalues
@@ -503,7 +504,9 @@ def significance_cut_sparse(
     matter = evalues < max(e_value, 1.0)  # the pairs that can matter, as on the dense path
     hits = None
     if compositions is not None:
-        hits = pair_evalues(i[matter], j[matter], scores[matter], lengths, stats, compositions)
+        hits = pair_evalues(
+            i[matter], j[matter], scores[matter], lengths, stats, compositions, e_value
+        )
     labels, facts, joined = significance_cut_pairs(
         lengths.size, i[matter], j[matter], evalues[matter], e_value, control, hits
     )

@@ -26,7 +26,7 @@ alone lowers lambda'.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -144,6 +144,9 @@ class Compositions:
     projections: np.ndarray  # (sequences, scores, 20): frequencies @ (matrix == value)
     values: np.ndarray  # the matrix's distinct scores among PROTEIN's residues
     lam: float  # the matrix's ungapped lambda for background compositions
+    # pair keys (min * n + max, sorted) and their ratios, computed once: the sparse path asks
+    # again for most of the pairs it asked for before
+    known: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, seqs: list[str], matrix: str) -> Compositions | None:
@@ -171,7 +174,27 @@ class Compositions:
         return cls(frequencies, projections, values, lam)
 
     def ratios(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-        """lambda' / lambda of each pair (i, j), within [LAMBDA_RATIO_FLOOR, 1]."""
+        """lambda' / lambda of each pair (i, j), within [LAMBDA_RATIO_FLOOR, 1] (the same both
+        ways round: the matrix is symmetric)."""
+        n = self.frequencies.shape[0]
+        i, j = np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64)
+        keys = np.minimum(i, j) * n + np.maximum(i, j)
+        known = self.known.get("keys", np.zeros(0, dtype=np.int64))
+        known_ratios = self.known.get("ratios", np.zeros(0))
+        place = np.searchsorted(known, keys).clip(max=max(known.size - 1, 0))
+        found = known[place] == keys if known.size else np.zeros(keys.size, dtype=bool)
+        result = np.empty(keys.size)
+        result[found] = known_ratios[place[found]]
+        fresh, first = np.unique(keys[~found], return_index=True)
+        computed = self._ratios(i[~found][first], j[~found][first])
+        result[~found] = computed[np.searchsorted(fresh, keys[~found])]
+        merged = np.concatenate([known, fresh])
+        order = np.argsort(merged, kind="stable")
+        self.known["keys"] = merged[order]
+        self.known["ratios"] = np.concatenate([known_ratios, computed])[order]
+        return result
+
+    def _ratios(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         weights = np.einsum("pvb,pb->pv", self.projections[i], self.frequencies[j])
         ratios = np.ones(weights.shape[0])
         # above 1 at lambda: lambda' is smaller. A pair whose expected score is not negative has
