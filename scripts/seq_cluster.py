@@ -1,9 +1,17 @@
 """Cluster the unique sequences: a linkage tree of the distances, and families cut from it or from
-the significance of the alignments (see medflow.sequences.cluster for the three cuts).
+the significance of the alignments (see medflow.sequences.cluster for the three cuts); and draw
+the clustering (PNG and SVG): dendrogram and ordered distance heatmap.
 
 On the sparse path (more than sequences.alignment.sparse_above unique sequences) the inputs are
 the scored candidate pairs instead of the matrices; see medflow.sequences.sparse for how clusters,
-medoids and the tree of representatives come from them.
+medoids and the tree of representatives come from them. There the dendrogram is the tree of the
+cluster medoids and the heatmap shows a sample of sequences, in cluster order, with the distances
+of their scored pairs (unscored pairs at distance 1); see medflow.sequences.plots for each figure.
+Files are byte-identical across reruns.
+
+The clustering is computed once and the two figures are drawn from it in two forked processes
+while this one writes the tables: the job is on the critical path of every run, and on two cores
+the properties job beside it (one thread) has ended by the time the figures start.
 
 Identical sequences collapsed by QC join their representative's cluster, so the assignments table
 has one row per record that passed QC. With a labels table (ID -> known group), the summary holds
@@ -23,10 +31,15 @@ Outputs:
     newick: tree of the unique sequences (Newick)
     linkage: linkage matrix (.npy)
     summary: clustering summary (JSON)
+    dendrogram_png: dendrogram plot (PNG)
+    dendrogram_svg: dendrogram plot (SVG)
+    heatmap_png: heatmap plot (PNG)
+    heatmap_svg: heatmap plot (SVG)
 """
 
 import json
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +53,7 @@ from medflow.sequences.io import (
     unmatched_labels_note,
     write_table,
 )
+from medflow.sequences.plots import draw, plot_dendrogram, plot_heatmap, sampled_distances
 from medflow.sequences.sparse import cluster_sparse, load_pairs, newick_with_members
 from medflow.sequences.stats import label_scores
 from medflow.step import Context, InputError, Step, log
@@ -48,9 +62,16 @@ ASSIGNMENT_COLUMNS = ("id", "representative", "cluster", "is_medoid", "joined_on
 CLUSTER_COLUMNS = ("cluster", "size", "unique_sequences", "medoid")
 STEP = Step(
     __file__,
-    settings=("sequences.clustering", "sequences.alignment", "sequences.distance"),
+    settings=(
+        "sequences.clustering",
+        "sequences.alignment",
+        "sequences.distance",
+        "sequences.plots",
+    ),
     threads=True,
 )
+# The two figures are drawn in this many forked processes whatever the job's threads (see above).
+FIGURE_WORKERS = 2
 
 
 def label_facts(path: str, assignments: list[dict], names: list[str], status: list[str]) -> dict:
@@ -74,26 +95,57 @@ def label_facts(path: str, assignments: list[dict], names: list[str], status: li
     return facts
 
 
+@dataclass(frozen=True)
+class Clustering:
+    """What the tables are written from: the tree, labels 1..k, summary facts, each cluster's
+    medoid (index), who joined on best hits, and the Newick text."""
+
+    tree: np.ndarray
+    labels: np.ndarray
+    facts: dict
+    medoids: dict[int, int]
+    joined: np.ndarray
+    newick: str
+
+
 def main(ctx: Context) -> None:
     out = ctx.output
     records = read_fasta(ctx.input.fasta)
     ids = [record.id for record in records]
+    seqs = [record.seq for record in records]
     matrix = json.loads(Path(ctx.input.qc_summary).read_text())["matrix"]
+    max_labels = ctx.config["sequences"]["plots"]["max_labels"]
+    dendrogram_files = (out.dendrogram_png, out.dendrogram_svg)
     if ctx.input.pairs:
-        seqs = [record.seq for record in records]
         pairs = load_pairs(ctx.input.pairs, len(seqs))
         found = cluster_sparse(pairs, seqs, ctx.config["sequences"], matrix, ctx.threads)
-        tree, labels_found, how, centre = found.tree, found.labels, found.facts, found.medoids
-        joined = found.joined
-        newick = newick_with_members(tree, ids, found.reps, labels_found)
+        newick = newick_with_members(found.tree, ids, found.reps, found.labels)
+        clustering = Clustering(
+            found.tree, found.labels, found.facts, found.medoids, found.joined, newick
+        )
+        leaves = [ids[rep] for rep in found.reps]
+        title = f"medoids of {len(leaves)} clusters ({len(ids)} sequences)"
+        leaf_labels = found.labels[found.reps]
+        dendrogram = (found.tree, leaf_labels, leaves, max_labels, *dendrogram_files, title)
+        dist, order = sampled_distances(pairs, found.labels)
+        heatmap = (dist, None, out.heatmap_png, out.heatmap_svg, order)
     else:
-        seqs = [record.seq for record in records]
         lengths = np.array([len(seq) for seq in seqs], dtype=float)
         scores = np.load(ctx.input.scores[0])
         dense = cluster_dense(scores, ids, lengths, ctx.config["sequences"], matrix, seqs)
-        tree, labels_found, how, joined = dense.tree, dense.labels, dense.facts, dense.joined
-        centre = medoids(dense.dist, labels_found)
-        newick = to_newick(tree, ids)
+        centre = medoids(dense.dist, dense.labels)
+        newick = to_newick(dense.tree, ids)
+        clustering = Clustering(dense.tree, dense.labels, dense.facts, centre, dense.joined, newick)
+        dendrogram = (dense.tree, dense.labels, ids, max_labels, *dendrogram_files)
+        heatmap = (dense.dist, dense.tree, out.heatmap_png, out.heatmap_svg)
+    figures = [(plot_dendrogram, dendrogram), (plot_heatmap, heatmap)]
+    draw(figures, FIGURE_WORKERS, lambda: write_tables(ctx, ids, clustering))
+
+
+def write_tables(ctx: Context, ids: list[str], clustering: Clustering) -> None:
+    """The assignments, clusters, Newick, linkage and summary files of the clustering."""
+    out = ctx.output
+    labels_found, centre, joined = clustering.labels, clustering.medoids, clustering.joined
     names, status, representative = read_columns(
         ctx.input.qc_table, "id", "status", "representative"
     )
@@ -126,9 +178,14 @@ def main(ctx: Context) -> None:
         for c in sorted(centre)
     ]
     write_table(out.clusters, clusters, CLUSTER_COLUMNS)
-    Path(out.newick).write_text(newick)
-    np.save(out.linkage, tree)
-    facts = {"records": len(assignments), "unique": len(ids), "clusters": len(centre), **how}
+    Path(out.newick).write_text(clustering.newick)
+    np.save(out.linkage, clustering.tree)
+    facts = {
+        "records": len(assignments),
+        "unique": len(ids),
+        "clusters": len(centre),
+        **clustering.facts,
+    }
     if ctx.input.labels:
         facts |= label_facts(ctx.input.labels[0], assignments, names, status)
     log.info("clustering: %s", facts)

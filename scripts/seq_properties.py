@@ -3,7 +3,7 @@ the histogram of record lengths, passed and rejected (medflow.sequences.plots.pl
 
 Identical copies share their representative's row; the QC summary names the alphabet. The
 histogram needs the QC table only, so it is drawn here, beside the clustering, rather than by
-seq_plot, whose figures are on the critical path of every run.
+seq_cluster, whose figures are on the critical path of every run.
 
 Inputs:
     fasta: FASTA of the unique sequences

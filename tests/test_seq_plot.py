@@ -1,5 +1,7 @@
 """Plots: link colours follow the clusters, full and truncated dendrograms, byte-stable files."""
 
+from functools import partial
+
 import numpy as np
 
 from medflow.sequences.cluster import cut_tree, tree_of
@@ -69,3 +71,22 @@ def test_ids_holding_dollar_signs_are_drawn_as_written(tmp_path):
     plot_dendrogram(tree, labels, ids, 300, str(tmp_path / "d.png"), str(tmp_path / "d.svg"))
     svg = (tmp_path / "d.svg").read_text()
     assert "x$\\frac$y" in svg and "a$x$" in svg
+
+
+def write_text(path, text):
+    with open(path, "w") as handle:
+        handle.write(text)
+
+
+def test_draw_runs_the_figures_and_the_meanwhile_work_in_either_mode(tmp_path):
+    """Forked (seq_cluster draws its figures while it writes its tables) or in turn, every figure
+    is written and the meanwhile work is done once, in this process."""
+    from medflow.sequences.plots import draw
+
+    for workers in (1, 2):
+        done: list[int] = []
+        paths = [tmp_path / f"{workers}-{k}.txt" for k in range(2)]
+        figures = [(write_text, (str(path), path.name)) for path in paths]
+        draw(figures, workers, partial(done.append, workers))
+        assert done == [workers]
+        assert [path.read_text() for path in paths] == [path.name for path in paths]

@@ -53,7 +53,8 @@ def test_tiny_run_recovers_the_generated_families(tiny):
 
 
 def test_a_step_run_by_hand_gives_the_workflow_bytes(tiny, tmp_path):
-    """seq_cluster by hand (--configfile, --set, inputs, outputs) == the same step in the workflow."""
+    """seq_cluster by hand (--configfile, --set, inputs, outputs) == the same step in the workflow,
+    its figures included."""
     results = tiny / "results" / "sequences"
     inputs = [
         "--scores",
@@ -63,9 +64,11 @@ def test_a_step_run_by_hand_gives_the_workflow_bytes(tiny, tmp_path):
         results / "qc" / "summary.json",
     ]
     names = ("assignments.tsv", "clusters.tsv", "tree.nwk", "linkage.npy", "summary.json")
+    names += ("dendrogram.png", "dendrogram.svg", "heatmap.png", "heatmap.svg")
     config = tmp_path / "config.yaml"
     config.write_text((REPO / "config.yaml").read_text())
-    # The tiny configs change no clustering key; --set restates a default, as a user might.
+    # The tiny configs change no clustering key, and of the plots' keys max_labels (16); the
+    # first --set restates a default, as a user might.
     command = [
         sys.executable,
         str(REPO / "scripts" / "seq_cluster.py"),
@@ -73,12 +76,14 @@ def test_a_step_run_by_hand_gives_the_workflow_bytes(tiny, tmp_path):
         str(config),
     ]
     command += ["--set", "sequences.clustering.cut=significance"]
+    command += ["--set", "sequences.plots.max_labels=16"]
     command += [*map(str, inputs), "--labels", str(tiny / "resources/sequences/example_labels.tsv")]
     command += [str(tmp_path / name) for name in names]
     proc = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     for name in names:
-        assert (tmp_path / name).read_bytes() == (results / name).read_bytes(), name
+        made = results / ("plots/" if name.split(".")[0] in ("dendrogram", "heatmap") else "")
+        assert (tmp_path / name).read_bytes() == (made / name).read_bytes(), name
 
 
 def test_harder_simulated_families_are_recovered(tmp_path):

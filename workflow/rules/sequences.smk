@@ -1,5 +1,5 @@
-# The sequences branch: QC -> all-vs-all alignment (in blocks for large inputs) -> clustering ->
-# plots, with properties beside them. Inputs that fit one block align in seq_gather itself, so a
+# The sequences branch: QC -> all-vs-all alignment (in blocks for large inputs) -> clustering and
+# its plots, with properties beside them. Inputs that fit one block align in seq_gather itself, so a
 # small run is four jobs in a row. See README.md (Sequences branch) for every step and output.
 
 
@@ -159,30 +159,6 @@ rule seq_cluster:
             category="Sequences",
             labels={"step": "clustering", "table": "summary"},
         ),
-    log:
-        "logs/sequences/cluster.log",
-    benchmark:
-        "benchmarks/sequences/cluster.tsv"
-    conda:
-        "../../envs/sequences.yaml"
-    threads: 1  # seq_plot runs beside it on two cores; only the sparse medoid tree aligns
-    resources:
-        mem_mb=scaled_mem_mb(3000),
-        runtime=scaled_runtime(10),
-    params:
-        settings=get_settings(
-            "sequences.clustering", "sequences.alignment", "sequences.distance"
-        ),
-    script:
-        "../../scripts/seq_cluster.py"
-
-
-rule seq_plot:
-    input:
-        unpack(get_sequences_matrix_inputs),
-        qc_summary="results/sequences/qc/summary.json",
-        fasta="results/sequences/qc/unique.fasta",
-    output:
         dendrogram_png=report(
             "results/sequences/plots/dendrogram.png",
             caption="../report/sequences/dendrogram.rst",
@@ -198,25 +174,27 @@ rule seq_plot:
         ),
         heatmap_svg="results/sequences/plots/heatmap.svg",
     log:
-        "logs/sequences/plot.log",
+        "logs/sequences/cluster.log",
     benchmark:
-        "benchmarks/sequences/plot.tsv"
+        "benchmarks/sequences/cluster.tsv"
     priority: 1  # the longest job after the alignment: start it first
     conda:
         "../../envs/sequences.yaml"
-    threads: 1  # beside seq_cluster on two cores; more threads draw the figures in parallel
+    # one thread beside seq_properties on two cores; its two figures are drawn in two forked
+    # processes once the clusters are known, by when seq_properties has ended
+    threads: 1
     resources:
-        mem_mb=scaled_mem_mb(2000),
+        mem_mb=scaled_mem_mb(3000),
         runtime=scaled_runtime(10),
     params:
         settings=get_settings(
-            "sequences.plots",
-            "sequences.distance",
             "sequences.clustering",
             "sequences.alignment",
+            "sequences.distance",
+            "sequences.plots",
         ),
     script:
-        "../../scripts/seq_plot.py"
+        "../../scripts/seq_cluster.py"
 
 
 rule seq_properties:

@@ -422,8 +422,7 @@ def cluster_dense(
     seqs: list[str] | None = None,
 ) -> DenseClustering:
     """Distances by sequences.distance.formula, their linkage tree and the flat clusters: what
-    seq_cluster writes and seq_plot draws (each computes it, so the plots need not wait for the
-    tables; it is deterministic, so both see the same clusters)."""
+    seq_cluster writes and draws."""
     dist = distances(scores, sequences["distance"]["formula"], ids)
     tree = tree_of(dist, sequences["clustering"]["linkage"])
     labels, facts, joined = flat_clusters(scores, tree, lengths, sequences, matrix, seqs)

@@ -44,21 +44,31 @@ def save(fig, png: str, svg: str) -> None:
     plt.close(fig)
 
 
-def draw(figures: list[tuple[Callable, tuple]], workers: int) -> None:
-    """Draw each figure (a plot function and its arguments), in up to `workers` forked processes.
+def draw(
+    figures: list[tuple[Callable, tuple]],
+    workers: int,
+    meanwhile: Callable[[], None] | None = None,
+) -> None:
+    """Draw each figure (a plot function and its arguments), in up to `workers` forked processes,
+    and call `meanwhile` (if given) in this one while they draw.
 
     Each figure writes its own files, so the bytes do not depend on the process that drew them.
     """
     if workers < 2 or len(figures) < 2:
         for function, args in figures:
             function(*args)
+        if meanwhile is not None:
+            meanwhile()
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     fork = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(min(workers, len(figures)), mp_context=fork) as pool:
-        for future in [pool.submit(function, *args) for function, args in figures]:
+        futures = [pool.submit(function, *args) for function, args in figures]
+        if meanwhile is not None:
+            meanwhile()
+        for future in futures:
             future.result()
 
 

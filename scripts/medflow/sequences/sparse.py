@@ -657,8 +657,7 @@ def cluster_sparse(
     threads: int = 1,
 ) -> SparseClustering:
     """Clusters, medoids and the representatives' tree from the scored pairs (load_pairs's i, j,
-    scores and self-scores): what seq_cluster writes and seq_plot draws. Each computes it, so the
-    plots need not wait for the tables; it is deterministic, so both see the same clusters."""
+    scores and self-scores): what seq_cluster writes and draws."""
     from medflow.sequences.align import Scoring, ShuffleControl
     from medflow.sequences.stats import alignment_statistics, compositions_of
 
