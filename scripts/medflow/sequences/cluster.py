@@ -40,6 +40,7 @@ from medflow.sequences.stats import (
     chance_merge_probability,
     compositions_of,
     distances,
+    scaled_evalues,
     significant_pairs,
 )
 from medflow.step import log
@@ -349,10 +350,7 @@ def significance_cut(
     i, j, evalues = significant_pairs(scores, lengths, stats, max(e_value, 1.0))
     hits = None
     if compositions is not None:  # only a hit can become no hit: scaling only raises E
-        hits = evalues.copy()
-        low = np.flatnonzero(evalues < e_value)
-        scaled = compositions.scaled(scores[i[low], j[low]], i[low], j[low])
-        hits[low] = stats.evalues(scaled, lengths[i[low]], lengths[j[low]], lengths.size)
+        hits = scaled_evalues(stats, evalues, scores[i, j], i, j, lengths, compositions, e_value)
     return significance_cut_pairs(lengths.size, i, j, evalues, e_value, control, hits)
 
 

@@ -475,12 +475,12 @@ def pair_evalues(
     """E-values of scored pairs, per query against the whole set (as the dense path); with
     `compositions`, of the composition-scaled scores of the pairs with E < `below` (scaling only
     raises E: a pair at or above it keeps its raw E, and stays above)."""
+    from medflow.sequences.stats import scaled_evalues
+
     evalues = stats.evalues(scores, lengths[i], lengths[j], lengths.size)
-    if compositions is not None:
-        low = np.flatnonzero(evalues < below)
-        scaled = compositions.scaled(scores[low], i[low], j[low])
-        evalues[low] = stats.evalues(scaled, lengths[i[low]], lengths[j[low]], lengths.size)
-    return evalues
+    if compositions is None:
+        return evalues
+    return scaled_evalues(stats, evalues, scores, i, j, lengths, compositions, below)
 
 
 def significance_cut_sparse(
@@ -495,20 +495,22 @@ def significance_cut_sparse(
 ) -> tuple[np.ndarray, dict, np.ndarray]:
     """The significance cut on the scored pairs (i < j): labels 1..k, facts for the summary, and
     which sequences joined on best hits (control: as medflow.sequences.cluster.join_small_groups;
-    compositions: as pair_evalues)."""
+    compositions: medflow.sequences.stats.scaled_evalues decides the hits)."""
     # imported here: medflow.sequences.cluster loads SciPy's clustering (0.3 s), which the
     # alignment jobs that import this module never use
     from medflow.sequences.cluster import significance_cut_pairs
+    from medflow.sequences.stats import scaled_evalues
 
     evalues = pair_evalues(i, j, scores, lengths, stats)
     matter = evalues < max(e_value, 1.0)  # the pairs that can matter, as on the dense path
+    mi, mj, evalues = i[matter], j[matter], evalues[matter]
     hits = None
     if compositions is not None:
-        hits = pair_evalues(
-            i[matter], j[matter], scores[matter], lengths, stats, compositions, e_value
+        hits = scaled_evalues(
+            stats, evalues, scores[matter], mi, mj, lengths, compositions, e_value
         )
     labels, facts, joined = significance_cut_pairs(
-        lengths.size, i[matter], j[matter], evalues[matter], e_value, control, hits
+        lengths.size, mi, mj, evalues, e_value, control, hits
     )
     facts = {"cut": "significance", "path": "sparse", "scored_pairs": int(i.size), **facts}
     return labels, facts, joined

@@ -241,6 +241,26 @@ class Compositions:
         return np.asarray(scores, dtype=float) * self.ratios(i, j)
 
 
+def scaled_evalues(
+    stats: KarlinAltschul,
+    evalues: np.ndarray,
+    scores: np.ndarray,
+    i: np.ndarray,
+    j: np.ndarray,
+    lengths: np.ndarray,
+    compositions: Compositions,
+    below: float,
+) -> np.ndarray:
+    """The pairs' E-values (`evalues`, of the raw `scores`) with those below `below` computed
+    again from the composition-scaled scores. Scaling only raises E, so a pair at or above
+    `below` keeps its raw E and stays above."""
+    result = np.array(evalues, dtype=float)
+    low = np.flatnonzero(result < below)
+    scaled = compositions.scaled(scores[low], i[low], j[low])
+    result[low] = stats.evalues(scaled, lengths[i[low]], lengths[j[low]], lengths.size)
+    return result
+
+
 def compositions_of(seqs: list[str], matrix: str, clustering: dict) -> Compositions | None:
     """Compositions for the pair scores when sequences.clustering.composition_adjustment is on
     (and the matrix is a protein one), else None: E-values of the raw scores."""
