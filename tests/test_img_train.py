@@ -139,6 +139,23 @@ def test_cross_fitted_members_never_judge_an_image_they_trained_on():
     assert np.isnan(partial).any(axis=1).sum() == 16 - len(splits[0][1])
 
 
+def test_repeated_cross_fitting_deals_anew_and_averages_each_images_judges():
+    y_train, y_val = np.array([0, 1] * 6), np.array([0, 1, 1, 0])
+    once = training.member_splits(y_train, y_val, 4, 2, 42)
+    twice = training.member_splits(y_train, y_val, 4, 2, 42, repeats=2)
+    assert len(twice) == 8
+    # the first dealing is the plain one (repeats 1 is unchanged); the second differs
+    for (a, b), (c, d) in zip(once, twice[:4], strict=True):
+        assert np.array_equal(a, c) and np.array_equal(b, d)
+    assert any(not np.array_equal(b, d) for (_, b), (_, d) in zip(twice[:4], twice[4:]))
+    for repeat in (twice[:4], twice[4:]):
+        judged = np.concatenate([val_rows for _, val_rows in repeat])
+        assert sorted(judged.tolist()) == list(range(16))
+    # members 0-3 predict 1, members 4-7 predict 3: every image's out-of-fold row is the mean, 2
+    predictions = [np.full((len(v), 2), 1.0 if k < 4 else 3.0) for k, (_, v) in enumerate(twice)]
+    assert np.array_equal(training.out_of_fold(16, twice, predictions), np.full((16, 2), 2.0))
+
+
 def test_folds_are_capped_at_the_smallest_class():
     assert training.usable_folds(np.array([0] * 10 + [1] * 3), 5) == 3
     assert training.usable_folds(np.array([0] * 10 + [1] * 3), 0) == 0

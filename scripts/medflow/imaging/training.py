@@ -88,12 +88,12 @@ def ema_momentum(ema: float, steps: int) -> float:
     return min(ema, 1.0 - 3.0 / max(steps, 4))
 
 
-def stratified_folds(labels: np.ndarray, folds: int, seed: int) -> np.ndarray:
+def stratified_folds(labels: np.ndarray, folds: int, seed: int, repeat: int = 0) -> np.ndarray:
     """Each image's fold (0 .. folds-1), stratified and seeded: every class's images, in a seeded
     random order, are dealt round the folds in turn, one class after another, so the folds differ by
-    at most one image in size and in each class's count."""
+    at most one image in size and in each class's count. Each `repeat` deals them anew."""
     labels = np.asarray(labels, dtype=np.int64)
-    rng = np.random.default_rng([seed, folds])
+    rng = np.random.default_rng([seed, folds, repeat] if repeat else [seed, folds])
     order = np.concatenate(
         [rng.permutation(np.flatnonzero(labels == k)) for k in np.unique(labels)]
         or [np.zeros(0, dtype=np.int64)]
@@ -314,7 +314,7 @@ def train_member(
 
 
 def member_splits(
-    y_train: np.ndarray, y_val: np.ndarray, folds: int, members: int, seed: int
+    y_train: np.ndarray, y_val: np.ndarray, folds: int, members: int, seed: int, repeats: int = 1
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Each member's (training rows, validation rows), as indices into the pool: the train
     split's images, then the validation split's.
@@ -322,13 +322,19 @@ def member_splits(
     `folds` 0: `members` members, each trained on the train split and judged on the validation
     split. `folds` K >= 2 (cross-fitting): train and validation are pooled and dealt into K
     stratified folds (`stratified_folds`); member k trains on the other folds and is judged on fold
-    k, so every pooled image is judged once, by the one member that did not train on it.
+    k, so every pooled image is judged once, by the one member that did not train on it; with
+    `repeats` R the pool is dealt R times (stratified_folds's repeat), K members each, and every
+    image is judged by R members.
     """
     n_train, n = len(y_train), len(y_train) + len(y_val)
     if folds == 0:
         return [(np.arange(n_train), np.arange(n_train, n))] * members
-    fold = stratified_folds(np.concatenate([y_train, y_val]), folds, seed)
-    return [(np.flatnonzero(fold != k), np.flatnonzero(fold == k)) for k in range(folds)]
+    pool = np.concatenate([y_train, y_val])
+    splits = []
+    for repeat in range(repeats):
+        fold = stratified_folds(pool, folds, seed, repeat)
+        splits += [(np.flatnonzero(fold != k), np.flatnonzero(fold == k)) for k in range(folds)]
+    return splits
 
 
 def usable_folds(labels: np.ndarray, folds: int) -> int:
@@ -377,12 +383,16 @@ def apply_platt(scores: np.ndarray, slope: float, intercept: float) -> np.ndarra
 def out_of_fold(
     n: int, splits: list[tuple[np.ndarray, np.ndarray]], predictions: list[np.ndarray]
 ) -> np.ndarray:
-    """Pool-sized probabilities: each image's row from the member judged on it (the member that
-    did not train on it); NaN where no member was judged on the image."""
-    out = np.full((n, predictions[0].shape[1]), np.nan)
+    """Pool-sized probabilities: each image's row from the members judged on it (those that did
+    not train on it; their mean where repeated cross-fitting judged it more than once); NaN where
+    no member was judged on the image."""
+    total = np.zeros((n, predictions[0].shape[1]))
+    count = np.zeros(n)
     for (_, rows), probabilities in zip(splits, predictions, strict=True):
-        out[rows] = probabilities
-    return out
+        total[rows] += probabilities
+        count[rows] += 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return total / count[:, None]
 
 
 def train(
@@ -406,7 +416,9 @@ def train(
         log.warning(
             "folds cut from %d to %d (the smallest class's count)", settings["folds"], folds
         )
-    splits = member_splits(arrays["y_train"], arrays["y_val"], folds, settings["members"], seed)
+    splits = member_splits(
+        arrays["y_train"], arrays["y_val"], folds, settings["members"], seed, settings["repeats"]
+    )
     judged_on = {int(k) for k in np.unique(arrays["y_val"])}
     if not folds and len(judged_on) < n_classes:
         log.warning(
