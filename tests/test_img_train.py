@@ -147,7 +147,9 @@ def test_repeated_cross_fitting_deals_anew_and_averages_each_images_judges():
     # the first dealing is the plain one (repeats 1 is unchanged); the second differs
     for (a, b), (c, d) in zip(once, twice[:4], strict=True):
         assert np.array_equal(a, c) and np.array_equal(b, d)
-    assert any(not np.array_equal(b, d) for (_, b), (_, d) in zip(twice[:4], twice[4:]))
+    assert any(
+        not np.array_equal(b, d) for (_, b), (_, d) in zip(twice[:4], twice[4:], strict=True)
+    )
     for repeat in (twice[:4], twice[4:]):
         judged = np.concatenate([val_rows for _, val_rows in repeat])
         assert sorted(judged.tolist()) == list(range(16))
