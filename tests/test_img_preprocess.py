@@ -470,6 +470,19 @@ def test_3d_volumes_npz_fails_saying_the_branch_is_2d(tmp_path):
         run_preprocess(tmp_path, format="npz", source=str(npz))
 
 
+def test_flat_row_images_npz_fails_saying_how_to_reshape(tmp_path):
+    """Images kept as flat rows (N, 784), as CSV exports store them: the message names the
+    shape and the reshape, not a label count that does match."""
+    npz = make_npz(tmp_path / "flat.npz")
+    with np.load(npz) as raw:
+        arrays = {key: raw[key] for key in raw.files}
+    arrays["train_images"] = arrays["train_images"].reshape(30, 784)
+    np.savez(npz, **arrays)
+    with pytest.raises(InputError, match=r"\(30, 784\); .*\.reshape\(-1, 28, 28\)") as error:
+        run_preprocess(tmp_path, format="npz", source=str(npz))
+    assert "labels" not in str(error.value)
+
+
 def test_npz_that_is_not_an_npz_fails(tmp_path):
     (tmp_path / "bad.npz").write_text("nope")
     with pytest.raises(InputError, match=r"is not an \.npz file .* starts with b'nope'") as error:

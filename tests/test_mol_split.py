@@ -118,6 +118,20 @@ def test_empty_file_is_a_rejects_row(tmp_path, name):
     ]
 
 
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [("head.smi", "smiles name\n"), ("head.csv", "id,smiles\r\n"), ("notes.smi", "# ZINC\n\n")],
+)
+def test_file_of_a_header_alone_is_a_rejects_row_not_called_empty(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    records, rejects = read_file(str(path), SETTINGS)
+    assert records == []
+    assert [(r["record"], r["reasons"]) for r in rejects] == [
+        (0, "no molecule records: the file holds only a header line, comment or blank lines")
+    ]
+
+
 def processed_sdf(path, settings=SETTINGS) -> pd.DataFrame:
     """An SDF file read by the split and parsed by the per-chunk pipeline (where RDKit reads it)."""
     rows = list(io.read_file(str(path), settings))

@@ -175,6 +175,15 @@ def test_bad_input_is_a_clear_error(tmp_path, text, message):
         run_main(tmp_path, [fasta])
 
 
+def test_too_few_left_names_a_rejected_record_and_its_detail(tmp_path):
+    """When QC leaves fewer than two sequences the run stops before the rejects table is
+    written, so the message shows what was wrong: an internal stop '*' in every record."""
+    fasta = write(tmp_path / "in.fa", ">a\nMKVLA*AGIEE\n>b\nPQRST*VWYAC\n")
+    with pytest.raises(InputError) as error:
+        run_main(tmp_path, [fasta])
+    assert f"invalid_characters: 'a' ({fasta}, line 1): characters *" in str(error.value)
+
+
 @pytest.mark.parametrize(
     ("text", "named", "biopython"),
     [

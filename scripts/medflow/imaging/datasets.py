@@ -588,7 +588,12 @@ def npz_split(archive: Any, path: Path, split: str) -> tuple[np.ndarray, np.ndar
             f"'{path}': {split}_labels has shape {labels.shape}; expected (N,) or (N, 1) "
             "(multi-label data is not supported)"
         )
-    if images.ndim not in (3, 4) or len(images) != len(labels):
+    if images.ndim not in (3, 4):
+        raise InputError(
+            f"'{path}': {split}_images has shape {images.shape}; expected (N, H, W) or "
+            f"(N, H, W, C){flat_hint(images.shape, split)}"
+        )
+    if len(images) != len(labels):
         raise InputError(
             f"'{path}': {split}_images has shape {images.shape} but {split}_labels holds "
             f"{len(labels)} labels; expected (N, H, W) or (N, H, W, C) with the same N"
@@ -613,6 +618,18 @@ def npz_split(archive: Any, path: Path, split: str) -> tuple[np.ndarray, np.ndar
     if len(labels) == 0:
         raise InputError(f"'{path}': the {split} split is empty; every split needs images")
     return images, integer_labels(labels, path, split)
+
+
+def flat_hint(shape: tuple[int, ...], split: str) -> str:
+    """A hint for images stored as flat rows (N, H*W), as CSV exports and scikit-learn keep them:
+    the reshape that gives square grey images, when the row length is a square."""
+    side = round(shape[1] ** 0.5) if len(shape) == 2 else 0
+    if side < 2 or side * side != shape[1]:
+        return ""
+    return (
+        f": each image is a flat row of {shape[1]} pixels; save "
+        f"{split}_images.reshape(-1, {side}, {side}) (grey {side}x{side} images)"
+    )
 
 
 def integer_labels(labels: np.ndarray, path: Path, split: str) -> np.ndarray:

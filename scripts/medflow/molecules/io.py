@@ -534,8 +534,8 @@ def read_file(path: str, settings: dict[str, Any]) -> Iterator[dict]:
 
     A line that is not UTF-8 and a quote left open are rejects rows of their lines; a file that
     stops being readable (not gzip, a truncated gzip) ends with one rejects row (record 0) saying
-    after how many records and why; an empty file gives one too. Line breaks and tabs in IDs
-    become spaces.
+    after how many records and why; an empty file gives one too, and so does one of a header,
+    comment or blank lines alone. Line breaks and tabs in IDs become spaces.
     """
     limit = settings.get("max_records") or None
     seen = 0
@@ -553,7 +553,16 @@ def read_file(path: str, settings: dict[str, Any]) -> Iterator[dict]:
         yield reject(path, 0, f"unreadable file after {seen} records: {error}")
         return
     if not seen:
-        yield reject(path, 0, "empty file: no molecule records")
+        yield reject(path, 0, NO_RECORDS if holds_text(path) else "empty file: no molecule records")
+
+
+# A file with text but no record: a header alone (an export of an empty query), comment lines
+NO_RECORDS = "no molecule records: the file holds only a header line, comment or blank lines"
+
+
+def holds_text(path: str) -> bool:
+    """Whether a file (gunzipped for `.gz`) has any line that is not blank."""
+    return any(text is None or text.strip() for _, text in read_lines(path))
 
 
 def count_lines(path: str, limit: int | None) -> int:

@@ -238,10 +238,17 @@ def summarize(rows: list[dict], alphabet: str, matrix: str) -> dict:
     counts = Counter(row["status"] for row in rows)
     reasons = dict(sorted(Counter(r["reason"] for r in rows if r["status"] == "rejected").items()))
     if counts["unique"] < 2:
+        examples = reject_examples(rows)
         raise InputError(
             f"fewer than two distinct sequences left after QC ({counts['unique']} of "
             f"{len(rows)} records; rejected by reason: {reasons or 'none'}; "
-            f"{counts['duplicate']} identical copies). Relax sequences.qc or give more sequences."
+            f"{counts['duplicate']} identical copies)"
+            + (
+                f"; for example {examples}. Fix the records or relax sequences.qc, or give "
+                "more sequences."
+                if examples
+                else ". Give at least two different sequences."
+            )
         )
     return {
         "alphabet": alphabet,
@@ -252,3 +259,16 @@ def summarize(rows: list[dict], alphabet: str, matrix: str) -> dict:
         "rejected": counts["rejected"],
         "rejected_by_reason": reasons,
     }
+
+
+def reject_examples(rows: list[dict]) -> str:
+    """The first rejected record of each reason, with its detail, for a message (the rejects
+    table is not written when the run stops)."""
+    first: dict[str, dict] = {}
+    for row in rows:
+        if row["status"] == "rejected":
+            first.setdefault(row["reason"], row)
+    return "; ".join(
+        f"{reason}: '{row['id']}' ({row['file']}, line {row['line']}): {row['detail']}"
+        for reason, row in sorted(first.items())
+    )
