@@ -62,9 +62,10 @@ def main(ctx: Context) -> None:
         settings["width"],
         settings["channels"],
     )
-    warning = datasets.size_warning(settings)
-    if warning:
-        log.warning(warning)
+    scaling = ctx.config["imaging"]["preprocess"]["scaling"]
+    for warning in (datasets.size_warning(settings), datasets.dim_warning(data.images, scaling)):
+        if warning:
+            log.warning(warning)
 
 
 if __name__ == "__main__":

@@ -622,6 +622,24 @@ def test_a_large_working_size_warns_of_the_training_cost():
     assert "imaging.preprocess.height and width" in warning
 
 
+def test_16_bit_files_of_12_bit_data_warn_that_the_images_are_dim(tmp_path, caplog):
+    """A folder of 16-bit PNGs holding 12-bit values (at most 4095, as exported scanners write
+    them): dtype_range leaves every image below 0.0625, which the step says, naming the fix."""
+    root = tmp_path / "data"
+    for k, name in enumerate(("a", "b")):
+        for i in range(6):
+            pixels = grey(10 * k + i, bright=bool(k)).astype(np.uint16) * 16  # 12-bit values
+            write_png(root / name / f"{i}.png", pixels)
+    result = run_preprocess(tmp_path, format="folder", source=str(root), seed=3)
+    x = np.concatenate([result["arrays"][f"x_{s}"] for s in ("train", "val", "test")])
+    assert x.max() < 0.0625
+    assert "brightest pixel of all 12 kept images" in caplog.text
+    assert "imaging.preprocess.scaling: minmax" in caplog.text
+    assert datasets.dim_warning([x[0]], "minmax") is None
+    assert datasets.dim_warning([np.full((4, 4, 1), 0.2, np.float32)], "dtype_range") is None
+    assert datasets.dim_warning([], "dtype_range") is None
+
+
 def test_dicom_cut_short_is_a_reject_that_says_so(tmp_path):
     path = tmp_path / "cut.dcm"
     write_dicom(path, grey(0).astype(np.uint16))

@@ -110,6 +110,28 @@ def size_warning(settings: dict[str, Any]) -> str | None:
     )
 
 
+# Under dtype_range, kept images whose brightest pixel stays below this share of full scale look
+# like data of fewer bits in a wider file: 12-bit values (at most 4095) in 16-bit PNGs or TIFFs
+# reach 0.0625
+DIM_SHARE = 0.125
+
+
+def dim_warning(images: list[np.ndarray], scaling: str) -> str | None:
+    """A warning when dtype_range scaling left every kept image dim: the brightest pixel of all
+    of them below DIM_SHARE of full scale (16-bit files of 12-bit data come out at 0..0.06)."""
+    if scaling != "dtype_range" or not images:
+        return None
+    brightest = max(float(np.max(image)) for image in images)
+    if brightest >= DIM_SHARE:
+        return None
+    return (
+        f"the brightest pixel of all {len(images)} kept images is {brightest:.4f} of the "
+        "format's full scale (dtype_range scaling): the files may hold data of fewer bits than "
+        "their format (12-bit values in 16-bit files reach 0.0625), so the images are dim; set "
+        "imaging.preprocess.scaling: minmax (each image to 0..1) or zscore"
+    )
+
+
 def reading_settings(settings: dict[str, Any]) -> dict[str, Any]:
     """What prepare_pixels gets: channels auto reads as 3 (a grey image repeated exactly)."""
     return {**settings, "channels": settings["channels"] or 3}
