@@ -232,6 +232,7 @@ def test_label_scores(tmp_path):
     [
         ("name,family\na,X\n", "header line is \\['name,family'\\]"),
         ("id\tfamily\na\tX\n", "'id' and 'group'"),
+        ("seq1\tfamA\nseq2\tfamB\n", "add that header line first where the file has none"),
         ("", "is empty"),
         (
             "id\tgroup\na\tX\na\tY\n",

@@ -244,7 +244,8 @@ def read_labels(path: str | Path) -> dict[str, str]:
         raise InputError(
             f"labels table {path}: the header line is {rows[0][1]!r}, but it needs the "
             "tab-separated columns 'id' and 'group' (for example 'id<TAB>group'); rename the "
-            "columns (config key sequences.labels)"
+            "columns, or add that header line first where the file has none (config key "
+            "sequences.labels)"
         )
     at_id, at_group = header.index("id"), header.index("group")
     labels: dict[str, str] = {}
