@@ -89,7 +89,8 @@ def require_input_file(key, path, made_by_workflow=(), folder=False):
     refuse_wildcard_braces(f"config key '{key}'", path)
     if not Path(path).exists():
         raise WorkflowError(
-            f"config key '{key}' names the input file '{path}', which does not exist "
+            f"config key '{key}' names the input {'folder' if folder else 'file'} '{path}', "
+            "which does not exist "
             f"(checked from {Path.cwd()}). Fix the path in your config file or remove the entry."
         )
     if Path(path).is_dir() != folder:
