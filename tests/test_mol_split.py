@@ -424,6 +424,16 @@ def test_id_column_ignores_case_and_a_missing_one_is_named(tmp_path, caplog):
     assert "no ID column 'compound_id' (columns: ID, SMILES)" in caplog.text
 
 
+def test_a_column_named_twice_warns_that_the_first_is_read(tmp_path, caplog):
+    path = tmp_path / "lib.csv"
+    path.write_text("id,smiles,note,SMILES\nx,CCO,a,c1ccccc1\n")
+    with caplog.at_level("WARNING", logger="medflow.molecules"):
+        records, _ = read_file(str(path), SETTINGS)
+    assert [(r["id"], r["smiles"]) for r in records] == [("x", "CCO")]
+    assert "names column 'smiles' 2 times (columns 2, 4); the first is read" in caplog.text
+    assert "column 'id'" not in caplog.text
+
+
 @pytest.mark.parametrize(
     ("name", "text", "said"),
     [

@@ -288,6 +288,17 @@ def read_table(path: str, smiles_column: str, id_column: str) -> Iterator[dict]:
         return
     s_col = lower.index(smiles_column.lower())
     i_col = lower.index(id_column.lower()) if id_column.lower() in lower else None
+    for name in dict.fromkeys(n for n in (smiles_column, id_column) if n):
+        where = [k + 1 for k, column in enumerate(lower) if column == name.lower()]
+        if len(where) > 1:
+            log.warning(
+                "%s: the header names column '%s' %d times (columns %s); the first is read. "
+                "Rename or delete the others",
+                path,
+                name,
+                len(where),
+                ", ".join(map(str, where)),
+            )
     if i_col is None and id_column:
         log.warning(
             "%s: no ID column '%s' (columns: %s); the IDs are FILE:LINE. Set molecules.id_column "
