@@ -439,6 +439,8 @@ def test_a_column_named_twice_warns_that_the_first_is_read(tmp_path, caplog):
     [
         ("lib.csv", "id;smiles\n1;CCO\n", "the header holds a semicolon"),
         ("lib.smi", "smiles,name\nCCO,1\n", "looks like a comma-separated header"),
+        ("lib.smi", "ID\tSMILES\nm1\tCCO\n", "names the ID column first"),
+        ("lib.smi", "name canonical_smiles\nm1 CCO\n", "names the ID column first"),
     ],
 )
 def test_wrong_separators_are_hinted(tmp_path, name, text, said):

@@ -141,6 +141,16 @@ def read_smi(path: str, smiles_column: str) -> Iterator[dict]:
         if not fields or fields[0].startswith("#"):
             continue
         header, first = first, False
+        if header and swapped_header(fields, smiles_column):
+            yield reject(
+                path,
+                line_no,
+                f"the header {line.strip()[:60]!r} names the ID column first: a .smi file holds "
+                "the SMILES first and the ID second, so every line would be read with its ID as "
+                "the SMILES; swap the two columns, or name the file .tsv (tab-separated) or .csv "
+                "so that the header decides (molecules.smiles_column, molecules.id_column)",
+            )
+            continue
         if header and fields[0].lower() in HEADERS | {smiles_column.lower()}:
             continue  # a header line (smiles, ChEMBL's canonical_smiles, ...)
         if header and fields[0].split(",")[0].lower() in HEADERS and "," in fields[0]:
@@ -160,6 +170,16 @@ def read_smi(path: str, smiles_column: str) -> Iterator[dict]:
 
 
 HEADERS = {"smiles", "canonical_smiles", "smi", "structure", "id", "name"}
+ID_HEADERS = {"id", "name"}
+
+
+def swapped_header(fields: list[str], smiles_column: str) -> bool:
+    """Whether a .smi file's first line is a header naming the ID column before the SMILES
+    column ('id smiles', 'name canonical_smiles')."""
+    smiles_names = (HEADERS - ID_HEADERS) | {smiles_column.lower()}
+    return (
+        len(fields) == 2 and fields[0].lower() in ID_HEADERS and fields[1].lower() in smiles_names
+    )
 
 
 def split_smiles_line(line: str) -> list[str]:
