@@ -55,6 +55,20 @@ def test_each_record_gets_a_row_with_its_outcome():
         assert frame[column].notna().sum() == 3
 
 
+def test_an_id_that_reads_as_smiles_hints_that_the_columns_are_swapped():
+    """A .smi file written ID first: each SMILES (the name) fails to parse, and its ID reads as a
+    molecule; a name that is no molecule, or a one-atom one, gives no hint."""
+    frame = chunk(["aspirin", "m1", "C1CC", "x"])
+    frame["id"] = ["CC(=O)Oc1ccccc1C(=O)O", "m 2", "CCO", "C"]
+    result = process_frame(frame, SETTINGS, threads=1)
+    assert result["stage"].tolist() == ["parse"] * 4
+    hint = "reads as a SMILES: are the two columns swapped?"
+    assert (
+        hint in result.loc[0, "reasons"] and "'CC(=O)Oc1ccccc1C(=O)O'" in result.loc[0, "reasons"]
+    )
+    assert [hint in reason for reason in result["reasons"]] == [True, False, True, False]
+
+
 def test_early_exit_keeps_verdicts_and_names_the_checks_not_reached():
     smiles = ["CCO", "C1CC", "O=C1C(=Cc2ccccc2)SC(=S)N1", "C" * 30, "CC(=O)Nc1ccc(O)cc1"]
     full = process_frame(chunk(smiles), SETTINGS, threads=1)

@@ -31,6 +31,7 @@ from medflow.molecules.standardize import (
     identity,
     parse_molblock,
     parse_smiles,
+    swapped_hint,
 )
 
 log = logging.getLogger("medflow.molecules")
@@ -223,4 +224,8 @@ def process_frame(
     if from_sdf:
         mask = [("input_smiles" in row) for row in rows]
         records.loc[mask, "input_smiles"] = from_sdf
+    if "id" in records:
+        unparsed = result.index[result["reasons"].str.startswith("unparseable SMILES")]
+        for k in unparsed:
+            result.loc[k, "reasons"] += swapped_hint(records.loc[k, "id"])
     return pd.concat([records, result], axis=1)

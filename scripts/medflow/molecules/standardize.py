@@ -128,6 +128,21 @@ def parse_smiles(smiles: str) -> Chem.Mol:
     return mol
 
 
+def swapped_hint(mol_id: str) -> str:
+    """A hint for a record whose SMILES did not parse but whose ID reads as a molecule of two or
+    more atoms: a .smi file with its columns swapped (ID first, SMILES second); else ''."""
+    text = str(mol_id).strip()
+    if not text or " " in text:
+        return ""
+    mol = Chem.MolFromSmiles(text, sanitize=False)
+    if mol is None or mol.GetNumAtoms() < 2:
+        return ""
+    return (
+        f" (its ID {text!r} reads as a SMILES: are the two columns swapped? A .smi line holds "
+        "the SMILES first, then the ID)"
+    )
+
+
 def other_format(block: str) -> str:
     """A hint when an SDF record is text of another structure format (MOL2, PDB), else ''."""
     if "@<TRIPOS>" in block:
