@@ -310,6 +310,9 @@ def test_unused_settings_name_each_changed_setting_without_effect():
     assert "is 5, but it is used only with imaging.train.folds: 0" in notes[0]
     # used where the other setting asks for it; a disabled branch says nothing
     assert unused_settings(changed(imaging__train__members=5, imaging__train__folds=0)) == []
+    repeats = changed(imaging__train__repeats=2, imaging__train__folds=0)
+    assert [note.split("'")[1] for note in unused_settings(repeats)] == ["imaging.train.repeats"]
+    assert unused_settings(changed(imaging__train__repeats=2)) == []  # folds 3: used
     assert unused_settings(changed(imaging__train__members=5, imaging__enabled=False)) == []
     count = changed(sequences__clustering__cut="count", sequences__clustering__e_value=0.01)
     assert [note.split("'")[1] for note in unused_settings(count)] == [

@@ -285,6 +285,7 @@ CONDITIONAL_SETTINGS: tuple[tuple[str, Callable[[dict], bool], str], ...] = (
         "with imaging.train.folds: 0 (cross-fitting trains one member per fold)",
     ),
     ("imaging.train.calibrate", lambda c: _folds(c) >= 2, "with cross-fitting (folds >= 2)"),
+    ("imaging.train.repeats", lambda c: _folds(c) >= 2, "with cross-fitting (folds >= 2)"),
     *(
         (f"imaging.train.{key}", lambda c: get_path(c, "imaging.train.model") != "seed_cnn", why)
         for key, why in (
