@@ -60,14 +60,17 @@ def test_the_page_embeds_pictures_and_escapes_text(tmp_path):
 def test_report_opens_on_the_answers(tiny_run, chromium, tmp_path):
     """The rendered report.html shows each branch's headline figures and the run's provenance."""
     html = tmp_path / "report.html"  # outside results/, which other tests compare
-    extra = ["--cores", "1", "--report", str(html), "--report-metadata"]
-    run_workflow(
+    # as `make run` makes it: with the laptop profile
+    extra = ["--profile", str(REPO / "profiles" / "local"), "--cores", "1"]
+    extra += ["--report", str(html), "--report-metadata"]
+    proc = run_workflow(
         tiny_run,
         "tiny_molecules.yaml",
         "tiny_sequences.yaml",
         "tiny_imaging.yaml",
         extra=[*extra, str(REPO / "workflow" / "report" / "metadata.yaml")],
     )
+    assert "RuntimeWarning" not in proc.stdout + proc.stderr, "the report's command printed a warning"
     source = html.read_text(errors="replace")
     for category in ("Molecules", "Sequences", "Imaging"):
         assert category in source, f"the report has no {category} category"
