@@ -11,14 +11,13 @@ Outputs:
     table: the processed chunk (Parquet)
 """
 
-import sys
 from pathlib import Path
 
 import pandas as pd
 
 from medflow.molecules import descriptors, pipeline
 from medflow.molecules.progress import Library
-from medflow.step import Context, InputError, Step, log
+from medflow.step import Context, InputError, Step, console, log
 
 STEP = Step(
     __file__,
@@ -42,8 +41,8 @@ def main(ctx: Context) -> None:
     chunk = pd.read_parquet(ctx.input.chunk)
     label = f"chunk {Path(ctx.input.chunk).stem}"
     library = Library(ctx.input.chunk, ctx.output.table)
-    console = sys.__stderr__ if ctx.log else None  # the log file holds sys.stderr under Snakemake
-    frame = pipeline.process_frame(chunk, settings, ctx.threads, label, library, console)
+    terminal = console() if ctx.log else None  # the log file holds stderr under Snakemake
+    frame = pipeline.process_frame(chunk, settings, ctx.threads, label, library, terminal)
     frame.to_parquet(ctx.output.table, index=False)
     counts = frame["stage"].replace("", "hit").value_counts().to_dict()
     log.info(

@@ -70,7 +70,9 @@ def test_report_opens_on_the_answers(tiny_run, chromium, tmp_path):
         "tiny_imaging.yaml",
         extra=[*extra, str(REPO / "workflow" / "report" / "metadata.yaml")],
     )
-    assert "RuntimeWarning" not in proc.stdout + proc.stderr, "the report's command printed a warning"
+    assert "RuntimeWarning" not in proc.stdout + proc.stderr, (
+        "the report's command printed a warning"
+    )
     source = html.read_text(errors="replace")
     for category in ("Molecules", "Sequences", "Imaging"):
         assert category in source, f"the report has no {category} category"

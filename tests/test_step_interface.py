@@ -218,6 +218,41 @@ def test_a_finished_step_freezes_the_collector_so_its_exit_is_quick(tmp_path):
     assert proc.returncode == 1 and "bad table" in proc.stderr
 
 
+def test_with_a_log_file_all_of_stderr_goes_to_it_and_the_stopping_message_to_the_terminal(
+    tmp_path,
+):
+    """What C and C++ libraries write to file descriptor 2 (TensorFlow's notices) lands in the
+    job's log like Python's logging; the message of a step stopped by bad input still reaches the
+    terminal."""
+    script = tmp_path / "toy_log.py"
+    script.write_text(
+        TOY_SCRIPT
+        + "import os\nimport sys\nfrom pathlib import Path\n"
+        + f"sys.path.insert(0, {str(REPO / 'scripts')!r})\n"
+        + "from medflow.step import InputError, Step, log\n"
+        + "STEP = Step(__file__)\n"
+        + "def main(ctx):\n"
+        + "    os.write(2, b'written to fd 2 by a library\\n')\n"
+        + "    log.info('logged by the step')\n"
+        + "    if Path(ctx.input.table).read_text() == 'bad':\n"
+        + "        raise InputError('bad table')\n"
+        + "    Path(ctx.output.out).write_text('done')\n"
+        + "STEP.run(main)\n"
+    )
+    table, out, log_file = tmp_path / "table.txt", tmp_path / "out.txt", tmp_path / "job.log"
+    table.write_text("good")
+    run = [sys.executable, str(script), str(table), str(out), "--log", str(log_file)]
+    proc = subprocess.run(run, capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr
+    text = log_file.read_text()
+    assert "written to fd 2 by a library" in text and "logged by the step" in text
+    assert proc.stderr == ""
+    table.write_text("bad")
+    proc = subprocess.run(run, capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 1 and proc.stderr.strip() == "medflow: bad table"
+    assert "bad table" in log_file.read_text()
+
+
 def test_a_hand_run_that_leaves_out_an_output_stops_instead_of_overwriting_an_input(tmp_path):
     precious = tmp_path / "precious.smi"
     precious.write_text("CCO a\n")

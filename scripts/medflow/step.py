@@ -36,12 +36,13 @@ from __future__ import annotations
 import argparse
 import ast
 import logging
+import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from medflow.config import ConfigError, load_config, select, set_path, settings_help
 from medflow.versions import versions_line
@@ -109,11 +110,27 @@ def first_non_utf8(path: str | Path) -> tuple[int, bytes] | None:
     return None
 
 
+_console: TextIO | None = None
+
+
+def console() -> TextIO:
+    """The terminal's stderr, for what a user should see while a job runs (its progress, the
+    message that stops it): with a log file, stderr itself goes to the log (configure_logging)."""
+    return _console or sys.__stderr__
+
+
 def configure_logging(log_path: str | Path | None) -> None:
-    """Send logging (and, under Snakemake, all of stderr) to the rule's log file."""
+    """Send logging and, with a log file (a Snakemake job, or --log), all of stderr to it: Python's,
+    and that of the C and C++ libraries, which write to file descriptor 2 itself (TensorFlow's
+    start-up notices and its tf.data messages printed on the terminal of every imaging job). The
+    terminal stays reachable as console()."""
+    global _console
     if log_path is not None:
         Path(log_path).parent.mkdir(parents=True, exist_ok=True)
         sys.stderr = open(log_path, "a", buffering=1)  # noqa: SIM115 - lives as long as the process
+        sys.__stderr__.flush()
+        _console = os.fdopen(os.dup(2), "w", buffering=1)
+        os.dup2(sys.stderr.fileno(), 2)
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -416,7 +433,7 @@ class Step:
         except InputError as error:
             log.error("%s", error)
             if ctx.log is not None:
-                print(f"medflow: {error}", file=sys.__stderr__)
+                print(f"medflow: {error}", file=console())
             sys.exit(1)
         exit_quickly()
 
