@@ -83,7 +83,9 @@ def result_checksums(workdir: Path, exclude: tuple[str, ...] = ()) -> dict[str, 
 def tiny_run(tmp_path_factory) -> Path:
     """One local run of the whole workflow (all three branches) on the tiny test configs."""
     workdir = tmp_path_factory.mktemp("tiny_run")
-    run_workflow(workdir, *TINY_CONFIGS)
+    proc = run_workflow(workdir, *TINY_CONFIGS)
+    # what the terminal showed, for the tests of what a user sees (outside results/)
+    (workdir / "terminal.txt").write_text(proc.stdout + proc.stderr)
     return workdir
 
 
