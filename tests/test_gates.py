@@ -109,7 +109,10 @@ def bad_config_run(tmp_path, override: dict) -> str:
     path.write_text(yaml.safe_dump(override))
     proc = run(snakemake_cmd(tmp_path, path, extra=["-n", "--cores", "1"]))
     assert proc.returncode != 0, "a bad config was accepted"
-    return proc.stdout + proc.stderr
+    output = proc.stdout + proc.stderr
+    # medflow's message alone: no file, line and call stack of the raise under it
+    assert "medflow: " in output and 'File "' not in output and "Traceback" not in output, output
+    return output
 
 
 def test_unknown_key_fails_naming_it(tmp_path):

@@ -16,6 +16,24 @@ from medflow.config import (
     unused_settings,
 )
 from medflow.resources import scaled_mem_mb, scaled_runtime
+from medflow.step import InputError
+
+
+def stops_at_start_up(check):
+    """Decorate a check run while the workflow is read: its WorkflowError or InputError ends the
+    run with medflow's message alone, which names the key, file or record and what to do.
+    Snakemake would print it with the file and line of the raise and the call stack under it,
+    which reads as a crash."""
+
+    @functools.wraps(check)
+    def checked(*args, **kwargs):
+        try:
+            return check(*args, **kwargs)
+        except (WorkflowError, InputError) as error:
+            logger.error(f"medflow: {error}")
+            sys.exit(1)
+
+    return checked
 
 
 def checked_config(given):
@@ -38,10 +56,17 @@ def refuse_duplicate_keys(paths):
             raise WorkflowError(str(error))
 
 
-refuse_duplicate_keys(workflow.configfiles)
-config.update(checked_config(config))
-for note in unused_settings(config):
-    logger.warning(f"medflow: {note}")
+@stops_at_start_up
+def check_config():
+    """The config files' duplicate keys, then the config against the schema (filled with its
+    defaults), then the settings changed where they have no effect (warnings)."""
+    refuse_duplicate_keys(workflow.configfiles)
+    config.update(checked_config(config))
+    for note in unused_settings(config):
+        logger.warning(f"medflow: {note}")
+
+
+check_config()
 
 
 def is_activated(branch):
@@ -137,6 +162,7 @@ def get_front_page_inputs(wildcards):
     return inputs
 
 
+@stops_at_start_up
 def get_final_output():
     """Every final target of every enabled branch: what `rule all` asks for."""
     targets = ["results/provenance.json", "results/report/front_page.html"]
@@ -155,6 +181,7 @@ def get_results_before_provenance():
     return [target for target in get_final_output() if target not in after]
 
 
+@stops_at_start_up
 def get_input_files():
     """Every input file of every enabled branch (user files or made examples), for provenance."""
     files = []
