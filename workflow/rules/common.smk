@@ -211,7 +211,7 @@ def get_molecules_input_files():
 def check_molecules_inputs():
     """Every start-up check of the branch: input files exist and are listed once, descriptor
     names are RDKit's."""
-    from medflow.step import InputError, check_listed_once
+    from medflow.step import check_listed_once
 
     settings = config["molecules"]
     for index, path in enumerate(settings["inputs"]):
@@ -301,7 +301,7 @@ def check_sequences_inputs():
         fasta_ids,
         read_labels,
     )
-    from medflow.step import InputError, check_listed_once
+    from medflow.step import check_listed_once
 
     try:
         check_scoring_settings(config["sequences"])
@@ -456,7 +456,6 @@ def check_positive_class(section):
     if not positive and threshold == 0.5:
         return
     from medflow.imaging.datasets import classes_at_start
-    from medflow.step import InputError
 
     try:
         classes = classes_at_start(section)

@@ -225,7 +225,11 @@ def process_frame(
         mask = [("input_smiles" in row) for row in rows]
         records.loc[mask, "input_smiles"] = from_sdf
     if "id" in records:
-        unparsed = result.index[result["reasons"].str.startswith("unparseable SMILES")]
-        for k in unparsed:
-            result.loc[k, "reasons"] += swapped_hint(records.loc[k, "id"])
+        unparsed = result["reasons"].str.startswith("unparseable SMILES")
+        result.loc[unparsed, "reasons"] = [
+            reason + swapped_hint(mol_id)
+            for reason, mol_id in zip(
+                result.loc[unparsed, "reasons"], records.loc[unparsed, "id"], strict=True
+            )
+        ]
     return pd.concat([records, result], axis=1)
