@@ -153,6 +153,34 @@ def test_npz_with_eleven_labels_keeps_numeric_order(tmp_path):
     assert np.array_equal(arrays["y_train"], labels["train"])  # class k is label k
 
 
+def test_npz_of_one_hot_labels_reads_each_row_as_its_class_and_says_so(tmp_path, caplog):
+    rng = np.random.default_rng(0)
+    images = {s: rng.integers(0, 256, (9, 8, 8)).astype(np.uint8) for s in ("train", "val", "test")}
+    classes = np.arange(9) % 3
+    npz = npz_of(
+        tmp_path / "onehot.npz", images, {s: np.eye(3, dtype=np.uint8)[classes] for s in images}
+    )
+    arrays = run_preprocess(tmp_path, format="npz", source=str(npz), height=8, width=8)["arrays"]
+    assert np.array_equal(arrays["y_train"], classes)
+    assert list(arrays["class_names"]) == ["0", "1", "2"]
+    assert "train_labels holds one-hot rows (9, 3)" in caplog.text
+
+
+def test_npz_of_multi_label_rows_stops_saying_how_to_train_for_one_finding(tmp_path):
+    rng = np.random.default_rng(0)
+    images = {s: rng.integers(0, 256, (9, 8, 8)).astype(np.uint8) for s in ("train", "val", "test")}
+    findings = (rng.random((9, 14)) < 0.2).astype(np.uint8)  # ChestMNIST's shape: rows of 0..n 1s
+    findings[0] = 0
+    npz = npz_of(tmp_path / "chest.npz", images, {s: findings for s in images})
+    with pytest.raises(InputError, match=r"shape \(9, 14\).*multi-label.*train_labels\[:, k\]"):
+        run_preprocess(tmp_path, format="npz", source=str(npz), height=8, width=8)
+    counts = {s: np.tile(np.arange(9)[:, None] % 3, (1, 2)) for s in images}  # (N, 2) of 0..2
+    npz = npz_of(tmp_path / "two.npz", images, counts)
+    with pytest.raises(InputError, match=r"shape \(9, 2\); expected \(N,\) or \(N, 1\)") as error:
+        run_preprocess(tmp_path, format="npz", source=str(npz), height=8, width=8)
+    assert "multi-label" not in str(error.value)
+
+
 def test_npz_with_a_huge_label_builds_classes_from_the_labels_present(tmp_path):
     rng = np.random.default_rng(0)
     images = {s: rng.integers(0, 256, (6, 8, 8)).astype(np.uint8) for s in ("train", "val", "test")}

@@ -602,14 +602,7 @@ def npz_array(archive: Any, path: Path, key: str) -> np.ndarray:
 def npz_split(archive: Any, path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     """One split's images and labels (N,), checked for shape and values."""
     images = npz_array(archive, path, f"{split}_images")
-    labels = npz_array(archive, path, f"{split}_labels")
-    if labels.ndim == 2 and labels.shape[1] == 1:
-        labels = labels[:, 0]
-    if labels.ndim != 1:
-        raise InputError(
-            f"'{path}': {split}_labels has shape {labels.shape}; expected (N,) or (N, 1) "
-            "(multi-label data is not supported)"
-        )
+    labels = one_label_each(npz_array(archive, path, f"{split}_labels"), path, split)
     if images.ndim not in (3, 4):
         raise InputError(
             f"'{path}': {split}_images has shape {images.shape}; expected (N, H, W) or "
@@ -640,6 +633,44 @@ def npz_split(archive: Any, path: Path, split: str) -> tuple[np.ndarray, np.ndar
     if len(labels) == 0:
         raise InputError(f"'{path}': the {split} split is empty; every split needs images")
     return images, integer_labels(labels, path, split)
+
+
+def one_label_each(labels: np.ndarray, path: Path, split: str) -> np.ndarray:
+    """One label per image, (N,): labels given as (N,) or (N, 1), or one-hot rows (N, K) (every
+    value 0 or 1, one 1 per row: read as the column of the 1, with a warning). InputError
+    otherwise, saying what the shape looks like: 0/1 rows with any number of 1s are multi-label
+    data (ChestMNIST's 14 findings), which the branch does not classify."""
+    if labels.ndim == 1:
+        return labels
+    if labels.ndim == 2 and (labels.shape[1] == 1 or labels.shape[0] == 0):
+        return labels.reshape(-1)[: labels.shape[0]]  # (N, 1), or an empty split (told below)
+    hint = ""
+    if labels.ndim == 2 and labels.size:
+        values = labels.astype(np.float64)
+        zero_one = bool(np.isin(values, (0.0, 1.0)).all())
+        if zero_one and bool((values.sum(axis=1) == 1).all()):
+            log.warning(
+                "'%s': %s_labels holds one-hot rows %s; each is read as the class number of "
+                "its column of 1 (0..%d)",
+                path,
+                split,
+                labels.shape,
+                labels.shape[1] - 1,
+            )
+            return values.argmax(axis=1)
+        if zero_one:
+            hint = (
+                f": 0/1 rows with any number of 1s are multi-label data (each image marked for "
+                f"each of {labels.shape[1]} findings, as ChestMNIST stores them), which the "
+                "imaging branch does not classify: it gives each image one class. To train a "
+                f"detector of one finding, save its column as the labels ({split}_labels[:, k] "
+                "for finding k, in every split) and name them with imaging.input.class_names: "
+                "[absent, present]"
+            )
+    raise InputError(
+        f"'{path}': {split}_labels has shape {labels.shape}; expected (N,) or (N, 1), or "
+        f"one-hot rows (N, classes){hint}"
+    )
 
 
 def flat_hint(shape: tuple[int, ...], split: str) -> str:
