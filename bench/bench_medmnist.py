@@ -170,9 +170,18 @@ def main() -> None:
     paths = [a for a in sys.argv[1:] if not a.startswith("--")]
     if not paths:
         sys.exit("usage: python bench/bench_medmnist.py PATH.npz [PATH.npz ...] [--quick]")
+    from medflow.step import InputError
+
+    failed = 0
     for path in paths:
-        metrics = evaluate_defaults(path, QUICK if "--quick" in sys.argv else None)
+        try:
+            metrics = evaluate_defaults(path, QUICK if "--quick" in sys.argv else None)
+        except InputError as error:  # say why, and go on with the other files
+            print(f"{path}: medflow: {error}", file=sys.stderr, flush=True)
+            failed += 1
+            continue
         print(report(path, metrics), flush=True)
+    sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":

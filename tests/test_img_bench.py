@@ -4,6 +4,7 @@ import bench_imaging
 import bench_img_decode
 import bench_medmnist
 import numpy as np
+import pytest
 
 
 def test_quick_benchmark_rows_are_well_formed():
@@ -51,3 +52,17 @@ def test_medmnist_bench_runs_the_branch_on_a_generated_npz(tmp_path):
     assert 0 <= metrics["accuracy"] <= 1 and metrics["wall_s"] > 0 and metrics["cpu_s"] > 0
     text = bench_medmnist.report(tmp_path / "breastmnist.npz", metrics)
     assert "Google AutoML Vision      0.861  0.919" in text and "medflow (defaults)" in text
+
+
+def test_medmnist_bench_says_why_a_file_cannot_run_and_exits_1(tmp_path, monkeypatch, capsys):
+    rng = np.random.default_rng(0)
+    arrays = {}
+    for split in ("train", "val", "test"):
+        arrays[f"{split}_images"] = rng.integers(0, 255, (6, 8, 8)).astype(np.uint8)
+        arrays[f"{split}_labels"] = np.tile([[1, 0, 1], [0, 0, 0], [0, 1, 0]], (2, 1))
+    np.savez(tmp_path / "chestmnist.npz", **arrays)
+    monkeypatch.setattr("sys.argv", ["bench_medmnist.py", str(tmp_path / "chestmnist.npz")])
+    with pytest.raises(SystemExit) as stop:
+        bench_medmnist.main()
+    assert stop.value.code == 1
+    assert "chestmnist.npz: medflow:" in capsys.readouterr().err
