@@ -166,6 +166,18 @@ def test_npz_of_one_hot_labels_reads_each_row_as_its_class_and_says_so(tmp_path,
     assert "train_labels holds one-hot rows (9, 3)" in caplog.text
 
 
+def test_classes_known_at_start_up_read_one_hot_rows_and_leave_multi_label_to_preprocessing(
+    tmp_path,
+):
+    images = {s: np.zeros((6, 8, 8), dtype=np.uint8) for s in ("train", "val", "test")}
+    one_hot = np.eye(4, dtype=np.uint8)[np.arange(6) % 4]
+    section = {"class_names": [], "format": "npz", "npz": str(tmp_path / "onehot.npz")}
+    npz_of(tmp_path / "onehot.npz", images, {s: one_hot for s in images})
+    assert datasets.classes_at_start(section) == ["0", "1", "2", "3"]
+    npz_of(tmp_path / "onehot.npz", images, {s: one_hot[:, :3] * 0 + 1 for s in images})
+    assert datasets.classes_at_start(section) is None  # multi-label: preprocessing says why
+
+
 def test_npz_of_multi_label_rows_stops_saying_how_to_train_for_one_finding(tmp_path):
     rng = np.random.default_rng(0)
     images = {s: rng.integers(0, 256, (9, 8, 8)).astype(np.uint8) for s in ("train", "val", "test")}

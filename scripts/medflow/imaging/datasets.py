@@ -253,10 +253,13 @@ def classes_at_start(section: dict[str, Any]) -> list[str] | None:
         )
         return sorted(set(table["class"]))
     try:
-        with np.load(section["npz"], allow_pickle=False) as archive:
-            labels = np.concatenate([archive[f"{split}_labels"].ravel() for split in SPLITS])
+        path = Path(section["npz"])
+        with np.load(path, allow_pickle=False) as archive:
+            labels = np.concatenate(
+                [one_label_each(archive[f"{s}_labels"], path, s, warn=False) for s in SPLITS]
+            )
         return [str(k) for k in sorted({int(k) for k in labels})]
-    except (OSError, ValueError, KeyError, EOFError, TypeError, zipfile.BadZipFile):
+    except (OSError, ValueError, KeyError, EOFError, TypeError, zipfile.BadZipFile, InputError):
         return None
 
 
@@ -635,9 +638,9 @@ def npz_split(archive: Any, path: Path, split: str) -> tuple[np.ndarray, np.ndar
     return images, integer_labels(labels, path, split)
 
 
-def one_label_each(labels: np.ndarray, path: Path, split: str) -> np.ndarray:
+def one_label_each(labels: np.ndarray, path: Path, split: str, warn: bool = True) -> np.ndarray:
     """One label per image, (N,): labels given as (N,) or (N, 1), or one-hot rows (N, K) (every
-    value 0 or 1, one 1 per row: read as the column of the 1, with a warning). InputError
+    value 0 or 1, one 1 per row: read as the column of the 1, with a warning if `warn`). InputError
     otherwise, saying what the shape looks like: 0/1 rows with any number of 1s are multi-label
     data (ChestMNIST's 14 findings), which the branch does not classify."""
     if labels.ndim == 1:
@@ -649,14 +652,15 @@ def one_label_each(labels: np.ndarray, path: Path, split: str) -> np.ndarray:
         values = labels.astype(np.float64)
         zero_one = bool(np.isin(values, (0.0, 1.0)).all())
         if zero_one and bool((values.sum(axis=1) == 1).all()):
-            log.warning(
-                "'%s': %s_labels holds one-hot rows %s; each is read as the class number of "
-                "its column of 1 (0..%d)",
-                path,
-                split,
-                labels.shape,
-                labels.shape[1] - 1,
-            )
+            if warn:
+                log.warning(
+                    "'%s': %s_labels holds one-hot rows %s; each is read as the class number "
+                    "of its column of 1 (0..%d)",
+                    path,
+                    split,
+                    labels.shape,
+                    labels.shape[1] - 1,
+                )
             return values.argmax(axis=1)
         if zero_one:
             hint = (
