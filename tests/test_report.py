@@ -48,6 +48,16 @@ def test_molecules_rows_are_the_funnel_and_the_hit_count(tmp_path):
     ]
 
 
+def test_the_terminal_summary_is_a_line_per_branch_and_names_the_page():
+    rows = [("Sequences", [("clusters", "3"), ("unique sequences", "9")]), ("Molecules", [])]
+    text = report.terminal_summary(rows, "results/report/front_page.html")
+    assert text.splitlines() == [
+        "medflow results (figures and pictures: results/report/front_page.html):",
+        "  Sequences: clusters 3; unique sequences 9",
+        "  Molecules: ",
+    ]
+
+
 def test_the_page_embeds_pictures_and_escapes_text(tmp_path):
     png = tmp_path / "p.png"
     png.write_bytes(b"\x89PNG fake")
@@ -101,4 +111,11 @@ def test_report_opens_on_the_answers(tiny_run, chromium, tmp_path):
 def test_front_page_is_part_of_the_run(tiny_run):
     page = (tiny_run / "results" / "report" / "front_page.html").read_text()
     assert page.startswith("<style>") and 'class="mf-front"' in page
+    # and its figures end the run on the terminal, a line per branch, not in the job's log
+    terminal = (tiny_run / "terminal.txt").read_text()
+    assert "medflow results (figures and pictures: results/report/front_page.html):" in terminal
+    summary = json.loads((tiny_run / "results/sequences/summary.json").read_text())
+    assert f"  Sequences: records clustered {summary['records']:,};" in terminal
+    assert "  Medical images: test images " in terminal and "  Molecules: input: " in terminal
+    assert "medflow results" not in (tiny_run / "logs/report/front_page.log").read_text()
     assert Path(tiny_run / "results/provenance.json").is_file()

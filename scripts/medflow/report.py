@@ -118,5 +118,14 @@ def front_page(sections: list[str], provenance: list[tuple[str, str]]) -> str:
     return "\n".join(parts) + "\n"
 
 
+def terminal_summary(branches: list[tuple[str, list[tuple[str, str]]]], page: str | Path) -> str:
+    """The headline figures as a few lines for the terminal at the end of a run: one line per
+    branch (its title, then label value pairs), and where the pictures and details are."""
+    lines = [f"medflow results (figures and pictures: {page}):"]
+    for title, rows in branches:
+        lines.append(f"  {title}: " + "; ".join(f"{label} {value}" for label, value in rows))
+    return "\n".join(lines) + "\n"
+
+
 def load_json(path: str | Path) -> dict:
     return json.loads(Path(path).read_text())
