@@ -25,7 +25,7 @@ from pathlib import Path
 
 from medflow.imaging import plots, training
 from medflow.imaging.io import load_arrays, write_json, write_table
-from medflow.step import Context, InputError, Step
+from medflow.step import Context, InputError, Step, console
 
 STEP = Step(__file__, settings=("seed", "imaging.train"), threads=True)
 
@@ -45,7 +45,8 @@ def main(ctx: Context) -> None:
     from medflow.imaging import models
 
     try:
-        model, history, summary = training.train(data, settings, seed, ctx.threads)
+        terminal = console() if ctx.log else None  # the log file holds stderr under Snakemake
+        model, history, summary = training.train(data, settings, seed, ctx.threads, terminal)
     except training.FoldError as error:
         raise InputError(f"'{ctx.input.arrays}': {error}") from None
     config = {

@@ -1,6 +1,7 @@
 """Imaging models and the training recipe: the exact seed_cnn stack, heads, one determinism check,
 validation-only choices, stable saving, and the train step (which never reads the test split)."""
 
+import io
 import json
 import zipfile
 
@@ -175,6 +176,39 @@ def test_cross_fitted_training_judges_on_out_of_fold_predictions():
     assert list(history["member"].unique()) == [0, 1, 2]
     assert model.output_shape == (None, 1)
     assert 0 < summary["threshold"] < 1 and summary["val_auc"] is not None
+
+
+def test_training_says_where_it_stands_each_member_on_the_console_and_each_epoch_in_the_log(
+    caplog,
+):
+    console = io.StringIO()
+    settings = train_settings(folds=3, epochs=2, score_from=0.5)
+    with caplog.at_level("INFO", logger="medflow.imaging.training"):
+        training.train(toy_arrays(n=48), settings, 5, 1, console)
+    lines = console.getvalue().splitlines()
+    ends = [line for line in lines if " done in " in line]
+    assert [line.split(" done in ")[0] for line in ends] == [
+        f"imaging training: member {k} of 3" for k in (1, 2, 3)
+    ]
+    assert "left" in ends[0] and ends[-1].endswith("; all members trained")
+    assert "(best held-out AUC " in ends[0]
+    logged = caplog.text
+    assert "member 2 of 3, epoch 1 of 2\n" in logged  # epoch 1 is not scored (score_from 0.5)
+    assert "member 2 of 3, epoch 2 of 2, held-out AUC " in logged
+
+
+def test_training_progress_reaches_the_console_at_most_every_interval():
+    console = io.StringIO()
+    progress = training.TrainingProgress(2, console, every=3600)
+    progress.last -= 7200  # an hour and more since the last console line
+    progress.start -= 100  # the first member took 100 s, so the second should take as long
+    progress.epoch(0, 1, 5, None)
+    progress.epoch(0, 2, 5, 0.75)  # within the hour: the log only
+    progress.member_done(0, 65.0, float("-inf"))  # a member's end always shows
+    assert console.getvalue().splitlines() == [
+        "imaging training: member 1 of 2, epoch 1 of 5",
+        "imaging training: member 1 of 2 done in 1 min (no held-out AUC); about 2 min left",
+    ]
 
 
 def test_platt_scaling_recovers_a_known_slope_and_intercept():

@@ -97,6 +97,18 @@ def test_tensorflows_own_notices_go_to_the_job_logs_not_the_terminal(tiny_run):
     assert not [n for n in notices if n in terminal]
 
 
+def test_training_tells_the_terminal_where_it_stands(tiny_run):
+    """Training is the longest job of a run on real images: each member's end reaches the
+    terminal with the time left, and every epoch the job's log."""
+    terminal = (tiny_run / "terminal.txt").read_text()
+    config = json.loads((tiny_run / "results/imaging/model/model_config.json").read_text())
+    members = len(config["result"]["members"])
+    for k in range(1, members + 1):
+        assert f"imaging training: member {k} of {members} done in " in terminal
+    log = (tiny_run / "logs" / "imaging" / "train.log").read_text()
+    assert f"member {members} of {members}, epoch 1 of " in log
+
+
 def test_a_step_run_by_hand_gives_the_workflow_bytes(tiny_run, tmp_path):
     """img_preprocess with --configfile/--set and positional ports == the same job in the run."""
     config = tmp_path / "config.yaml"

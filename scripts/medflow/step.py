@@ -155,6 +155,17 @@ def progress(items: Iterable[T], total: int | None = None, desc: str = "") -> It
     )
 
 
+def duration_text(seconds: float) -> str:
+    """A time left in words: '45 s', '12 min', '1 h 20 min'."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60} min"
+
+
 @dataclass(frozen=True)
 class Port:
     """One named input or output of a step: a path, a list of paths (many: one or more; many or

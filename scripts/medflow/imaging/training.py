@@ -17,14 +17,47 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 import pandas as pd
 
 from medflow.imaging import decisions
+from medflow.step import duration_text
 
 log = logging.getLogger("medflow.imaging.training")
+
+
+class TrainingProgress:
+    """Where training stands: a log line per epoch (its held-out AUC where scored) and per
+    member; on `console` (the terminal of a Snakemake job, which its log file does not reach) a
+    line at most every `every` seconds and one as each member ends, with the time left."""
+
+    def __init__(self, members: int, console: TextIO | None = None, every: float = 10.0):
+        self.members, self.console, self.every = members, console, every
+        self.start = self.last = time.perf_counter()
+
+    def say(self, line: str, always: bool = False) -> None:
+        log.info("%s", line)
+        now = time.perf_counter()
+        if self.console is not None and (always or now - self.last >= self.every):
+            self.last = now
+            print(f"imaging training: {line}", file=self.console, flush=True)
+
+    def epoch(self, member: int, epoch: int, epochs: int, auc: float | None) -> None:
+        judged = "" if auc is None or np.isnan(auc) else f", held-out AUC {auc:.3f}"
+        self.say(f"member {member + 1} of {self.members}, epoch {epoch} of {epochs}{judged}")
+
+    def member_done(self, member: int, seconds: float, auc: float) -> None:
+        elapsed = time.perf_counter() - self.start
+        left = elapsed / (member + 1) * (self.members - member - 1)
+        ahead = f"about {duration_text(left)} left" if left > 0 else "all members trained"
+        judged = f"best held-out AUC {auc:.3f}" if np.isfinite(auc) else "no held-out AUC"
+        self.say(
+            f"member {member + 1} of {self.members} done in {duration_text(seconds)} "
+            f"({judged}); {ahead}",
+            always=True,
+        )
 
 
 class FoldError(ValueError):
@@ -176,7 +209,7 @@ def scored_epochs(epochs: int, score_from: float) -> range:
     return range(first, epochs + 1)
 
 
-def _best_weights_callback(x_val, y_val, n_classes, batch_size, history, scored):
+def _best_weights_callback(x_val, y_val, n_classes, batch_size, history, scored, announce=None):
     import keras
 
     class BestOnValidation(keras.callbacks.Callback):
@@ -196,6 +229,8 @@ def _best_weights_callback(x_val, y_val, n_classes, batch_size, history, scored)
             history.append(row)
             if epoch + 1 not in scored:
                 row.update(val_auc=np.nan, val_accuracy=np.nan)
+                if announce:
+                    announce(epoch + 1, None)
                 return
             scores = self.model.predict(x_val, batch_size=batch_size, verbose=0)
             if not np.isfinite(scores).all():
@@ -207,6 +242,8 @@ def _best_weights_callback(x_val, y_val, n_classes, batch_size, history, scored)
             auc = decisions.medmnist_auc(y_val, probabilities, n_classes - 1)
             accuracy = float((decisions.decide(probabilities, 1, 0.5) == y_val).mean())
             row.update(val_auc=np.nan if auc is None else auc, val_accuracy=accuracy)
+            if announce:  # where training stands (TrainingProgress)
+                announce(epoch + 1, auc)
             # held-out images of one class: no AUC can judge the epochs, so the last one is kept
             if auc is None or auc > self.best_score or self.best_weights is None:
                 self.best_score = -np.inf if auc is None else auc
@@ -221,6 +258,7 @@ def train_member(
     settings: dict[str, Any],
     seed: int,
     member: int,
+    progress: TrainingProgress | None = None,
 ) -> tuple[Any, pd.DataFrame, dict[str, Any], np.ndarray]:
     """One seeded network, trained on the train split, with the weights of its best scored
     validation epoch; also its history, a summary and its raw scores on x_val at that epoch."""
@@ -269,7 +307,16 @@ def train_member(
     )
     rows: list[dict] = []
     scored = scored_epochs(epochs, settings["score_from"])
-    best = _best_weights_callback(x_val, y_val, n_classes, max(batch, 256), rows, scored)
+    progress = progress or TrainingProgress(1)
+    best = _best_weights_callback(
+        x_val,
+        y_val,
+        n_classes,
+        max(batch, 256),
+        rows,
+        scored,
+        lambda epoch, auc: progress.epoch(member, epoch, epochs, auc),
+    )
     callbacks = [best]
     if settings["ema"] > 0:
         callbacks.insert(0, keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
@@ -301,6 +348,7 @@ def train_member(
         "best_val_auc": float(best.best_score) if np.isfinite(best.best_score) else None,
         "seconds": seconds,
     }
+    progress.member_done(member, seconds, best.best_score)
     log.info(
         "member %d: %d epochs in %.1f s (%.0f images/s); best validation AUC %.4f at epoch %d",
         member,
@@ -396,14 +444,19 @@ def out_of_fold(
 
 
 def train(
-    arrays: dict[str, np.ndarray], settings: dict[str, Any], seed: int, threads: int
+    arrays: dict[str, np.ndarray],
+    settings: dict[str, Any],
+    seed: int,
+    threads: int,
+    console: TextIO | None = None,
 ) -> tuple[Any, pd.DataFrame, dict[str, Any]]:
     """The ensemble, its history and the validation choices.
 
     `settings` is the imaging.train section; the arrays are the train and validation splits
     (the test split is not used, nor needed). With `folds` 0, `members` networks train on the
     train split and are judged on the validation split; with K folds, K cross-fitted members train
-    on train + validation and every choice is made on their out-of-fold predictions.
+    on train + validation and every choice is made on their out-of-fold predictions. Progress
+    goes to the log, and to `console` (if given) every 10 s and as each member ends.
     """
     from medflow.imaging import models
 
@@ -440,6 +493,7 @@ def train(
     )
     batch = max(settings["batch_size"], 256)
     members, histories, summaries, judged = [], [], [], []
+    progress = TrainingProgress(len(splits), console)
     for member, (train_rows, val_rows) in enumerate(splits):
         part = {
             "class_names": arrays["class_names"],
@@ -448,7 +502,7 @@ def train(
             "x_val": x_pool[val_rows],
             "y_val": y_pool[val_rows],
         }
-        network, history, summary, scores = train_member(part, settings, seed, member)
+        network, history, summary, scores = train_member(part, settings, seed, member, progress)
         members.append(network)
         histories.append(history)
         summaries.append(summary)

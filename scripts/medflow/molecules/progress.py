@@ -17,18 +17,9 @@ from typing import TextIO
 
 import pyarrow.parquet as pq
 
+from medflow.step import duration_text
+
 log = logging.getLogger("medflow.molecules")
-
-
-def duration_text(seconds: float) -> str:
-    """A time left in words: '45 s', '12 min', '1 h 20 min'."""
-    seconds = max(0, round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes = round(seconds / 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    return f"{minutes // 60} h {minutes % 60} min"
 
 
 def overall_line(done: int, total: int, rate: float) -> str:
