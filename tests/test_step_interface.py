@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -10,6 +11,7 @@ import pytest
 import yaml
 from conftest import REPO
 
+from medflow import step
 from medflow.config import (
     ConfigError,
     fill_and_validate,
@@ -353,3 +355,25 @@ def test_unused_settings_name_each_changed_setting_without_effect():
     assert [note.split("'")[1] for note in unused_settings(count)] == [
         "sequences.clustering.e_value"
     ]
+
+
+def test_a_job_with_a_log_shows_a_long_loops_count_on_the_terminal(monkeypatch):
+    terminal = io.StringIO()
+    monkeypatch.setattr(step, "_console", terminal)
+    monkeypatch.setattr(step, "_job", step.job_label("logs/sequences/align_pairs/0.log"))
+    monkeypatch.setattr(step, "CONSOLE_EVERY", 0.0)  # every item, for the test
+    assert list(step.progress(iter("abc"), total=3, desc="aligning")) == ["a", "b", "c"]
+    lines = terminal.getvalue().splitlines()
+    assert [line.split(", about")[0] for line in lines] == [
+        "sequences/align_pairs/0: aligning 1 of 3 (33%)",
+        "sequences/align_pairs/0: aligning 2 of 3 (67%)",
+        "sequences/align_pairs/0: aligning 3 of 3 (100%)",
+    ]
+    assert step.count_line("imaging/predict", "reading", 250, 1000, 30.0) == (
+        "imaging/predict: reading 250 of 1,000 (25%), about 2 min left"
+    )
+    assert step.count_line("j", "rows", 12345, None, 5.0) == "j: rows 12,345 done"
+    monkeypatch.setattr(step, "_console", None)  # no log file: the terminal has tqdm's own bar
+    monkeypatch.setattr(step, "CONSOLE_EVERY", 0.0)
+    assert list(step.progress(range(2), total=2)) == [0, 1]
+    assert len(terminal.getvalue().splitlines()) == 3

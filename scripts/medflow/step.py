@@ -39,6 +39,7 @@ import logging
 import os
 import re
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,6 +112,9 @@ def first_non_utf8(path: str | Path) -> tuple[int, bytes] | None:
 
 
 _console: TextIO | None = None
+_job = ""  # the job, as its log names it (sequences/align_pairs/0), for its console lines
+# A job with a log file shows a long loop's count on the terminal this often (seconds)
+CONSOLE_EVERY = 30.0
 
 
 def console() -> TextIO:
@@ -124,8 +128,9 @@ def configure_logging(log_path: str | Path | None) -> None:
     and that of the C and C++ libraries, which write to file descriptor 2 itself (TensorFlow's
     start-up notices and its tf.data messages printed on the terminal of every imaging job). The
     terminal stays reachable as console()."""
-    global _console
+    global _console, _job
     if log_path is not None:
+        _job = job_label(log_path)
         Path(log_path).parent.mkdir(parents=True, exist_ok=True)
         sys.stderr = open(log_path, "a", buffering=1)  # noqa: SIM115 - lives as long as the process
         sys.__stderr__.flush()
@@ -139,12 +144,20 @@ def configure_logging(log_path: str | Path | None) -> None:
     )
 
 
+def job_label(log_path: str | Path) -> str:
+    """A job as its log names it: logs/sequences/align_pairs/0.log -> sequences/align_pairs/0."""
+    parts = Path(log_path).with_suffix("").parts
+    return "/".join(parts[parts.index("logs") + 1 :] if "logs" in parts else parts[-1:])
+
+
 def progress(items: Iterable[T], total: int | None = None, desc: str = "") -> Iterator[T]:
-    """Progress for loops over many records: a live bar on a terminal, log lines in a file."""
+    """Progress for loops over many records: a live bar on a terminal, log lines in a file; and,
+    in a job whose stderr goes to its log, a line on the terminal every CONSOLE_EVERY seconds
+    (count_line), so a long step is seen to move."""
     from tqdm import tqdm
 
     on_terminal = sys.stderr.isatty()
-    yield from tqdm(
+    bar = tqdm(
         items,
         total=total,
         desc=desc,
@@ -152,6 +165,27 @@ def progress(items: Iterable[T], total: int | None = None, desc: str = "") -> It
         mininterval=0.5 if on_terminal else 15.0,
         ascii=not on_terminal,
         dynamic_ncols=on_terminal,
+    )
+    if _console is None:
+        yield from bar
+        return
+    start = last = time.monotonic()
+    for done, item in enumerate(bar, start=1):
+        yield item
+        now = time.monotonic()
+        if now - last >= CONSOLE_EVERY:
+            last = now
+            print(count_line(_job, desc, done, total, now - start), file=_console, flush=True)
+
+
+def count_line(job: str, desc: str, done: int, total: int | None, seconds: float) -> str:
+    """'sequences/align_pairs/0: aligning candidates 1,200 of 3,000 (40%), about 45 s left'."""
+    if not total:
+        return f"{job}: {desc} {done:,} done"
+    left = seconds / done * (total - done)
+    return (
+        f"{job}: {desc} {done:,} of {total:,} ({100 * done / total:.0f}%), "
+        f"about {duration_text(left)} left"
     )
 
 
