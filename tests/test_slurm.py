@@ -67,6 +67,15 @@ def workflow_rules() -> set[str]:
     return set(proc.stdout.split())
 
 
+def test_no_profile_prints_shell_commands_which_the_script_rules_do_not_have():
+    """Every rule runs a script, so printshellcmds printed 'Shell command: None' once per job."""
+    rules_text = "".join(path.read_text() for path in (REPO / "workflow" / "rules").glob("*.smk"))
+    assert not re.search(r"^\s+shell:", rules_text, flags=re.MULTILINE)
+    for profile in [REPO / "profiles" / "local", USER_PROFILE, REPO / "tests/profiles/slurm-test"]:
+        config = yaml.safe_load((profile / "config.yaml").read_text())
+        assert not config.get("printshellcmds"), f"{profile} prints shell commands"
+
+
 def test_user_profile_names_real_rules_and_scales_memory_with_attempt():
     profile = yaml.safe_load((USER_PROFILE / "config.yaml").read_text())
     assert profile["executor"] == "slurm"
