@@ -10,6 +10,8 @@ Inputs:
     imaging_metrics (optional): imaging metrics.json
     imaging_confusion (optional): imaging confusion matrix PNG
     imaging_roc (optional): imaging ROC curve PNG
+    imaging_diagnoses (optional): imaging diagnoses.tsv of the new images
+    imaging_predict_rejects (optional): imaging predictions rejects.tsv
     sequences_summary (optional): sequences summary.json
     sequences_dendrogram (optional): sequences dendrogram PNG
     molecules_summary (optional): molecules summary.tsv (funnel counts)
@@ -34,6 +36,9 @@ def main(ctx: Context) -> None:
     branches = []
     if given.imaging_metrics:
         rows = report.imaging_rows(report.load_json(given.imaging_metrics[0]))
+        if given.imaging_diagnoses:
+            diagnoses, unreadable = given.imaging_diagnoses[0], given.imaging_predict_rejects[0]
+            rows += report.prediction_rows(diagnoses, unreadable)
         pictures = [(given.imaging_confusion[0], "confusion matrix"), (given.imaging_roc[0], "ROC")]
         branches.append(("Medical images", rows, pictures))
     if given.sequences_summary:

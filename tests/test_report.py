@@ -48,6 +48,22 @@ def test_molecules_rows_are_the_funnel_and_the_hit_count(tmp_path):
     ]
 
 
+def test_prediction_rows_count_each_diagnosis_most_first_and_the_unreadable(tmp_path):
+    diagnoses, rejects = tmp_path / "diagnoses.tsv", tmp_path / "rejects.tsv"
+    diagnoses.write_text(
+        "file\tpredicted_class\tprobability_a\tprobability_b\n"
+        "x.png\tb\t0.2\t0.8\ny.png\ta\t0.9\t0.1\nz.png\tb\t0.3\t0.7\n"
+    )
+    rejects.write_text("file\treason\n")
+    assert report.prediction_rows(diagnoses, rejects) == [
+        ("new images diagnosed", "3"),
+        ("diagnosed b", "2"),
+        ("diagnosed a", "1"),
+    ]
+    rejects.write_text("file\treason\nbroken.png\tnot an image\n")
+    assert report.prediction_rows(diagnoses, rejects)[-1] == ("new files unreadable", "1")
+
+
 def test_the_terminal_summary_is_a_line_per_branch_and_names_the_page():
     rows = [("Sequences", [("clusters", "3"), ("unique sequences", "9")]), ("Molecules", [])]
     text = report.terminal_summary(rows, "results/report/front_page.html")
@@ -117,5 +133,9 @@ def test_front_page_is_part_of_the_run(tiny_run):
     summary = json.loads((tiny_run / "results/sequences/summary.json").read_text())
     assert f"  Sequences: records clustered {summary['records']:,};" in terminal
     assert "  Medical images: test images " in terminal and "  Molecules: input: " in terminal
+    with open(tiny_run / "results/imaging/predictions/diagnoses.tsv") as handle:
+        diagnosed = sum(1 for _ in csv.DictReader(handle, delimiter="\t"))
+    assert f"; new images diagnosed {diagnosed}; diagnosed " in terminal
+    assert f"new images diagnosed</th><td>{diagnosed}</td>" in page
     assert "medflow results" not in (tiny_run / "logs/report/front_page.log").read_text()
     assert Path(tiny_run / "results/provenance.json").is_file()

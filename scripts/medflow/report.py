@@ -10,6 +10,7 @@ import base64
 import csv
 import html
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,26 @@ def sequences_rows(summary: dict) -> list[tuple[str, str]]:
             ("normalized mutual information", fmt(summary.get("normalized_mutual_info"))),
         ]
     return rows
+
+
+def prediction_rows(diagnoses_tsv: str | Path, rejects_tsv: str | Path) -> list[tuple[str, str]]:
+    """The new images diagnosed, per predicted class (most first, then by name), and the new files
+    that could not be read, when there are any."""
+    with open(diagnoses_tsv, newline="") as handle:
+        classes = [row["predicted_class"] for row in csv.DictReader(handle, delimiter="\t")]
+    with open(rejects_tsv, newline="") as handle:
+        unreadable = sum(1 for _ in csv.DictReader(handle, delimiter="\t"))
+    rows = [("new images diagnosed", fmt(len(classes)))]
+    counts = Counter(classes)
+    rows += [(f"diagnosed {name}", fmt(n)) for name, n in sorted(counts.items(), key=by_count)]
+    if unreadable:
+        rows.append(("new files unreadable", fmt(unreadable)))
+    return rows
+
+
+def by_count(item: tuple[str, int]) -> tuple[int, str]:
+    """Most first, then by name."""
+    return -item[1], item[0]
 
 
 def molecules_rows(summary_tsv: str | Path, hits_csv: str | Path) -> list[tuple[str, str]]:

@@ -148,6 +148,11 @@ def get_front_page_inputs(wildcards):
             "imaging_confusion": f"{evaluation}/confusion_matrix.png",
             "imaging_roc": f"{evaluation}/roc_curve.png",
         }
+        if get_imaging_predict_images():
+            inputs |= {
+                "imaging_diagnoses": "results/imaging/predictions/diagnoses.tsv",
+                "imaging_predict_rejects": "results/imaging/predictions/rejects.tsv",
+            }
     if is_activated("sequences"):
         inputs |= {
             "sequences_summary": "results/sequences/summary.json",
