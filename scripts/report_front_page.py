@@ -37,8 +37,8 @@ def main(ctx: Context) -> None:
     if given.imaging_metrics:
         rows = report.imaging_rows(report.load_json(given.imaging_metrics[0]))
         if given.imaging_diagnoses:
-            diagnoses, unreadable = given.imaging_diagnoses[0], given.imaging_predict_rejects[0]
-            rows += report.prediction_rows(diagnoses, unreadable)
+            diagnoses, rejects = given.imaging_diagnoses[0], given.imaging_predict_rejects[0]
+            rows += report.prediction_rows(diagnoses, rejects)
         pictures = [(given.imaging_confusion[0], "confusion matrix"), (given.imaging_roc[0], "ROC")]
         branches.append(("Medical images", rows, pictures))
     if given.sequences_summary:
