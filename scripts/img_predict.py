@@ -19,6 +19,8 @@ import numpy as np
 
 from medflow.imaging import decisions
 from medflow.imaging.io import (
+    PREDICT_SCALING_ADVICE,
+    SCALING_ADVICE,
     UnreadableImage,
     list_files,
     prepare_image,
@@ -42,7 +44,7 @@ def load_folder(folder: Path, settings: dict, threads: int = 1) -> tuple[list[st
         try:
             return prepare_image(path, **settings)[0]
         except UnreadableImage as error:
-            return str(error)
+            return str(error).replace(SCALING_ADVICE, PREDICT_SCALING_ADVICE)
 
     names, images, rejects = [], [], []
     files = list_files(folder)

@@ -63,7 +63,10 @@ def main(ctx: Context) -> None:
         settings["channels"],
     )
     scaling = ctx.config["imaging"]["preprocess"]["scaling"]
-    for warning in (datasets.size_warning(settings), datasets.dim_warning(data.images, scaling)):
+    for warning in (
+        datasets.size_warning(settings),
+        datasets.dim_warning(data.images, data.files, scaling),
+    ):
         if warning:
             log.warning(warning)
 

@@ -645,3 +645,203 @@ def test_the_table_route_reads_photos_kept_in_one_folder(tmp_path):
     arrays = np.load(tmp_path / "out" / "arrays.npz")
     kept = sum(len(arrays[f"y_{split}"]) for split in SPLITS)
     assert kept == 6 and arrays["x_train"].shape[-1] == 3
+
+
+# ---------------------------------------------------------------- messy collections (audit)
+
+
+def tiff_claiming_size(path: Path, side: int) -> Path:
+    """A valid 16x16 TIFF whose header is then made to claim side x side pixels."""
+    import struct
+
+    tifffile.imwrite(path, np.zeros((16, 16), np.uint8), photometric="minisblack")
+    with tifffile.TiffFile(path) as tiff:
+        offsets = [tiff.pages[0].tags[k].valueoffset for k in ("ImageWidth", "ImageLength")]
+    data = bytearray(path.read_bytes())
+    for offset in offsets:
+        data[offset : offset + 4] = struct.pack("<I", side)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_a_tiff_claiming_billions_of_pixels_is_a_reject_not_a_crash(tmp_path):
+    """512 bytes claiming 200,000 x 200,000 pixels: refused by its header before any decoding
+    (it used to try to allocate 37 GiB and stop the run with a MemoryError naming no file)."""
+    path = tiff_claiming_size(tmp_path / "liar.tif", 200_000)
+    with pytest.raises(img_io.UnreadableImage, match=r"image too large: 40,000,000,000 pixels"):
+        img_io.decode_any(path)
+
+
+def test_tiff_and_dicom_keep_the_pixel_limit_png_keeps(tmp_path, monkeypatch):
+    from PIL import Image as PILImage
+
+    monkeypatch.setattr(PILImage, "MAX_IMAGE_PIXELS", 1000)
+    pixels = (np.arange(40 * 40) % 251).astype(np.uint8).reshape(40, 40)
+    tifffile.imwrite(tmp_path / "big.tif", pixels, photometric="minisblack")
+    write_png(tmp_path / "big.png", pixels)
+    write_dicom(tmp_path / "big.dcm", pixels)
+    for name in ("big.tif", "big.png", "big.dcm"):
+        with pytest.raises(img_io.UnreadableImage, match="image too large: 1,600 pixels"):
+            img_io.decode_any(tmp_path / name)
+    tifffile.imwrite(tmp_path / "small.tif", pixels[:20, :20], photometric="minisblack")
+    assert img_io.decode_any(tmp_path / "small.tif")[0].shape == (20, 20)
+
+
+def test_32_bit_integer_tiffs_are_refused_alike_by_either_decoder(tmp_path):
+    """uint32 through tifffile and int32 through Pillow (LZW, which tifffile leaves to it) have no
+    nominal full scale: both are rejects naming minmax (they used to come out all black)."""
+    values = (np.random.default_rng(0).random((28, 28)) * 60000).astype(np.uint32)
+    tifffile.imwrite(tmp_path / "u32.tif", values, photometric="minisblack")
+    Image.fromarray(values.astype(np.int32), "I").save(tmp_path / "i32.tif", compression="tiff_lzw")
+    for name in ("u32.tif", "i32.tif"):
+        pixels, full = img_io.decode_any(tmp_path / name)
+        assert full == 1.0 and pixels.max() > 1000
+        with pytest.raises(img_io.UnreadableImage, match="scaling: minmax"):
+            img_io.prepare_pixels(pixels, full, 28, 28, 1, "dtype_range", "area")
+    assert img_io.full_scale_of(np.uint8) == 255 and img_io.full_scale_of(np.uint16) == 65535
+    assert img_io.full_scale_of(np.int16) == img_io.full_scale_of(np.uint32) == 1.0
+
+
+def test_compressed_dicom_is_decoded_as_its_uncompressed_twin():
+    """JPEG Lossless (process 14) and JPEG-LS, the syntaxes PACS exports use most, decode through
+    GDCM exactly as the same image stored uncompressed or RLE (pydicom's own test files)."""
+    from pydicom.data import get_testdata_file
+
+    pairs = [
+        ("SC_rgb_jpeg_gdcm.dcm", "SC_rgb_rle.dcm"),
+        ("MR_small_jpeg_ls_lossless.dcm", "MR_small.dcm"),
+    ]
+    for compressed, plain in pairs:
+        pixels, full = img_io.decode_any(Path(get_testdata_file(compressed)))
+        expected, expected_full = img_io.decode_any(Path(get_testdata_file(plain)))
+        assert full == expected_full and np.array_equal(pixels, expected), compressed
+
+
+def test_labels_table_empty_or_header_only_or_padded_header(tmp_path):
+    write_dicom(tmp_path / "dcm" / "a.dcm", grey(0).astype(np.uint16))
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "header.csv").write_text("file,class\n")
+    (tmp_path / "padded.csv").write_text("file , class \r\na.dcm,x\r\n")
+    with pytest.raises(InputError, match=r"empty.csv' is empty; it needs a header line"):
+        datasets.read_labels_table(tmp_path / "empty.csv", "file", "class")
+    with pytest.raises(InputError, match=r"header.csv' has a header but no rows"):
+        datasets.read_labels_table(tmp_path / "header.csv", "file", "class")
+    table = datasets.read_labels_table(tmp_path / "padded.csv", "file", "class")
+    assert table[["file", "class"]].values.tolist() == [["a.dcm", "x"]]
+
+
+def dicom_tree(root: Path, per_class: int = 4) -> Path:
+    for k, name in enumerate(("a", "b")):
+        for i in range(per_class):
+            write_dicom(
+                root / name / f"{name}{i}.dcm", grey(10 * k + i, bright=bool(k)).astype(np.uint16)
+            )
+    return root
+
+
+def test_dicom_reached_twice_through_a_link_is_one_record_or_a_clear_conflict(tmp_path):
+    root = dicom_tree(tmp_path / "dcm")
+    os.symlink("../a/a0.dcm", root / "b" / "again.dcm")
+    rows = [f"{c}/{c}{i}.dcm,{c}" for c in "ab" for i in range(4)]
+    (tmp_path / "same.csv").write_text("file,class\n" + "\n".join([*rows, "b/again.dcm,a"]) + "\n")
+    records, rejects = datasets.scan_dicom(root, tmp_path / "same.csv", "file", "class")
+    assert len(records) == 8 and ("b/again.dcm", "the same file as 'a/a0.dcm'") in rejects
+    (tmp_path / "clash.csv").write_text("file,class\n" + "\n".join([*rows, "b/again.dcm,b"]) + "\n")
+    with pytest.raises(
+        InputError, match=r"one file two classes .*line 2 'a/a0.dcm': a; line 10 'b/again.dcm': b"
+    ):
+        datasets.scan_dicom(root, tmp_path / "clash.csv", "file", "class")
+
+
+def test_labels_rows_that_name_no_file_say_why(tmp_path):
+    root = dicom_tree(tmp_path / "dcm")
+    write_dicom(tmp_path / "outside.dcm", grey(9).astype(np.uint16))
+    os.symlink("a", root / "alink")
+    rows = [f"{c}/{c}{i}.dcm,{c}" for c in "ab" for i in range(1, 4)]
+    extra = ["../outside.dcm,a", "b,b", "alink/a0.dcm,a", "b/b0.dcm,b"]
+    (tmp_path / "t.csv").write_text("file,class\n" + "\n".join([*rows, *extra]) + "\n")
+    _, rejects = datasets.scan_dicom(root, tmp_path / "t.csv", "file", "class")
+    reasons = dict(rejects)
+    assert "leads outside dicom_dir" in reasons["../outside.dcm"]
+    assert "it is a folder, not a file" in reasons["b"]
+    assert "the same file as 'a/a0.dcm'" in reasons["alink/a0.dcm"]
+    assert not any("hidden" in reason for reason in reasons.values())
+
+
+def test_a_class_folder_linked_to_another_class_stops_naming_the_link(tmp_path):
+    root = class_folder(tmp_path / "data", per_class=4)
+    os.symlink("a", root / "c")
+    with pytest.raises(
+        InputError,
+        match=r"folder '.*/c' holds only images read already .*'c/000.png' is the same file as 'a/000.png'",
+    ):
+        datasets.scan_class_folder(root)
+
+
+def test_a_link_inside_one_class_to_another_keeps_the_real_files_in_their_class(tmp_path):
+    root = class_folder(tmp_path / "data", per_class=4)
+    (root / "a" / "sub").mkdir()
+    os.symlink("../../b", root / "a" / "sub" / "blink")
+    os.symlink("/nonexistent/folder", root / "c")
+    records, rejects = datasets.scan_class_folder(root)
+    assert sorted((p.parent.name, c) for p, c in records) == [("a", "a")] * 4 + [("b", "b")] * 4
+    reasons = dict(rejects)
+    assert reasons["a/sub/blink/000.png"] == "the same file as 'b/000.png'"
+    assert reasons["c"] == "broken symbolic link"
+
+
+def test_decomposed_unicode_names_match_composed_ones(tmp_path):
+    """macOS writes 'läsion' decomposed (NFD); configs and tables are composed (NFC)."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFD", "läsion")
+    root = class_folder(tmp_path / "data", per_class=4, classes=("a", decomposed))
+    result = run_preprocess(
+        tmp_path, format="folder", source=str(root), class_names=["a", "läsion"]
+    )
+    assert set(result["manifest"]["class"]) == {"a", "läsion"}
+    dcm = tmp_path / "dcm"
+    for i in range(4):
+        write_dicom(dcm / f"{decomposed}{i}.dcm", grey(i).astype(np.uint16))
+        write_dicom(dcm / f"plain{i}.dcm", grey(50 + i, bright=True).astype(np.uint16))
+    rows = [f"läsion{i}.dcm,x" for i in range(4)] + [f"plain{i}.dcm,y" for i in range(4)]
+    (tmp_path / "t.csv").write_text("file,class\n" + "\n".join(rows) + "\n")
+    records, rejects = datasets.scan_dicom(dcm, tmp_path / "t.csv", "file", "class")
+    assert len(records) == 8 and rejects == []
+
+
+def test_a_class_with_no_readable_image_names_some_of_its_files(tmp_path):
+    root = class_folder(tmp_path / "data", per_class=4)
+    for i in range(3):
+        (root / "bad" / f"{i}.png").parent.mkdir(exist_ok=True)
+        (root / "bad" / f"{i}.png").write_text("not an image")
+    with pytest.raises(
+        InputError,
+        match=r"\['bad'\] have no readable images .*for example 'bad/0.png': cannot decode",
+    ):
+        run_preprocess(tmp_path, format="folder", source=str(root))
+
+
+def test_class_folders_named_only_like_splits_warn(tmp_path, caplog):
+    root = class_folder(tmp_path / "data", per_class=4, classes=("test", "train"))
+    run_preprocess(tmp_path, format="folder", source=str(root))
+    assert "all named like splits of a data set (test, train)" in caplog.text
+
+
+def test_prediction_rejects_advise_what_prediction_can_change(tmp_path):
+    import img_predict
+
+    (tmp_path / "new").mkdir()
+    hounsfield = np.full((8, 8), 900, np.int16)
+    tifffile.imwrite(tmp_path / "new" / "hu.tif", hounsfield, photometric="minisblack")
+    settings = {
+        "height": 8,
+        "width": 8,
+        "channels": 1,
+        "scaling": "dtype_range",
+        "resize_method": "area",
+    }
+    _, _, rejects = img_predict.load_folder(tmp_path / "new", settings)
+    (reason,) = [r for _, r in rejects]
+    assert "the model was trained with dtype_range scaling" in reason
+    assert "set imaging.preprocess.scaling" not in reason

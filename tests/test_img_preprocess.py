@@ -633,11 +633,31 @@ def test_16_bit_files_of_12_bit_data_warn_that_the_images_are_dim(tmp_path, capl
     result = run_preprocess(tmp_path, format="folder", source=str(root), seed=3)
     x = np.concatenate([result["arrays"][f"x_{s}"] for s in ("train", "val", "test")])
     assert x.max() < 0.0625
-    assert "brightest pixel of all 12 kept images" in caplog.text
+    assert "every one of the 12 kept images span under 0.125" in caplog.text
     assert "imaging.preprocess.scaling: minmax" in caplog.text
-    assert datasets.dim_warning([x[0]], "minmax") is None
-    assert datasets.dim_warning([np.full((4, 4, 1), 0.2, np.float32)], "dtype_range") is None
-    assert datasets.dim_warning([], "dtype_range") is None
+    names = [f"x{i}" for i in range(len(x))]
+    assert datasets.dim_warning(list(x), names, "minmax") is None
+    assert datasets.dim_warning([], [], "dtype_range") is None
+    full_range = np.linspace(0, 1, 16, dtype=np.float32).reshape(4, 4, 1)
+    assert datasets.dim_warning([full_range], ["ok"], "dtype_range") is None
+    # a flat image (one value) spans nothing, however bright
+    assert "every one of the 1 kept" in datasets.dim_warning(
+        [np.full((4, 4, 1), 0.6, np.float32)], ["flat"], "dtype_range"
+    )
+
+
+def test_12_bit_files_beside_8_bit_ones_are_named_as_dim(tmp_path, caplog):
+    """8-bit PNGs beside 16-bit PNGs of 12-bit data: the 16-bit ones come out about 16x darker;
+    the warning counts and names them (the brightest image of all no longer hides them)."""
+    root = tmp_path / "data"
+    for k, name in enumerate(("a", "b")):
+        for i in range(6):
+            write_png(root / name / f"{i}_8bit.png", grey(10 * k + i, bright=bool(k)))
+            twelve = grey(20 * k + i, bright=bool(k)).astype(np.uint16) * 16
+            write_png(root / name / f"{i}_12bit.png", twelve)
+    run_preprocess(tmp_path, format="folder", source=str(root), seed=3)
+    assert "12 of the 24 kept images (e.g. a/0_12bit.png" in caplog.text
+    assert "minmax" in caplog.text
 
 
 def test_dicom_cut_short_is_a_reject_that_says_so(tmp_path):

@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+import unicodedata
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
@@ -110,25 +111,39 @@ def size_warning(settings: dict[str, Any]) -> str | None:
     )
 
 
-# Under dtype_range, kept images whose brightest pixel stays below this share of full scale look
-# like data of fewer bits in a wider file: 12-bit values (at most 4095) in 16-bit PNGs or TIFFs
-# reach 0.0625
+# Under dtype_range, a kept image whose values span less than this share of full scale looks like
+# data of fewer bits in a wider file (12-bit values, at most 4095, in 16-bit PNGs or TIFFs span
+# at most 0.0625) or signed values shifted to the middle of their scale (an MR image of 0..2000
+# stored as signed 16-bit spans 0.03 about 0.5)
 DIM_SHARE = 0.125
 
 
-def dim_warning(images: list[np.ndarray], scaling: str) -> str | None:
-    """A warning when dtype_range scaling left every kept image dim: the brightest pixel of all
-    of them below DIM_SHARE of full scale (16-bit files of 12-bit data come out at 0..0.06)."""
+def dim_warning(images: list[np.ndarray], files: list[str], scaling: str) -> str | None:
+    """A warning when dtype_range scaling left kept images dim and flat: their values (largest
+    minus smallest) span less than DIM_SHARE of full scale, in every image or in some beside
+    others that do not (8-bit files beside 16-bit files of 12-bit data: those come out about 16x
+    darker), naming a few."""
     if scaling != "dtype_range" or not images:
         return None
-    brightest = max(float(np.max(image)) for image in images)
-    if brightest >= DIM_SHARE:
+    spans = [float(np.max(image) - np.min(image)) for image in images]
+    narrow = [name for name, span in zip(files, spans, strict=True) if span < DIM_SHARE]
+    if not narrow:
         return None
+    fix = "set imaging.preprocess.scaling: minmax (each image to 0..1) or zscore"
+    if len(narrow) == len(images):
+        return (
+            f"the values of every one of the {len(images)} kept images span under "
+            f"{DIM_SHARE} of the format's full scale (the widest {max(spans):.4f}; dtype_range "
+            "scaling): the files may hold data of fewer bits than their format (12-bit values in "
+            "16-bit files reach 0.0625) or signed values shifted to mid-scale, so the images are "
+            f"dim and flat; {fix}"
+        )
     return (
-        f"the brightest pixel of all {len(images)} kept images is {brightest:.4f} of the "
-        "format's full scale (dtype_range scaling): the files may hold data of fewer bits than "
-        "their format (12-bit values in 16-bit files reach 0.0625), so the images are dim; set "
-        "imaging.preprocess.scaling: minmax (each image to 0..1) or zscore"
+        f"{len(narrow)} of the {len(images)} kept images (e.g. {', '.join(narrow[:3])}) have "
+        f"values spanning under {DIM_SHARE} of their format's full scale while the others do not "
+        "(dtype_range scaling): mixed bit depths (8-bit files beside 16-bit files of 12-bit "
+        "data, say) leave those images dark and flat beside the rest, or they are blank; if "
+        f"they are images like the others, {fix}"
     )
 
 
@@ -166,16 +181,35 @@ def scan_class_folder(root: Path) -> tuple[list[tuple[Path, str]], list[tuple[st
             "and TIFF files too"
         )
     refuse_split_folders(root, class_dirs)
-    records, rejects, first_seen = [], [], {}
-    for class_dir in class_dirs:
-        files, images = list_files(class_dir), []
+    if all(folder.name.lower() in SPLIT_FOLDERS for folder in class_dirs):
+        log.warning(
+            "the class folders of '%s' are all named like splits of a data set (%s): each is "
+            "taken as a class, and the model learns to tell them apart; if they are splits, "
+            "put each class's images in a folder named after the class instead",
+            root,
+            ", ".join(folder.name for folder in class_dirs),
+        )
+    listed = [(class_dir, list_files(class_dir)) for class_dir in class_dirs]
+    keeper = one_path_per_file(
+        [f for _, files in listed for f in files if f.suffix.lower() in IMAGE_EXTENSIONS]
+    )
+    records, rejects = [], []
+    for class_dir, files in listed:
+        images, twice = [], []
         for f in [f for f in files if f.suffix.lower() in IMAGE_EXTENSIONS]:
-            first = first_seen.setdefault(os.path.realpath(f), f)
-            if first == f:
+            if keeper[os.path.realpath(f)] == f:
                 images.append(f)
             else:  # one file reached twice through symbolic links: one record, one reject
                 files.remove(f)
-                rejects.append((relative(f, root), f"the same file as '{relative(first, root)}'"))
+                first = relative(keeper[os.path.realpath(f)], root)
+                twice.append(f"'{relative(f, root)}' is the same file as '{first}'")
+                rejects.append((relative(f, root), f"the same file as '{first}'"))
+        if not images and twice:
+            raise InputError(
+                f"class folder '{class_dir}' holds only images read already under another name "
+                f"through a symbolic link ({twice[0]}); one image cannot belong to two classes: "
+                "remove the link, or copy the images if they belong to both"
+            )
         if not images:
             dicom = [f for f in files if is_dicom_path(f)]
             raise InputError(
@@ -186,7 +220,7 @@ def scan_class_folder(root: Path) -> tuple[list[tuple[Path, str]], list[tuple[st
                 else f"class folder '{class_dir}' holds no PNG, JPEG or TIFF images; add images "
                 "or remove the folder"
             )
-        records += [(f, class_dir.name) for f in images]
+        records += [(f, nfc(class_dir.name)) for f in images]
         rejects += [
             (
                 relative(f, root),
@@ -200,11 +234,38 @@ def scan_class_folder(root: Path) -> tuple[list[tuple[Path, str]], list[tuple[st
         ]
     in_classes = {path for path, _ in records} | {root / r for r, _ in rejects}
     rejects += [
-        (relative(f, root), "not inside a class subfolder")
+        (
+            relative(f, root),
+            "broken symbolic link" if is_broken_link(f) else "not inside a class subfolder",
+        )
         for f in list_files(root)
         if f not in in_classes
     ]
     return records, rejects
+
+
+def nfc(text: str) -> str:
+    """A name in Unicode's composed form (NFC): macOS writes file names decomposed (NFD: 'a' and a
+    combining umlaut), tables and configs are written composed; both read as the same name."""
+    return unicodedata.normalize("NFC", text)
+
+
+def one_path_per_file(paths: list[Path]) -> dict[str, Path]:
+    """For each real file (os.path.realpath) among `paths`, the path it is read under: the one
+    that is no symbolic link itself nor inside a linked folder, else the first; the others are
+    the same file again."""
+    keeper: dict[str, Path] = {}
+    for path in paths:
+        real = os.path.realpath(path)
+        held = keeper.get(real)
+        if held is None or (not is_direct(held, real) and is_direct(path, real)):
+            keeper[real] = path
+    return keeper
+
+
+def is_direct(path: Path, real: str) -> bool:
+    """Whether `path` reaches its file without passing a symbolic link."""
+    return os.path.abspath(path) == real
 
 
 def refuse_split_folders(root: Path, class_dirs: list[Path]) -> None:
@@ -238,7 +299,7 @@ def classes_at_start(section: dict[str, Any]) -> list[str] | None:
     classes of a DICOM labels table, the label numbers of an .npz. None when only preprocessing
     can tell (an input that is missing or broken: preprocessing names the problem)."""
     if section["class_names"]:
-        return [str(name) for name in section["class_names"]]
+        return [nfc(str(name)) for name in section["class_names"]]
     fmt = section["format"]
     if fmt == "folder":
         root = Path(section["folder"])
@@ -246,7 +307,7 @@ def classes_at_start(section: dict[str, Any]) -> list[str] | None:
             return None
         folders = class_folders(root)
         refuse_split_folders(root, folders)
-        return [folder.name for folder in folders]
+        return [nfc(folder.name) for folder in folders]
     if fmt == "dicom":
         table = read_labels_table(
             Path(section["labels"]), section["labels_file_column"], section["labels_class_column"]
@@ -294,8 +355,15 @@ def read_labels_table(path: Path, file_column: str, class_column: str) -> pd.Dat
         )
     try:
         table = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError as error:
+        raise InputError(
+            f"labels table '{path}' is empty; it needs a header line naming its file and class "
+            f"columns ('{file_column}', '{class_column}') and a row per image"
+        ) from error
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         raise InputError(f"labels table '{path}' cannot be parsed: {error}") from error
+    table.columns = [nfc(str(column).strip()) for column in table.columns]
+    file_column, class_column = nfc(file_column.strip()), nfc(class_column.strip())
     missing = [c for c in (file_column, class_column) if c not in table.columns]
     if missing:
         header = str(table.columns[0]) if len(table.columns) == 1 else ""
@@ -309,15 +377,20 @@ def read_labels_table(path: Path, file_column: str, class_column: str) -> pd.Dat
                 else "(set imaging.input.labels_file_column / labels_class_column)"
             )
         )
+    if table.empty:
+        raise InputError(
+            f"labels table '{path}' has a header but no rows; add a row per image (its file "
+            f"under '{file_column}', its class under '{class_column}')"
+        )
     table = table[[file_column, class_column]].rename(
         columns={file_column: "file", class_column: "class"}
     )
     # one spelling per file (./a.dcm and a.dcm are the same file), so that duplicates show
     table["file"] = [
-        posixpath.normpath(name.replace("\\", "/")) if name else name
+        posixpath.normpath(nfc(name).replace("\\", "/")) if name else name
         for name in table["file"].str.strip()
     ]
-    table["class"] = table["class"].str.strip()
+    table["class"] = [nfc(name) for name in table["class"].str.strip()]
     table["line"] = np.arange(len(table)) + 2  # header is line 1
     for column in ("file", "class"):
         empty = table.loc[table[column] == "", "line"].tolist()
@@ -341,22 +414,56 @@ def scan_dicom(
     root = require_file(root, "imaging.input.dicom_dir")
     table = read_labels_table(Path(labels), file_column, class_column)
     table["file"] = [within(name, root) for name in table["file"]]
-    files = {relative(f, root): f for f in list_files(root)}
+    files = {nfc(relative(f, root)): f for f in list_files(root)}
     labels_path = Path(labels).resolve()
     files = {name: f for name, f in files.items() if f.resolve() != labels_path}
     labelled = dict(zip(table["file"], table["class"], strict=True))
     line_of = dict(zip(table["file"], table["line"], strict=True))
+    again = same_files_again(files, labelled, line_of, labels)
+    rejects = [(name, f"the same file as '{first}'") for name, first in again.items()]
+    files = {name: f for name, f in files.items() if name not in again}
     records = [(files[name], labelled[name]) for name in sorted(files) if name in labelled]
     refuse_unmatched_table(labels, root, table, files)
-    rejects = [
+    rejects += [
         (name, f"no entry in labels table '{labels}'") for name in files if name not in labelled
     ]
+    real_names = {os.path.realpath(f): name for name, f in files.items()}
     rejects += [
-        (name, f"listed in labels table (line {line_of[name]}) but {not_found(name, root)}")
+        (
+            name,
+            f"listed in labels table (line {line_of[name]}) but "
+            f"{not_found(name, root, real_names)}",
+        )
         for name in labelled
-        if name not in files
+        if name not in files and name not in again
     ]
     return records, rejects
+
+
+def same_files_again(
+    files: dict[str, Path], labelled: dict[str, str], line_of: dict[str, int], labels: Path
+) -> dict[str, str]:
+    """Names under dicom_dir that reach a file read under another name (symbolic links), each
+    with the name it is read under: a labelled name first, a direct path before a link. Stops
+    when the table gives one file two classes."""
+    groups: dict[str, list[str]] = {}
+    for name in sorted(files):
+        groups.setdefault(os.path.realpath(files[name]), []).append(name)
+    again = {}
+    for real, names in groups.items():
+        if len(names) < 2:
+            continue
+        classes = {labelled[n] for n in names if n in labelled}
+        if len(classes) > 1:
+            rows = [f"line {line_of[n]} '{n}': {labelled[n]}" for n in names if n in labelled]
+            raise InputError(
+                f"labels table '{labels}' gives one file two classes through a symbolic link "
+                f"({'; '.join(rows)}); one image cannot belong to two classes: fix the table "
+                "or remove the link"
+            )
+        first = min(names, key=lambda n: (n not in labelled, not is_direct(files[n], real), n))
+        again.update({n: first for n in names if n != first})
+    return again
 
 
 def within(name: str, root: Path) -> str:
@@ -370,12 +477,32 @@ def within(name: str, root: Path) -> str:
         return name
 
 
-def not_found(name: str, root: Path) -> str:
-    """Why a labels-table path names no input file."""
+def not_found(name: str, root: Path, real_names: dict[str, str] | None = None) -> str:
+    """Why a labels-table path names no input file (`real_names`: the real path of each file
+    that is read, with the name it is read under)."""
     if posixpath.isabs(name):
         return f"it is an absolute path outside dicom_dir '{root}' (the table's paths are relative to it)"
-    if (root / name).exists():
-        return "the file is hidden (a name starting with '.'), and hidden files are skipped"
+    if name == ".." or name.startswith("../"):
+        return (
+            f"it leads outside dicom_dir '{root}' ('..'); only files under dicom_dir are read: "
+            "move the file there or point dicom_dir at a folder that holds it"
+        )
+    path = root / name
+    if path.is_dir():
+        return "it is a folder, not a file; name each image file in its own row"
+    if path.exists():
+        read_as = (real_names or {}).get(os.path.realpath(path))
+        if read_as:
+            return (
+                f"it is the same file as '{read_as}', read under that name (its folder is "
+                f"reached through a symbolic link); name it '{read_as}' in the table"
+            )
+        parts = PurePosixPath(name).parts
+        if any(part.startswith(".") for part in parts):
+            return "the file is hidden (a name starting with '.'), and hidden files are skipped"
+        if any(part in IGNORED_FOLDERS for part in parts):
+            return "it lies in a __MACOSX folder (macOS's zip metadata), which is skipped"
+        return "the file is not read (a special file, or a folder reached twice through links)"
     return f"no such file in '{root}'"
 
 
@@ -455,9 +582,13 @@ def check_classes(
     n_records: int,
     class_names: list[str] | None,
     default_order: list[str] | None = None,
+    class_of: dict[str, Any] | None = None,
 ) -> list[str]:
     """The class order (class_names, else `default_order`, else sorted); fails clearly on one
-    class, a class left empty, unexpected names or a class called like the totals row."""
+    class, a class left empty (naming some of its rejected files, by `class_of`: each input's
+    class), unexpected names or a class called like the totals row."""
+    if class_names:
+        class_names = [nfc(c) if isinstance(c, str) else c for c in class_names]
     counts = Counter(data.classes)
     found = set(data.classes) | set(listed_classes)
     unheld = sorted(set(class_names or []) - found)
@@ -471,9 +602,12 @@ def check_classes(
     empty = [c for c in listed if counts[c] == 0]
     if empty:
         reasons = Counter(reason for _, reason in data.rejects)
+        of_empty = [(n, r) for n, r in data.rejects if (class_of or {}).get(n) in empty]
+        examples = "; ".join(f"'{n}': {r}" for n, r in (of_empty or data.rejects)[:3])
         raise InputError(
             f"class(es) {empty} have no readable images ({len(data.rejects)} of {n_records} "
-            f"images rejected; most common reasons: {reasons.most_common(3)})"
+            f"images rejected; most common reasons: {reasons.most_common(3)}; for example "
+            f"{examples}); replace or convert those files, or remove the class"
         )
     if class_names:
         unknown = sorted(set(data.classes) - set(class_names))
@@ -927,7 +1061,8 @@ def read_inputs(
     settings = settle_channels(data, settings)
     data.rejects = [*listing_rejects, *data.rejects]
     n_records = len(records) + len(listing_rejects)
-    order = check_classes(data, {c for _, c in records}, n_records, class_names)
+    class_of = {relative(path, Path(source)): label for path, label in records}
+    order = check_classes(data, {c for _, c in records}, n_records, class_names, None, class_of)
     data.splits = list(
         stratified_split(
             np.array(data.classes), preprocess["val_fraction"], preprocess["test_fraction"], seed

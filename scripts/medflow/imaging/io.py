@@ -69,13 +69,25 @@ def too_large(error: BaseException) -> UnreadableImage:
 
 
 def full_scale_of(dtype: np.dtype) -> float:
-    """The nominal maximum of a pixel type: 255 for 8-bit, 65535 for 16-bit, 1.0 for floats."""
+    """The nominal maximum of a pixel type: 255 for 8-bit and 65535 for 16-bit unsigned pixels.
+    Every other type has none (1.0: its values must lie in 0..1, `check_full_scale`): floats,
+    signed and 32-bit integers hold measurements (Hounsfield units, counts) rather than a
+    brightness on a known scale, whichever decoder (tifffile or Pillow) reads the file."""
     dtype = np.dtype(dtype)
-    if dtype == np.bool_:
-        return 1.0
-    if np.issubdtype(dtype, np.integer):
+    if dtype in (np.dtype(np.uint8), np.dtype(np.uint16)):
         return float(np.iinfo(dtype).max)
     return 1.0
+
+
+def check_pixel_count(pixels: int) -> None:
+    """Refuse (as a reject) an image of more pixels than Pillow's decompression-bomb limit, before
+    it is decoded: TIFF and DICOM headers state their size, and a damaged or hostile one can
+    claim billions of pixels in a file of a few hundred bytes."""
+    from PIL import Image
+
+    limit = Image.MAX_IMAGE_PIXELS
+    if limit and pixels > limit:
+        raise UnreadableImage(f"image too large: {pixels:,} pixels (at most {limit:,})")
 
 
 def _pil_array(path: Path) -> tuple[np.ndarray, float]:
@@ -138,6 +150,9 @@ def _tiff_array(path: Path) -> tuple[np.ndarray, float]:
                         f"convert ({error}); save it as RGB or grey"
                     ),
                 )
+            check_pixel_count(int(page.imagelength) * int(page.imagewidth))
+            if len(tiff.pages) > 1:
+                log.warning("%s: a TIFF of %d pages; its first page is used", path, len(tiff.pages))
             pixels = page.asarray()
             axes = page.axes
             tag = page.tags.get("Orientation")
@@ -152,8 +167,7 @@ def _tiff_array(path: Path) -> tuple[np.ndarray, float]:
     except Exception as error:  # tifffile raises many types for damaged or compressed files
         why = reason_of(error, path)
         return _pil_tiff(path, lambda fallback: f"cannot decode TIFF: {why} (Pillow: {fallback})")
-    signed_or_float = pixels.dtype.kind in "if"  # no nominal full scale: 0..1 is expected
-    return pixels, 1.0 if signed_or_float else full_scale_of(pixels.dtype)
+    return pixels, full_scale_of(pixels.dtype)
 
 
 # TIFF PhotometricInterpretation values whose samples tifffile's array holds as grey or RGB
@@ -210,24 +224,32 @@ def _dicom_pixels(path: Path) -> tuple[np.ndarray, float]:
     import pydicom
 
     dataset = pydicom.dcmread(path)
-    if "PixelData" not in dataset:
+    stored_as = next((key for key in PIXEL_DATA_KEYS if key in dataset), None)
+    if stored_as is None:
         raise UnreadableImage(
             "DICOM file has no pixel data (a report or other non-image object, or a file cut "
             f"short: it holds {path.stat().st_size} bytes)"
         )
+    frames = int(getattr(dataset, "NumberOfFrames", 1) or 1)
+    samples = int(getattr(dataset, "SamplesPerPixel", 1) or 1)
+    check_pixel_count(int(getattr(dataset, "Rows", 0)) * int(getattr(dataset, "Columns", 0)))
+    if frames > 1:
+        log.warning("%s: a multi-frame DICOM (%d frames); its first frame is used", path, frames)
+        dataset.pixel_array_options(index=0)  # decode that frame alone, not the whole volume
     try:
         pixels = dataset.pixel_array
     except MemoryError:
         raise
     except Exception as error:  # pydicom raises many types for damaged or unsupported pixel data
-        raise UnreadableImage(
-            f"cannot decode DICOM pixel data: {reason_of(error, path)}"
-        ) from error
-    frames = int(getattr(dataset, "NumberOfFrames", 1) or 1)
-    samples = int(getattr(dataset, "SamplesPerPixel", 1) or 1)
-    if frames > 1:
-        log.warning("%s: a multi-frame DICOM (%d frames); its first frame is used", path, frames)
-        pixels = pixels[0]
+        reason = f"cannot decode DICOM pixel data: {reason_of(error, path)}"
+        if "Unable to decode" in reason or "Unable to decompress" in reason:
+            reason += (
+                "; decompress the file first (GDCM: gdcmconv --raw IN OUT; DCMTK: dcmdjpeg IN "
+                "OUT, dcmdjpls for JPEG-LS)"
+            )
+        raise UnreadableImage(reason) from error
+    if stored_as != "PixelData":  # parametric maps: measured values, no nominal scale
+        return pixels.astype(np.float64), 1.0
     if samples == 1 and is_ct(dataset):
         return ct_pixels(pixels, dataset), CT_FULL
     if str(getattr(dataset, "PhotometricInterpretation", "")) == "PALETTE COLOR":
@@ -245,6 +267,9 @@ def _dicom_pixels(path: Path) -> tuple[np.ndarray, float]:
         pixels = full - pixels
     return pixels, full
 
+
+# Where a DICOM file keeps its pixels: integers (any image) or floats (parametric maps)
+PIXEL_DATA_KEYS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 
 # CT in Hounsfield units: -1024..3071, the 12-bit range CT scanners store (air -1000, water 0,
 # bone up to about 3000), as 0..CT_FULL. Below -1024 (the padding outside a scanner's field of view,
@@ -292,12 +317,18 @@ def decode_any(path: Path) -> tuple[np.ndarray, float]:
     if path.stat().st_size == 0:
         raise UnreadableImage("empty file (0 bytes)")
     suffix = path.suffix.lower()
-    if suffix in (".tif", ".tiff"):
-        return _tiff_array(path)
-    if suffix in IMAGE_EXTENSIONS:
-        return _pil_array(path)
-    if is_dicom_path(path):
-        return dicom_array(path)
+    try:
+        if suffix in (".tif", ".tiff"):
+            return _tiff_array(path)
+        if suffix in IMAGE_EXTENSIONS:
+            return _pil_array(path)
+        if is_dicom_path(path):
+            return dicom_array(path)
+    except MemoryError as error:
+        raise InputError(
+            f"{path}: not enough memory to decode this image ({error}); give the step more "
+            "memory (the rule's mem_mb, or a larger machine), or remove the file"
+        ) from error
     raise UnreadableImage(
         f"not a supported image file (extension '{suffix}'; expected PNG, JPEG, TIFF or DICOM)"
     )
@@ -311,7 +342,11 @@ def as_hwc(pixels: np.ndarray) -> np.ndarray:
     if pixels.ndim == 3 and pixels.shape[0] in (1, 3, 4) and pixels.shape[2] not in (1, 2, 3, 4):
         pixels = np.moveaxis(pixels, 0, -1)  # channels first (an .npz saved for PyTorch)
     if pixels.ndim != 3 or pixels.shape[2] not in (1, 2, 3, 4):
-        raise UnreadableImage(f"unsupported pixel array shape {tuple(pixels.shape)}")
+        raise UnreadableImage(
+            f"unsupported pixel array shape {tuple(pixels.shape)}: an image is grey or RGB (with "
+            "or without alpha), height x width (x 1, 2, 3 or 4 channels); save it so (a stack "
+            "or a multispectral image: one slice or three bands as RGB)"
+        )
     if pixels.shape[0] < 2 or pixels.shape[1] < 2:
         raise UnreadableImage(f"image too small ({pixels.shape[0]}x{pixels.shape[1]} pixels)")
     if pixels.shape[2] in (2, 4):
@@ -375,8 +410,18 @@ def check_full_scale(pixels: np.ndarray, full_scale: float) -> None:
         raise UnreadableImage(
             f"pixel values {low:g} to {high:g} lie outside 0 to {full_scale:g}, the range that "
             "dtype_range scaling maps to 0..1 (float and signed-integer images must hold 0..1), "
-            "so it would clip them; set imaging.preprocess.scaling: minmax (each image to 0..1)"
+            f"so it would clip them; {SCALING_ADVICE}"
         )
+
+
+# What a pixel-range reject advises: in preprocessing, another scaling; a trained model's new images
+# are prepared as its training images were (the model file keeps the scaling)
+SCALING_ADVICE = "set imaging.preprocess.scaling: minmax (each image to 0..1)"
+PREDICT_SCALING_ADVICE = (
+    "the model was trained with dtype_range scaling, which prediction keeps: save the image as "
+    "8- or 16-bit unsigned, or as floats of 0..1, or train the model again with "
+    "imaging.preprocess.scaling: minmax"
+)
 
 
 def scale(pixels: np.ndarray, method: str, full_scale: float) -> np.ndarray:
