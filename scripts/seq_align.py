@@ -19,7 +19,7 @@ import numpy as np
 from medflow.sequences.align import Scoring, score_block
 from medflow.sequences.blocks import block_bounds
 from medflow.sequences.io import read_fasta
-from medflow.step import Context, Step, log
+from medflow.step import Context, InputError, Step, log
 
 STEP = Step(__file__, settings=("sequences.alignment",), wildcards=("row", "col"), threads=True)
 
@@ -29,6 +29,11 @@ def main(ctx: Context) -> None:
     seqs = [record.seq for record in read_fasta(ctx.input.fasta)]
     matrix = json.loads(Path(ctx.input.qc_summary).read_text())["matrix"]
     row, col, size = int(ctx.wildcards.row), int(ctx.wildcards.col), settings["block_size"]
+    if row > col:
+        raise InputError(
+            f"block {row}_{col} lies below the diagonal: the score matrix is symmetric, so only "
+            "blocks with row <= col are aligned; give --row and --col the other way round"
+        )
     r0, r1 = block_bounds(len(seqs), size, row)
     c0, c1 = block_bounds(len(seqs), size, col)
     scoring = Scoring.from_settings(settings, matrix)

@@ -131,7 +131,18 @@ def main(ctx: Context) -> None:
         heatmap = (dist, None, out.heatmap_png, out.heatmap_svg, order)
     else:
         lengths = np.array([len(seq) for seq in seqs], dtype=float)
+        if not ctx.input.scores:
+            raise InputError(
+                "no scores to cluster: give the score matrix (--scores, written by seq_gather) "
+                "or the pairs files of the sparse path (--pairs, written by seq_align_pairs)"
+            )
         scores = np.load(ctx.input.scores[0])
+        if scores.shape != (len(seqs), len(seqs)):
+            raise InputError(
+                f"{ctx.input.scores[0]}: a {scores.shape[0]} x {scores.shape[-1]} score matrix, but "
+                f"{ctx.input.fasta} holds {len(seqs)} sequences; the files come from different "
+                "runs. Delete results/sequences/ and rerun."
+            )
         dense = cluster_dense(scores, ids, lengths, ctx.config["sequences"], matrix, seqs)
         centre = medoids(dense.dist, dense.labels)
         newick = to_newick(dense.tree, ids)

@@ -22,7 +22,7 @@ from pathlib import Path
 from medflow.sequences.io import read_columns, read_fasta, write_table
 from medflow.sequences.plots import plot_lengths
 from medflow.sequences.properties import COLUMNS, PROPERTIES
-from medflow.step import Context, Step, progress
+from medflow.step import Context, InputError, Step, progress
 
 STEP = Step(__file__)
 
@@ -35,6 +35,13 @@ def main(ctx: Context) -> None:
     names, status, representative, lengths = read_columns(
         ctx.input.qc_table, "id", "status", "representative", "length"
     )
+    kept = [rep for state, rep in zip(status, representative, strict=True) if state != "rejected"]
+    lost = sorted(set(kept) - set(rows))
+    if lost:
+        raise InputError(
+            f"{ctx.input.qc_table}: record {lost[0]} passed QC but is not in {ctx.input.fasta}; "
+            "the QC outputs come from different runs. Delete results/sequences/ and rerun."
+        )
     table = [
         {"id": name, **{key: blank_nan(value) for key, value in rows[rep].items()}}
         for name, state, rep in zip(names, status, representative, strict=True)

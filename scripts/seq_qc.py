@@ -32,7 +32,15 @@ from medflow.sequences.qc import (
 )
 from medflow.step import Context, Step, check_listed_once, log
 
-STEP = Step(__file__, settings=("sequences.alphabet", "sequences.alignment.matrix", "sequences.qc"))
+STEP = Step(
+    __file__,
+    settings=(
+        "sequences.alphabet",
+        "sequences.alignment.matrix",
+        "sequences.alignment.mode",
+        "sequences.qc",
+    ),
+)
 
 
 def main(ctx: Context) -> None:
@@ -42,7 +50,14 @@ def main(ctx: Context) -> None:
     check_unique_ids(records)
     alphabet = choose_alphabet(records, settings["alphabet"], settings["qc"]["gaps"])
     matrix = resolve_matrix(settings["alignment"]["matrix"], alphabet)
-    rows = run_qc(records, alphabet, matrix, settings["qc"])
+    rows = run_qc(
+        records,
+        alphabet,
+        matrix,
+        settings["qc"],
+        mode=settings["alignment"]["mode"],
+        stated=settings["alphabet"] != "auto",
+    )
     facts = summarize(rows, alphabet, matrix)
     log.info("%d records: %s", len(records), facts)
     write_fasta(

@@ -247,3 +247,13 @@ def test_every_nucleotide_matrix_scores_complements_alike():
                 assert matrix[x][y] == matrix[x.translate(COMPLEMENT)][y.translate(COMPLEMENT)]
         checked += 1
     assert checked >= 4  # NUC.4.4, BLASTN, MEGABLAST, HOXD70, TRANS
+
+
+def test_a_block_that_does_not_exist_is_refused():
+    assert block_bounds(199, 100, 1) == (100, 199)
+    for block in (2, -1):
+        with pytest.raises(
+            InputError,
+            match=r"block .* does not exist: 199 sequences in blocks of 100 make blocks 0 to 1",
+        ):
+            block_bounds(199, 100, block)

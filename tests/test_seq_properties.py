@@ -73,3 +73,24 @@ def test_step_writes_one_row_per_passed_record_and_the_length_histogram(tmp_path
     assert lines[3].split("\t") == ["x", "4", "4", "", "", "", ""]
     assert (tmp_path / "lengths.png").read_bytes()[:4] == b"\x89PNG"
     assert b"<svg" in (tmp_path / "lengths.svg").read_bytes()
+
+
+def test_step_with_qc_files_of_another_run_names_the_mismatch(tmp_path):
+    import json
+
+    import seq_properties
+
+    from medflow.step import InputError
+
+    (tmp_path / "unique.fasta").write_text(">a\nMKTAYIAKQR\n")
+    header = "id\tfile\tline\tlength\tstatus\trepresentative\treason\n"
+    (tmp_path / "qc.tsv").write_text(header + "z\tin.fa\t1\t10\tunique\tz\t\n")
+    (tmp_path / "summary.json").write_text(json.dumps({"alphabet": "protein"}))
+    inputs = {
+        "fasta": str(tmp_path / "unique.fasta"),
+        "qc_table": str(tmp_path / "qc.tsv"),
+        "qc_summary": str(tmp_path / "summary.json"),
+    }
+    outputs = {name: str(tmp_path / name) for name in ("properties", "lengths_png", "lengths_svg")}
+    with pytest.raises(InputError, match=r"record z passed QC but is not in .*different runs"):
+        seq_properties.main(seq_properties.STEP.context(inputs, outputs))

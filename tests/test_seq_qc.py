@@ -22,9 +22,10 @@ def write(path, text):
     return str(path)
 
 
-def run_main(tmp_path, files, alphabet="auto", matrix="auto", **qc):
+def run_main(tmp_path, files, alphabet="auto", matrix="auto", mode="local", **qc):
     out = {k: str(tmp_path / f"out.{k}") for k in ("unique", "table", "rejects", "summary")}
     overrides = {"sequences.alphabet": alphabet, "sequences.alignment.matrix": matrix}
+    overrides["sequences.alignment.mode"] = mode
     overrides |= {f"sequences.qc.{key}": value for key, value in {**QC, **qc}.items()}
     seq_qc.main(seq_qc.STEP.context({"fasta": files}, out, overrides=overrides))
     table = pd.read_csv(out["table"], sep="\t", keep_default_na=False)
@@ -48,6 +49,9 @@ def test_detect_alphabet():
     assert detect_alphabet("MKVLAAGIEE") == "protein"
     assert detect_alphabet("ACGTXXXXXXXXACGTAC") == "nucleotide"  # hard-masked bases aside
     assert detect_alphabet("XXXX") == "protein"
+    # mostly hard-masked DNA is still DNA when 20 or more bases are left to tell
+    assert detect_alphabet("X" * 120 + "ACGTTGCAAGGCTTACCGATGGAC") == "nucleotide"
+    assert detect_alphabet("X" * 85 + "WAC") == "protein"
 
 
 def test_hard_masked_dna_is_read_as_dna_with_x_as_n(tmp_path):
@@ -80,7 +84,7 @@ def test_every_record_is_kept_collapsed_or_rejected(tmp_path):
         "bad": ("rejected", "invalid_characters"),
         "amb": ("rejected", "too_ambiguous"),
         "empty": ("rejected", "empty_sequence"),
-        "dna": ("rejected", "alphabet_mismatch"),
+        "dna": ("unique", None),  # the config says protein: a protein of A, C, G, T letters
     }
     assert dict(zip(table["id"], table["status"], strict=True)) == {
         name: status for name, (status, _) in expected.items()
@@ -91,7 +95,7 @@ def test_every_record_is_kept_collapsed_or_rejected(tmp_path):
     }
     assert rejects.set_index("id").loc["bad", "detail"] == "characters 1"
     assert summary["records"] == 8 == summary["unique"] + summary["duplicate"] + summary["rejected"]
-    assert [r.id for r in read_fasta(tmp_path / "out.unique")] == ["ok1", "ok2"]
+    assert [r.id for r in read_fasta(tmp_path / "out.unique")] == ["ok1", "ok2", "dna"]
 
 
 def test_records_across_files_and_too_long(tmp_path):
@@ -331,7 +335,10 @@ def test_one_stray_record_of_the_other_kind_is_a_reject_not_a_stop(tmp_path):
     fasta = write(tmp_path / "prot.fa", proteins + ">gly\nGGAGGAGGTGGAGGAGGCGGAGGAGGTGGAGGC\n")
     _, rejects, summary = run_main(tmp_path, [fasta])
     assert summary["alphabet"] == "protein" and rejects["id"].tolist() == ["gly"]
-    assert rejects.loc[0, "detail"] == "looks like nucleotide, run is protein"
+    assert rejects.loc[0, "detail"].startswith("looks like nucleotide, run is protein (detected)")
+    assert "sequences.alphabet: protein" in rejects.loc[0, "detail"]
+    _, rejects, summary = run_main(tmp_path, [fasta], alphabet="protein")
+    assert rejects.empty and summary["unique"] == 7
 
 
 def test_files_of_different_kinds_stop_the_run_naming_both(tmp_path):
@@ -435,3 +442,50 @@ def test_a_fasta_compressed_other_than_gzip_is_named(tmp_path, packer, name):
     (tmp_path / "in.fa.x").write_bytes(data)
     with pytest.raises(InputError, match=rf"a {name}-compressed file, which medflow does not read"):
         run_main(tmp_path, [str(tmp_path / "in.fa.x")])
+
+
+def test_a_byte_order_mark_inside_a_joined_file_loses_no_record(tmp_path):
+    """Two files saved on Windows and joined with cat: the second one's BOM starts a line in the
+    middle; its header is a header, not sequence glued onto the record before it."""
+    fasta = tmp_path / "joined.fa"
+    fasta.write_bytes(
+        b">a\nMKVLAAGIEEW\n\xef\xbb\xbf>b desc\nPQRSTVWYAC\n\xe2\x80\x8b>c\nMKVLAAGIQQW\n"
+    )
+    records = read_fasta(fasta)
+    assert [(r.id, r.seq, r.line) for r in records] == [
+        ("a", "MKVLAAGIEEW", 1),
+        ("b", "PQRSTVWYAC", 3),
+        ("c", "MKVLAAGIQQW", 5),
+    ]
+    assert fasta_ids(fasta) == ["a", "b", "c"]
+
+
+def test_global_mode_rejects_a_record_scoring_below_zero_against_itself(tmp_path):
+    """Mostly X with the ambiguity limit raised: its local self-score is positive (W, A, C) but
+    its global one is not, which used to stop the clustering step for the whole run."""
+    fasta = write(
+        tmp_path / "x.fa",
+        ">ok1\nMKVLAAGIEEW\n>ok2\nPQRSTVWYAC\n>mostly_x\n" + "X" * 85 + "WAC\n",
+    )
+    _, rejects, _ = run_main(tmp_path, [fasta], max_ambiguous_fraction=1.0, max_length=1000)
+    assert rejects.empty
+    _, rejects, summary = run_main(
+        tmp_path, [fasta], max_ambiguous_fraction=1.0, max_length=1000, mode="global"
+    )
+    assert rejects["id"].tolist() == ["mostly_x"] and summary["unique"] == 2
+    assert rejects.loc[0, "reason"] == "no_self_score"
+    assert "global self-score is -" in rejects.loc[0, "detail"]
+
+
+def test_labels_that_match_only_by_case_or_are_comma_separated_say_so(tmp_path):
+    from medflow.sequences.io import check_labels_match, read_labels
+
+    with pytest.raises(
+        InputError, match="case-sensitive: the table's IDs match when case is ignored"
+    ):
+        check_labels_match({"seq_a": "g1", "seq_b": "g2"}, "l.tsv", ["SEQ_A", "SEQ_B"])
+    with pytest.raises(InputError, match=r"matches a FASTA record ID .*without '>'\.$"):
+        check_labels_match({"other": "g1"}, "l.tsv", ["SEQ_A"])
+    table = write(tmp_path / "labels.csv", "id,group\nSEQ_A,g1\n")
+    with pytest.raises(InputError, match=r"\(it is separated by ','\)"):
+        read_labels(table)

@@ -377,3 +377,29 @@ def test_a_job_with_a_log_shows_a_long_loops_count_on_the_terminal(monkeypatch):
     monkeypatch.setattr(step, "CONSOLE_EVERY", 0.0)
     assert list(step.progress(range(2), total=2)) == [0, 1]
     assert len(terminal.getvalue().splitlines()) == 3
+
+
+def test_a_hand_run_of_a_list_step_that_leaves_out_an_output_keeps_the_last_input(tmp_path):
+    """seq_qc a.fasta b.fasta q.tsv r.tsv s.json (the unique FASTA left out): b.fasta would be
+    taken for the unique output and overwritten; the run stops with a usage error instead."""
+    a, b = tmp_path / "a.fasta", tmp_path / "b.fasta"
+    a.write_text(">a\nMKVLAAGIEEWLLQRSTPFWW\n>b\nPQRSTVWYACDEFGHIKLMN\n")
+    b.write_text(">c\nMKVLAAGIQQWLLQRSTPFWW\n")
+    before = b.read_bytes()
+    outs = [str(tmp_path / name) for name in ("q.tsv", "r.tsv", "s.json")]
+    script = str(REPO / "scripts" / "seq_qc.py")
+    proc = subprocess.run(
+        [sys.executable, script, str(a), str(b), *outs], capture_output=True, text=True, cwd=REPO
+    )
+    assert proc.returncode == 2 and "exists and is named like the fasta inputs" in proc.stderr
+    assert b.read_bytes() == before
+    unique = str(tmp_path / "unique.fasta")
+    for extra in ([], ["--overwrite"]):  # a first run, then a rerun over its own output
+        proc = subprocess.run(
+            [sys.executable, script, str(a), str(b), unique, *outs, *extra],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+        )
+        assert proc.returncode == 0, proc.stderr
+    assert b.read_bytes() == before

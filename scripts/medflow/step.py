@@ -424,6 +424,14 @@ class Step:
                     nargs = ("*" if port.may_be_empty else "+") if port.many else None
                     parser.add_argument(port.name, nargs=nargs, help=text)
                     positional_list |= port.many
+        if positional_list:
+            parser.add_argument(
+                "--overwrite",
+                action="store_true",
+                help="replace a first output that exists and is named like the listed inputs "
+                "(refused by default: an output left out would shift the last input into its "
+                "place)",
+            )
         for name in self.wildcards:
             parser.add_argument(f"--{name}", required=True, help=f"wildcard {{{name}}} of the rule")
         default_config = "config.yaml" if Path("config.yaml").is_file() else None
@@ -497,7 +505,10 @@ def refuse_outputs_over_inputs(
     args: dict[str, Any],
 ) -> None:
     """Stop a hand run (argparse's usage error) that names one file as an input and an output:
-    the step would overwrite its own input."""
+    the step would overwrite its own input. Where the inputs are a list (positional, so of any
+    length), a run that leaves out an output gives the list's last file to the first output: that
+    output must not be an existing file named like the list's files (same extension) unless
+    --overwrite says so."""
     read = {Path(path).resolve(): f"{name} ({path})" for name, path in port_paths(inputs, args)}
     for name, path in port_paths(outputs, args):
         if Path(path).resolve() in read:
@@ -505,6 +516,18 @@ def refuse_outputs_over_inputs(
                 f"output {name} ({path}) is also input {read[Path(path).resolve()]}: the step "
                 "would overwrite it; give every output its own path"
             )
+    listed = next((port for port in inputs if port.many and not port.optional), None)
+    first = next((port for port in outputs if not port.optional), None)
+    if listed is None or first is None or args.get("overwrite"):
+        return
+    path = args.get(first.name)
+    suffixes = {Path(item).suffix.lower() for item in args.get(listed.name) or []}
+    if isinstance(path, str) and Path(path).is_file() and Path(path).suffix.lower() in suffixes:
+        parser.error(
+            f"output {first.name} ({path}) exists and is named like the {listed.name} inputs: "
+            "if an output was left out, the last input took its place and would be overwritten; "
+            "give every output, or pass --overwrite to replace that file"
+        )
 
 
 def port_paths(ports: tuple[Port, ...], args: dict[str, Any]) -> list[tuple[str, str]]:

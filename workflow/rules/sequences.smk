@@ -53,7 +53,10 @@ checkpoint seq_qc:
         runtime=scaled_runtime(10),
     params:
         settings=get_settings(
-            "sequences.alphabet", "sequences.alignment.matrix", "sequences.qc"
+            "sequences.alphabet",
+            "sequences.alignment.matrix",
+            "sequences.alignment.mode",
+            "sequences.qc",
         ),
     script:
         "../../scripts/seq_qc.py"

@@ -16,7 +16,16 @@ def block_count(n: int, block_size: int) -> int:
 
 
 def block_bounds(n: int, block_size: int, block: int) -> tuple[int, int]:
-    """[start, end) of a block of `block_size` sequences out of n."""
+    """[start, end) of a block of `block_size` sequences out of n; InputError for a block that
+    does not exist (a hand run's --row or --col out of range)."""
+    count = block_count(n, block_size)
+    if not 0 <= block < count:
+        from medflow.step import InputError
+
+        raise InputError(
+            f"block {block} does not exist: {n} sequences in blocks of {block_size} make blocks 0 "
+            f"to {count - 1}; give a block in that range (the workflow runs each once)"
+        )
     return block * block_size, min((block + 1) * block_size, n)
 
 

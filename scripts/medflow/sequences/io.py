@@ -118,12 +118,18 @@ def _record(path: str | Path, header: tuple[str, int], chunks: list[str], first:
     return Record(header[0], sequence, str(path), header[1])
 
 
+# Invisible characters a line may start with: a byte-order mark (U+FEFF) where files saved on
+# Windows were joined with cat, a zero-width space (U+200B) pasted from a web page. Python's strip()
+# keeps both, so a header behind one would read as sequence.
+INVISIBLE = "\ufeff\u200b"
+
+
 def _records(path: str | Path, handle: Iterable[str]) -> Iterator[Record]:
     header: tuple[str, int] | None = None
     chunks: list[str] = []
     first = ""  # the record's first line after its header, as written
     for number, line in enumerate(handle, start=1):
-        line = line.strip()
+        line = line.strip().lstrip(INVISIBLE).strip()
         if line.startswith(">"):
             if header is not None:
                 yield _record(path, header, chunks, first)
@@ -206,7 +212,7 @@ def fasta_ids(path: str | Path) -> list[str]:
         with open_text(path) as handle:
             return [
                 line[1:].split(maxsplit=1)[0]
-                for line in handle
+                for line in (raw.lstrip(INVISIBLE) for raw in handle)
                 if line.startswith(">") and line[1:].strip()
             ]
     except UNREADABLE as error:
@@ -241,11 +247,13 @@ def read_labels(path: str | Path) -> dict[str, str]:
         )
     header = [name.strip().lower() for name in rows[0][1]]  # 'ID', 'Group' read too
     if not set(LABEL_COLUMNS) <= set(header):
+        joined = "".join(rows[0][1])
+        other = next((f" (it is separated by {c!r})" for c in (",", ";") if c in joined), "")
         raise InputError(
-            f"labels table {path}: the header line is {rows[0][1]!r}, but it needs the "
+            f"labels table {path}: the header line is {rows[0][1]!r}{other}, but it needs the "
             "tab-separated columns 'id' and 'group' (for example 'id<TAB>group'); rename the "
-            "columns, or add that header line first where the file has none (config key "
-            "sequences.labels)"
+            "columns, save it tab-separated, or add that header line first where the file has "
+            "none (config key sequences.labels)"
         )
     at_id, at_group = header.index("id"), header.index("group")
     labels: dict[str, str] = {}
@@ -304,7 +312,13 @@ def check_labels_match(labels: dict[str, str], path: str | Path, ids: Iterable[s
         raise InputError(
             f"labels table {path}: none of its {len(labels)} IDs (e.g. "
             f"{', '.join(list(labels)[:3])}) matches a FASTA record ID (e.g. "
-            f"{', '.join(ids[:3])}). IDs are the first word of each header line, without '>'."
+            f"{', '.join(ids[:3])}). IDs are the first word of each header line, without '>'"
+            + (
+                ", and case-sensitive: the table's IDs match when case is ignored, so write them "
+                "as in the FASTA headers."
+                if {n.casefold() for n in labels} & {n.casefold() for n in ids}
+                else "."
+            )
         )
     return matched
 
@@ -347,12 +361,18 @@ def write_table(path: str | Path, rows: Iterable[dict], columns: Iterable[str]) 
         writer.writerows([row[name] for name in columns] for row in rows)
 
 
+# Unmasked letters enough to call a mostly hard-masked record nucleotide: 20 letters all of ACGTN
+# by chance from protein residues is well under one in a million
+MASKED_EVIDENCE = 20
+
+
 def detect_alphabet(seq: str) -> str:
     """'nucleotide' when >= 90% of letters are ACGTUN and all are IUPAC nucleotide codes, X (a
-    hard-masked base, as RepeatMasker -x writes it) aside when it is under half the letters;
-    'protein' otherwise."""
+    hard-masked base, as RepeatMasker -x writes it) aside when it is under half the letters, or
+    when at least MASKED_EVIDENCE letters are left beside it (a record mostly masked: QC rejects
+    it as too ambiguous rather than as protein); 'protein' otherwise."""
     unmasked = seq.replace("X", "")
-    if len(unmasked) > len(seq) / 2:
+    if len(unmasked) > len(seq) / 2 or len(unmasked) >= MASKED_EVIDENCE:
         seq = unmasked
     if not seq:
         return "protein"

@@ -131,10 +131,13 @@ def check_record(
     matrix_letters: set[str],
     qc: dict,
     self_scoring: set[str] | None = None,
+    stated: bool = False,
 ) -> tuple[str, str]:
     """(reason, detail) for a record that fails QC, ('', '') for one that passes. self_scoring:
     the letters the matrix scores above 0 against themselves (X and letters scored as X count as
-    X); a record with none of them has a local self-score of 0 and no distance to anything."""
+    X); a record with none of them has a local self-score of 0 and no distance to anything.
+    stated: the run's alphabet was set in the config (not detected), so a protein record made of
+    letters DNA also uses (poly-Ala, a GC-rich peptide) is taken as the protein it is said to be."""
     if not seq:
         return "empty_sequence", "zero-length record"
     standard, ambiguous = VALID[alphabet]
@@ -143,8 +146,17 @@ def check_record(
     # proteins have. Other characters (digits, symbols, gaps) are invalid in either.
     looks = detect_alphabet(seq.translate(WITHOUT_GAPS))
     protein_letters = bool(invalid) and set(invalid) <= PROTEIN_TEXT
-    if looks != alphabet and (alphabet == "protein" or protein_letters):
-        return "alphabet_mismatch", f"looks like {looks}, run is {alphabet}"
+    if protein_letters and alphabet == "nucleotide":
+        letters = "".join(invalid)
+        return (
+            "alphabet_mismatch",
+            f"holds {letters}, letters only proteins have; run is nucleotide",
+        )
+    if looks != alphabet and alphabet == "protein" and not stated:
+        return "alphabet_mismatch", (
+            "looks like nucleotide, run is protein (detected); a protein of such letters only "
+            "(poly-A, G, C, T) is kept with sequences.alphabet: protein"
+        )
     if invalid:
         return "invalid_characters", "characters " + " ".join(map(shown, invalid))
     as_x = scored_as_x(matrix_letters)
@@ -190,8 +202,17 @@ QC_COLUMNS = (
 REJECT_COLUMNS = ("id", "file", "line", "reason", "detail")
 
 
-def run_qc(records: list[Record], alphabet: str, matrix: str, qc: dict) -> list[dict]:
-    """One QC row per record: status unique, duplicate (of representative) or rejected."""
+def run_qc(
+    records: list[Record],
+    alphabet: str,
+    matrix: str,
+    qc: dict,
+    mode: str = "local",
+    stated: bool = False,
+) -> list[dict]:
+    """One QC row per record: status unique, duplicate (of representative) or rejected. In global
+    mode a record must score above 0 against itself as a whole (its diagonal summed), or it has
+    no distance to anything; stated: the alphabet was set in the config (check_record)."""
     scores = load_matrix(matrix)
     letters = set(scores.alphabet)
     self_scoring = {c for c in letters if scores[c, c] > 0}
@@ -201,7 +222,18 @@ def run_qc(records: list[Record], alphabet: str, matrix: str, qc: dict) -> list[
     rows = []
     for record in records:
         seq = normalize(record.seq, alphabet, qc["gaps"])
-        reason, detail = check_record(seq, alphabet, letters, qc, self_scoring)
+        reason, detail = check_record(seq, alphabet, letters, qc, self_scoring, stated)
+        if not reason and mode == "global":
+            total = sum(float(scores[c, c]) for c in seq.translate(as_x))
+            if total <= 0:
+                reason, detail = (
+                    "no_self_score",
+                    (
+                        f"its global self-score is {total:g} (ambiguous residues such as X score "
+                        "below 0 against themselves): the record cannot align to anything; lower "
+                        "sequences.qc.max_ambiguous_fraction to reject such records, or use local mode"
+                    ),
+                )
         removed = gap_count(record.seq) if qc["gaps"] == "strip" else 0
         notes = [f"{removed} alignment gap characters (- .) removed"] if removed else []
         status, representative, aligned = "rejected", "", seq
