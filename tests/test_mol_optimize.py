@@ -58,6 +58,8 @@ def test_top_hits_rows_include_failures():
     )
     assert report["id"].tolist() == ["strained", "good"]  # ranked by score; screened-out not tried
     assert report["status"].tolist() == ["failed", "ok"]
+    # whole numbers beside a failure's empty cell (it made the column 2.0 in hits_3d.csv)
+    assert report.to_csv(index=False).splitlines()[2].endswith(",2,")
     assert [m.GetProp("_Name") for m in mols] == ["good"]
     assert mols[0].GetProp("rank") == "1"  # as in hits.csv, where the failed hit is a reject
     hits = build_tables(
@@ -98,3 +100,11 @@ def test_unusual_hits_give_a_status_row_not_a_traceback(smiles):
     assert len(mols) == (report["status"] == "ok").sum()
     if report.loc[0, "status"] == "failed":
         assert report.loc[0, "reason"]
+
+
+def test_an_implausible_force_field_energy_is_a_failure_not_a_structure():
+    # UFF has "parameters" for hypervalent iodine, and gives PhICl2 1.2e9 kcal/mol
+    with pytest.raises(
+        ValueError, match=r"UFF energy .* kcal/mol is implausible for 9 heavy atoms"
+    ):
+        optimize("ClI(Cl)c1ccccc1", conformers=2, max_iterations=200, seed=1)

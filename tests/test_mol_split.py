@@ -411,6 +411,8 @@ def test_smi_lines_with_tabs_split_on_tabs():
     assert io.split_smiles_line("CCO\t\tx\n") == ["CCO"]
     assert io.split_smiles_line("CCO my id\t9\n") == ["CCO", "my id"]
     assert io.split_smiles_line("CCO benzene ring\n") == ["CCO", "benzene ring"]
+    # text after the tab is the ID: the space is inside the SMILES field (a reject, with that ID)
+    assert io.split_smiles_line("CCN(CC) CC\tTEA-001\n") == ["CCN(CC) CC", "TEA-001"]
 
 
 def test_id_column_ignores_case_and_a_missing_one_is_named(tmp_path, caplog):
@@ -592,3 +594,52 @@ def test_the_title_line_is_the_id_property_in_any_case(tmp_path, name):
     path.write_text(sdf_text("CCO", "CCN"))
     records, _ = read_file(str(path), {**SETTINGS, "sdf_id_property": name})
     assert [r["id"] for r in records] == ["m1", "m2"]
+
+
+def test_gzip_data_named_without_gz_is_read_as_gzip(tmp_path, caplog):
+    path = tmp_path / "lib.smi"
+    path.write_bytes(gzip.compress(b"CCO ethanol\nCCN ethylamine\n"))
+    with caplog.at_level("WARNING", logger="medflow.molecules"):
+        records, rejects = read_file(str(path), SETTINGS)
+    assert [r["id"] for r in records] == ["ethanol", "ethylamine"] and rejects == []
+    assert "holds gzip-compressed data; it is read as such" in caplog.text
+    assert io.count_lines(str(path), None) == 2
+
+
+def test_a_damaged_gzip_stream_is_a_reject_after_the_records_read(tmp_path):
+    """A deflate error (zlib.error, not an OSError) was a traceback that stopped mol_split."""
+    import random
+    import zlib
+
+    data = b"".join(b"C%sN amine%d\n" % (b"C" * (i % 15), i) for i in range(2000))
+    base, rng = gzip.compress(data, mtime=0), random.Random(1)
+    for _ in range(500):
+        damaged = bytearray(base)
+        start = rng.randrange(len(damaged) // 3, 2 * len(damaged) // 3)
+        damaged[start : start + 8] = bytes(rng.randrange(256) for _ in range(8))
+        try:
+            gzip.decompress(bytes(damaged))
+        except zlib.error:
+            break
+        except Exception:  # another kind of damage (a bad header, CRC): try another spot
+            continue
+    else:
+        pytest.fail("no damage that zlib reports was found")
+    path = tmp_path / "lib.smi.gz"
+    path.write_bytes(bytes(damaged))
+    records, rejects = read_file(str(path), SETTINGS)
+    (reject,) = rejects
+    assert reject["record"] == 0 and "a damaged gzip stream" in reject["reasons"]
+    assert f"unreadable file after {len(records)} records" in reject["reasons"]
+    io.count_lines(str(path), None)  # sizes the chunks without stopping
+
+
+def test_max_records_says_the_file_was_cut_short(tmp_path, caplog):
+    path = tmp_path / "lib.smi"
+    path.write_text("CCO a\nCCN b\nCCC c\n")
+    with caplog.at_level("WARNING", logger="medflow.molecules"):
+        records, _ = read_file(str(path), {**SETTINGS, "max_records": 2})
+        assert len(records) == 2 and "only its first 2 records are read" in caplog.text
+        caplog.clear()
+        read_file(str(path), {**SETTINGS, "max_records": 3})
+    assert "only its first" not in caplog.text

@@ -245,3 +245,20 @@ def test_inorganic_carbon_salts_are_no_organic_fragment(smiles):
 @pytest.mark.parametrize("smiles", ["NC(N)=O", "OC=O", "NC=O", "CO", "CC#N"])
 def test_small_organic_molecules_stay_organic(smiles):
     assert Standardizer()(parse_smiles(smiles)).GetNumAtoms() >= 2
+
+
+@pytest.mark.parametrize(
+    "smiles", ["[CH3]", "[CH2]", "[C]", "CC(C)(C)[O]", "c1ccccc1[CH2]", "[C-]"]
+)
+def test_radicals_and_carbenes_are_rejects(smiles):
+    with pytest.raises(StandardizeError, match=r"unpaired electron\(s\) \(a radical or carbene"):
+        Standardizer()(parse_smiles(smiles))
+
+
+def test_the_canonical_tautomer_keeps_stereocentres_it_leaves_sp3():
+    """The enumerator's defaults cleared the alpha carbon's stereo: L- and D-alanine, and
+    dexibuprofen and its enantiomer, were merged as one molecule."""
+    assert standard_smiles("C[C@H](N)C(=O)O", tautomer=True) == "C[C@H](N)C(=O)O"
+    assert standard_smiles("C[C@@H](N)C(=O)O", tautomer=True) == "C[C@@H](N)C(=O)O"
+    assert standard_smiles("C/C=C/C(C)=O", tautomer=True) == "C/C=C/C(C)=O"
+    assert standard_smiles("Oc1ccccn1", tautomer=True) == "O=c1cccc[nH]1"

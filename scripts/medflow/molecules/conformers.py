@@ -20,6 +20,12 @@ COLUMNS = [
 ]
 
 
+# A minimized structure's energy beyond this many kcal/mol per heavy atom (strained drug-like
+# molecules stay within tens) means the force field has no sensible terms for it (UFF on a
+# hypervalent iodine gave 1.2e9 kcal/mol)
+ENERGY_PER_HEAVY_ATOM = 1000
+
+
 def optimize(
     smiles: str,
     conformers: int,
@@ -59,10 +65,17 @@ def optimize(
     if not results or any(energy is None for _, energy in results):
         raise ValueError(f"{forcefield} minimization failed")
     best = min(range(len(ids)), key=lambda i: (results[i][1], i))
+    energy = float(results[best][1])
+    if abs(energy) > max(ENERGY_PER_HEAVY_ATOM * heavy, 10_000):
+        raise ValueError(
+            f"{forcefield} energy {energy:.3g} kcal/mol is implausible for {heavy} heavy atoms: "
+            "the force field does not describe this molecule (a hypervalent or unusual atom), so "
+            "no 3D structure is written"
+        )
     keep = Chem.Mol(mol, confId=ids[best])
     report = {
         "forcefield": forcefield,
-        "energy_kcal_mol": round(float(results[best][1]), 4),
+        "energy_kcal_mol": round(energy, 4),
         "converged": results[best][0] == 0,
         "conformers": len(ids),
     }
@@ -105,4 +118,7 @@ def optimize_hits(
             mol.SetProp(key, str(value))
         mols.append(mol)
         rows.append({**row, "status": "ok", **report, "reason": ""})
-    return mols, pd.DataFrame(rows, columns=COLUMNS)
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    # whole numbers whether or not a hit failed (a failure's empty cell made the column 5.0)
+    table["conformers"] = table["conformers"].astype("Int64")
+    return mols, table

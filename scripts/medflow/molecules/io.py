@@ -17,6 +17,7 @@ import json
 import logging
 import math
 import re
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -55,18 +56,37 @@ def encode_list(values: list) -> str:
     return json.dumps(values, ensure_ascii=False)
 
 
-def open_bytes(path: str) -> io.BufferedIOBase:
-    """Open a file for reading bytes, gunzipping `.gz` files; UnreadableFile when a .gz file is
-    not gzip, or the text is UTF-16 or UTF-32 (medflow.step.not_utf8_text)."""
+def is_gzip(path: str) -> bool:
+    """Whether a file starts with gzip's magic bytes, whatever its name."""
+    with open(path, "rb") as handle:
+        return handle.read(2) == GZIP_MAGIC
+
+
+def opener_of(path: str) -> Any:
+    """gzip.open for `.gz` files and for gzip data under another name (`lib.smi` that is really
+    `lib.smi.gz`: read as what it is, with a warning), else open."""
     if path.lower().endswith(".gz"):
-        with open(path, "rb") as handle:
-            start = handle.read(2)
-        if start and start != GZIP_MAGIC:
-            raise UnreadableFile(
-                "the name ends in .gz but the file is not gzip-compressed; "
-                "compress it (gzip FILE) or drop .gz from its name"
-            )
-    opener = gzip.open if path.lower().endswith(".gz") else open
+        return gzip.open
+    if is_gzip(path):
+        if path not in WARNED_GZIP:
+            WARNED_GZIP.add(path)
+            log.warning("%s holds gzip-compressed data; it is read as such (name it .gz)", path)
+        return gzip.open
+    return open
+
+
+WARNED_GZIP: set[str] = set()
+
+
+def open_bytes(path: str) -> io.BufferedIOBase:
+    """Open a file for reading bytes, gunzipping gzip files (opener_of); UnreadableFile when a .gz
+    file is not gzip, or the text is UTF-16 or UTF-32 (medflow.step.not_utf8_text)."""
+    if path.lower().endswith(".gz") and not is_gzip(path) and Path(path).stat().st_size:
+        raise UnreadableFile(
+            "the name ends in .gz but the file is not gzip-compressed; "
+            "compress it (gzip FILE) or drop .gz from its name"
+        )
+    opener = opener_of(path)
     with opener(path, "rb") as handle:
         problem = not_utf8_text(handle.read(HEAD_BYTES))
     if problem:
@@ -184,8 +204,11 @@ def swapped_header(fields: list[str], smiles_column: str) -> bool:
 
 def split_smiles_line(line: str) -> list[str]:
     """[SMILES] or [SMILES, ID] of one line; a CXSMILES extension (`|...|` after a space) is part
-    of the SMILES, which RDKit reads with it. A line holding a tab is split on tabs: SMILES (with
-    a space-separated ID if it has one), then ID; the further columns are ignored."""
+    of the SMILES, which RDKit reads with it. A line holding a tab is split on tabs: SMILES, then
+    ID; the further columns are ignored. Where the tab column is empty or a number (a property:
+    `CCO my id<TAB>9`), a space-separated ID in the first column is the ID; where it is text, a
+    space in the first column is inside the SMILES field (`CCN(CC) CC<TAB>TEA-001`), which
+    standardization rejects, under the tab column's ID."""
     text = line.strip()
     if not text:
         return []
@@ -201,10 +224,21 @@ def split_smiles_line(line: str) -> list[str]:
         if end > 0:
             rest = fields[1][end + 1 :].strip()
             fields = [f"{fields[0]} {fields[1][: end + 1]}", *([rest] if rest else [])]
-    if columns and len(fields) == 1:
+    if columns:
         tab_id = next((c.strip() for c in columns[1:2] if c.strip()), "")
-        fields += [tab_id] if tab_id else []
+        if tab_id and len(fields) == 2 and not is_number(tab_id):
+            fields = [text]  # a space inside the SMILES field, the ID after the tab: a reject
+        fields += [tab_id] if tab_id and len(fields) == 1 else []
     return fields
+
+
+def is_number(text: str) -> bool:
+    """Whether a field reads as a number (a property column, never an ID)."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 class LineFeed:
@@ -572,13 +606,27 @@ def read_file(path: str, settings: dict[str, Any]) -> Iterator[dict]:
     seen = 0
     try:
         for row in _rows(path, settings):
+            if limit and seen >= limit:  # one more record: the file was cut short
+                log.warning(
+                    "%s: only its first %d records are read (molecules.max_records); the "
+                    "rest are in no table",
+                    path,
+                    limit,
+                )
+                return
             row["id"] = clean_id(row["id"])
             yield row
             seen += 1
-            if limit and seen >= limit:
-                return
     except UnreadableFile as error:
         yield reject(path, 0, str(error))
+        return
+    except zlib.error as error:  # a damaged deflate stream (not an OSError)
+        yield reject(
+            path,
+            0,
+            f"unreadable file after {seen} records: a damaged gzip stream ({error}); compress "
+            "the original again, or download it again",
+        )
         return
     except (OSError, EOFError, csv.Error) as error:
         yield reject(path, 0, f"unreadable file after {seen} records: {error}")
@@ -604,8 +652,7 @@ def count_lines(path: str, limit: int | None) -> int:
     lines = ends = records = 0
     tail = b""  # the previous block's last bytes, for markers and CRLFs split between blocks
     try:
-        opener = gzip.open if path.lower().endswith(".gz") else open
-        with opener(path, "rb") as handle:
+        with opener_of(path)(path, "rb") as handle:
             while block := handle.read(1 << 20):
                 text = tail + block
                 for marker, counted in ((b"\n", 1), (b"\r", 1), (b"\r\n", -1)):
@@ -616,7 +663,7 @@ def count_lines(path: str, limit: int | None) -> int:
                 tail = text[-8:]
                 if limit and (max(records, ends) if sdf else lines) >= limit:
                     return limit
-    except (OSError, EOFError):
+    except (OSError, EOFError, zlib.error):
         pass  # read_file reports the problem
     return max(records, ends) if sdf else lines
 

@@ -204,7 +204,7 @@ class Standardizer:
         self._reionizer = rdMolStandardize.Reionizer()
         self._chooser = rdMolStandardize.LargestFragmentChooser(preferOrganic=True)
         self._uncharger = rdMolStandardize.Uncharger(canonicalOrder=True)
-        self._enumerator = rdMolStandardize.TautomerEnumerator() if self.tautomer else None
+        self._enumerator = tautomer_enumerator() if self.tautomer else None
         counter_ions = [Chem.MolFromSmiles(smiles) for smiles in COUNTER_IONS.values()]
         self._counter_ions = frozenset(map(self._plain_smiles, counter_ions))
         self._counter_ion_atoms = frozenset(map(heavy_atoms, counter_ions))
@@ -271,6 +271,13 @@ class Standardizer:
                 "no organic fragment (no carbon atom) after salt stripping: the parent is "
                 f"{Chem.MolToSmiles(mol)!r}"
             )
+        unpaired = sum(atom.GetNumRadicalElectrons() for atom in mol.GetAtoms())
+        if unpaired:
+            raise StandardizeError(
+                f"{unpaired} unpaired electron(s) (a radical or carbene, drawn so or left by a "
+                f"charge the neutralizer could not undo): the parent is {Chem.MolToSmiles(mol)!r}, "
+                "not a closed-shell molecule; draw it with its hydrogens if it is one"
+            )
         if mol.GetNumAtoms() <= 4 and Chem.MolToSmiles(mol) in INORGANIC_CARBON:
             raise StandardizeError(
                 "no organic fragment (carbon only as an inorganic carbonate, cyanide, carbon "
@@ -278,6 +285,17 @@ class Standardizer:
                 f"{Chem.MolToSmiles(mol)!r}"
             )
         return mol, removed
+
+
+def tautomer_enumerator() -> object:
+    """RDKit's TautomerEnumerator that keeps stereo: by default it clears every sp3 centre and
+    double bond next to a tautomeric group (an amino acid's alpha carbon), which merged L- and
+    D-alanine, or dexibuprofen and its enantiomer, as one molecule. A centre that the canonical
+    tautomer itself makes flat (a hydantoin's C5 in its aromatic form) is still lost."""
+    params = rdMolStandardize.CleanupParameters()
+    params.tautomerRemoveSp3Stereo = False
+    params.tautomerRemoveBondStereo = False
+    return rdMolStandardize.TautomerEnumerator(params)
 
 
 def without_maps_or_relative_stereo(mol: Chem.Mol) -> Chem.Mol:
