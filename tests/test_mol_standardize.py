@@ -262,3 +262,10 @@ def test_the_canonical_tautomer_keeps_stereocentres_it_leaves_sp3():
     assert standard_smiles("C[C@@H](N)C(=O)O", tautomer=True) == "C[C@@H](N)C(=O)O"
     assert standard_smiles("C/C=C/C(C)=O", tautomer=True) == "C/C=C/C(C)=O"
     assert standard_smiles("Oc1ccccn1", tautomer=True) == "O=c1cccc[nH]1"
+
+
+@pytest.mark.parametrize(("smiles", "metal"), [("CCCC[Li]", "Li"), ("C[Mg]Br", "Mg")])
+def test_organometallic_reagents_are_rejects_not_their_hydrocarbons(smiles, metal):
+    with pytest.raises(StandardizeError, match=f"organometallic reagent \\(a {metal}-C bond"):
+        Standardizer()(parse_smiles(smiles))
+    assert standard_smiles("[Na]C#CC") == "C#CC"  # an acetylide stays a salt

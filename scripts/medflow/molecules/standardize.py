@@ -36,6 +36,11 @@ RDLogger.DisableLog("rdApp.*")
 # holding a metal (the METALS alert does not name these metals, so it would pass as a hit).
 SALT_BONDS = "[Li,Na,K,Rb,Cs,Be,Mg,Ca,Sr,Ba]~[#5,#6,#7,#8,#9,#15,#16,#17,#34,#35,#53]"
 NOTHING = "[#0&#1]~[#0&#1]"  # a bond pattern no molecule has
+# An alkali or alkaline-earth metal bound to a carbon that is not triple-bonded: an organolithium,
+# a Grignard reagent, a sodium cyclopentadienide. Breaking that bond as a salt's (SALT_BONDS)
+# would leave the bare hydrocarbon (n-BuLi gave butane, MeMgBr methane) as a "drug"; a cyanide or
+# acetylide ([Na]C#N, [Na]C#CC) stays a salt.
+ORGANOMETALLIC_REAGENT = Chem.MolFromSmarts("[Li,Na,K,Rb,Cs,Be,Mg,Ca,Sr,Ba]~[#6;!$([#6]#*)]")
 METAL_MODES = ("keep", "disconnect")  # the choices of molecules.metals
 
 # The acids and bases of approved drug salts (Stahl & Wermuth, Handbook of Pharmaceutical Salts;
@@ -249,6 +254,14 @@ class Standardizer:
     def parent(self, mol: Chem.Mol) -> tuple[Chem.Mol, list[str]]:
         """(standardized parent molecule, SMILES of the fragments salt stripping removed);
         StandardizeError when nothing usable (organic) is left."""
+        reagent = mol.GetSubstructMatch(ORGANOMETALLIC_REAGENT)
+        if reagent:
+            metal = mol.GetAtomWithIdx(reagent[0]).GetSymbol()
+            raise StandardizeError(
+                f"an organometallic reagent (a {metal}-C bond, as in an organolithium or Grignard "
+                "reagent): breaking it as a salt's would leave the bare hydrocarbon, so it is "
+                "not standardized into a parent"
+            )
         try:
             mol = self.cleanup(without_maps_or_relative_stereo(mol))
             several = len(Chem.GetMolFrags(mol)) > 1  # atom indices only: cheap
