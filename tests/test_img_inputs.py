@@ -699,6 +699,7 @@ def test_32_bit_integer_tiffs_are_refused_alike_by_either_decoder(tmp_path):
         with pytest.raises(img_io.UnreadableImage, match="scaling: minmax"):
             img_io.prepare_pixels(pixels, full, 28, 28, 1, "dtype_range", "area")
     assert img_io.full_scale_of(np.uint8) == 255 and img_io.full_scale_of(np.uint16) == 65535
+    assert img_io.full_scale_of(np.dtype(">u2")) == 65535  # a big-endian 16-bit TIFF
     assert img_io.full_scale_of(np.int16) == img_io.full_scale_of(np.uint32) == 1.0
 
 

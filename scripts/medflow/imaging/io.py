@@ -74,7 +74,7 @@ def full_scale_of(dtype: np.dtype) -> float:
     signed and 32-bit integers hold measurements (Hounsfield units, counts) rather than a
     brightness on a known scale, whichever decoder (tifffile or Pillow) reads the file."""
     dtype = np.dtype(dtype)
-    if dtype in (np.dtype(np.uint8), np.dtype(np.uint16)):
+    if dtype.kind == "u" and dtype.itemsize in (1, 2):  # either byte order (TIFF's big-endian)
         return float(np.iinfo(dtype).max)
     return 1.0
 
