@@ -90,3 +90,11 @@ def test_draw_runs_the_figures_and_the_meanwhile_work_in_either_mode(tmp_path):
         draw(figures, workers, partial(done.append, workers))
         assert done == [workers]
         assert [path.read_text() for path in paths] == [path.name for path in paths]
+
+
+def test_long_ids_are_cut_in_figure_labels_only():
+    from medflow.sequences.plots import LEAF_LABEL_CHARS, leaf_label
+
+    assert leaf_label("P12345/1-80") == "P12345/1-80"
+    cut = leaf_label("x" * 3000)
+    assert len(cut) == LEAF_LABEL_CHARS and cut.endswith("\u2026")

@@ -87,6 +87,16 @@ def colour(cluster: int) -> str:
     return to_hex(palette[(cluster - 1) % len(palette)]) if cluster else GREY
 
 
+# Leaf labels longer than this are cut, with an ellipsis, in the figures (the tables and the
+# Newick keep every ID whole): a 3,000-character ID made a 26,000-pixel-wide dendrogram
+LEAF_LABEL_CHARS = 40
+
+
+def leaf_label(name: str) -> str:
+    """A leaf's label in a figure: the ID, cut to LEAF_LABEL_CHARS with an ellipsis."""
+    return name if len(name) <= LEAF_LABEL_CHARS else name[: LEAF_LABEL_CHARS - 1] + "\u2026"
+
+
 def plot_dendrogram(
     tree, labels, ids, max_labels: int, png: str, svg: str, title: str | None = None
 ) -> None:
@@ -106,7 +116,7 @@ def plot_dendrogram(
     fig, ax = plt.subplots(figsize=(8, max(4.0, 0.14 * shown + 1)))
     drawn = dendrogram(
         tree,
-        labels=ids,
+        labels=[leaf_label(name) for name in ids],
         orientation="left",
         link_color_func=lambda k: colour(nodes[k]),
         truncate_mode="lastp" if truncated else None,
