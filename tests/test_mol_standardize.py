@@ -269,3 +269,12 @@ def test_organometallic_reagents_are_rejects_not_their_hydrocarbons(smiles, meta
     with pytest.raises(StandardizeError, match=f"organometallic reagent \\(a {metal}-C bond"):
         Standardizer()(parse_smiles(smiles))
     assert standard_smiles("[Na]C#CC") == "C#CC"  # an acetylide stays a salt
+
+
+def test_a_record_shifted_by_a_blank_line_says_so():
+    from medflow.molecules.standardize import parse_molblock
+
+    block = Chem.MolToMolBlock(Chem.MolFromSmiles("CCO"))
+    assert parse_molblock(block).GetNumAtoms() == 3
+    with pytest.raises(StandardizeError, match=r"counts line is line 5, not 4: 1 extra line"):
+        parse_molblock("\n" + block)

@@ -155,8 +155,24 @@ def other_format(block: str) -> str:
     elif any(line.startswith(("ATOM  ", "HETATM", "HEADER")) for line in block.splitlines()):
         found = "PDB"
     else:
-        return ""
+        return shifted_header(block)
     return f"; the text is {found}, not SDF: convert it, for example `obabel IN -O OUT.sdf`"
+
+
+def shifted_header(block: str) -> str:
+    """A hint when a record's counts line (V2000/V3000) comes after the 4th line: blank lines
+    before the record (an extra one after the '$$$$' line) push its 3-line header down, else ''."""
+    lines = block.splitlines()
+    at = next((i for i, line in enumerate(lines[:8]) if line.rstrip().endswith(COUNTS_TAGS)), None)
+    if at is None or at <= 3:
+        return ""
+    return (
+        f"; its counts line is line {at + 1}, not 4: {at - 3} extra line(s) before the record "
+        "(a blank line after the '$$$$' line, say) shift its header; remove them"
+    )
+
+
+COUNTS_TAGS = ("V2000", "V3000")
 
 
 def parse_molblock(block: str) -> Chem.Mol:
