@@ -48,7 +48,7 @@ def test_cyclosporin_fails_the_rule_of_five():
 
 
 def test_allowed_violations_decide_the_outcome():
-    one_violation = {"MolWt": 520.0, "MolLogP": 3.0, "NumHDonors": 2.0, "NumHAcceptors": 6.0}
+    one_violation = {"MolWt": 520.0, "MolLogP": 3.0, "NHOHCount": 2.0, "NOCount": 6.0}
     assert rule_reasons(one_violation, {"lipinski": True, "lipinski_violations": 1}) == []
     strict = rule_reasons(one_violation, {"lipinski": True, "lipinski_violations": 0})
     assert strict == [("lipinski", "Lipinski: 1 violations > 0 allowed (MolWt 520 > 500)")]
@@ -135,3 +135,14 @@ def test_metals_alert_is_nihs_contains_metal_entry_alone():
     assert list(flagged.values()) == [True, True, True, False, False, False]
     reasons = alert_reasons(parse_smiles("O=C1O[Pt]OC(=O)C12CCC2"), {"METALS": catalog})
     assert reasons == [("METALS", "alert METALS: contains_metal")]
+
+
+def test_lipinski_counts_donors_and_acceptors_as_published():
+    """Methotrexate: RDKit's pharmacophore counts give 5 donors and 9 acceptors, within the rule;
+    Lipinski's NH+OH (7) and N+O (13) counts break two rules, so it fails with one allowed."""
+    methotrexate = "CN(Cc1cnc2nc(N)nc(N)c2n1)c1ccc(cc1)C(=O)N[C@@H](CCC(=O)O)C(=O)O"
+    filters = {"lipinski": True, "lipinski_violations": 1}
+    found = values(methotrexate, filters)
+    assert (found["NHOHCount"], found["NOCount"]) == (7, 13)
+    (reason,) = rule_reasons(found, filters)
+    assert "NHOHCount 7 > 5" in reason[1] and "NOCount 13 > 10" in reason[1]

@@ -1,8 +1,10 @@
 """Drug-likeness rules, descriptor ranges and structural alerts; every failing reason is kept.
 
 Rules (thresholds as published):
-- Lipinski's rule of five: MolWt <= 500, MolLogP <= 5, NumHDonors <= 5, NumHAcceptors <= 10;
-  a molecule fails when it breaks more rules than `lipinski_violations` allows.
+- Lipinski's rule of five: MolWt <= 500, MolLogP <= 5, NHOHCount <= 5, NOCount <= 10, the
+  donors and acceptors counted as the paper does (NH and OH, N and O), not by RDKit's pharmacophore
+  definitions (NumHDonors, NumHAcceptors, which are in the descriptor table too); a molecule fails
+  when it breaks more rules than `lipinski_violations` allows.
 - Veber: NumRotatableBonds <= 10 and TPSA <= 140.
 - Ghose: 160 <= MolWt <= 480, -0.4 <= MolLogP <= 5.6, 40 <= MolMR <= 130, 20 <= NumAtoms <= 70.
 - Egan: TPSA <= 131.6 and MolLogP <= 5.88.
@@ -25,8 +27,8 @@ Bound = tuple[str, float | None, float | None]
 LIPINSKI: list[Bound] = [
     ("MolWt", None, 500),
     ("MolLogP", None, 5),
-    ("NumHDonors", None, 5),
-    ("NumHAcceptors", None, 10),
+    ("NHOHCount", None, 5),  # donors as Lipinski counted them: NH and OH groups' hydrogens
+    ("NOCount", None, 10),  # acceptors as Lipinski counted them: N and O atoms
 ]
 RULES: dict[str, list[Bound]] = {
     "veber": [("NumRotatableBonds", None, 10), ("TPSA", None, 140)],
